@@ -1,0 +1,61 @@
+# The one place that finds wiregen's dependencies (all Debian 12 packages).
+include_guard(GLOBAL)
+
+find_package(Threads REQUIRED)
+find_package(Protobuf REQUIRED)
+
+find_path(WIREGEN_ASIO_INCLUDE_DIR asio.hpp)
+if(NOT WIREGEN_ASIO_INCLUDE_DIR)
+  message(FATAL_ERROR "wiregen: standalone Asio (asio.hpp) not found; install libasio-dev")
+endif()
+if(NOT TARGET wiregen_asio)
+  add_library(wiregen_asio INTERFACE)
+  target_include_directories(wiregen_asio SYSTEM INTERFACE "${WIREGEN_ASIO_INCLUDE_DIR}")
+  target_compile_definitions(wiregen_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+  target_link_libraries(wiregen_asio INTERFACE Threads::Threads)
+endif()
+
+# The generator is a Python protoc plugin that needs jinja2 and protobuf. The
+# first python3 on PATH may be another interpreter without them (pyenv, a
+# venv), so try the candidates in turn and keep the first that has both.
+function(_wiregen_find_python)
+  if(WIREGEN_PYTHON)
+    return()
+  endif()
+  set(candidates)
+  if(Python3_EXECUTABLE)
+    list(APPEND candidates "${Python3_EXECUTABLE}")
+  endif()
+  find_program(_wiregen_path_python NAMES python3 NO_CACHE)
+  if(_wiregen_path_python)
+    list(APPEND candidates "${_wiregen_path_python}")
+  endif()
+  list(APPEND candidates /usr/bin/python3 /usr/local/bin/python3)
+  list(REMOVE_DUPLICATES candidates)
+  set(report "")
+  foreach(candidate IN LISTS candidates)
+    if(NOT EXISTS "${candidate}")
+      continue()
+    endif()
+    set(missing "")
+    foreach(module jinja2 google.protobuf)
+      execute_process(COMMAND "${candidate}" -c "import ${module}"
+                      RESULT_VARIABLE failed OUTPUT_QUIET ERROR_QUIET)
+      if(failed)
+        list(APPEND missing ${module})
+      endif()
+    endforeach()
+    if(NOT missing)
+      set(WIREGEN_PYTHON "${candidate}" CACHE FILEPATH
+          "Python 3 that runs protoc-gen-wiregen (imports jinja2 and google.protobuf)")
+      message(STATUS "wiregen: generator runs on ${candidate}")
+      return()
+    endif()
+    string(REPLACE ";" " and " missing "${missing}")
+    string(APPEND report "\n  ${candidate}: cannot import ${missing}")
+  endforeach()
+  message(FATAL_ERROR "wiregen: no Python 3 can run the generator, which needs the modules "
+          "jinja2 and google.protobuf:${report}\nInstall python3-jinja2 and python3-protobuf "
+          "(Debian) or pass -DWIREGEN_PYTHON=/path/to/python3.")
+endfunction()
+_wiregen_find_python()

@@ -1,0 +1,91 @@
+"""The model the templates see: frozen, decided, free of descriptor objects.
+
+build.py makes every decision (offsets, C++ names, which side sends what,
+the C++ expression each header field is written from); templates only loop
+over these objects and test their flags.
+"""
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+
+@dataclass(frozen=True)
+class HeaderField:
+    """One fixed header field at a known offset."""
+
+    name: str
+    role: str  # length, message_id, request_id, flags, constant, reserved
+    offset: int
+    size: int
+    cpp_type: str  # std::uint8_t ... std::uint64_t
+    value: int  # the required value of a constant, else 0
+    value_literal: str  # value as a C++ literal, e.g. 0x57u
+    encode_expression: str  # what encode writes: length, id, meta.request_id, ...
+    description: str  # for the layout comment
+
+
+@dataclass(frozen=True)
+class Framing:
+    """The frame layout, shared by both sides."""
+
+    byte_order: str  # big / little
+    fields: Tuple[HeaderField, ...]
+    header_size: int
+    length: HeaderField
+    message_id: HeaderField
+    request_id: Optional[HeaderField]
+    flags: Optional[HeaderField]
+    constants: Tuple[HeaderField, ...]
+    # payload size = length value - length_bias (length_bias >= 0 is validated).
+    length_bias: int
+    max_frame_size: int
+    max_payload_size: int
+    has_meta: bool  # the header carries a request id or flags
+    layout_comment: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One entry of the message table."""
+
+    full_name: str  # bench.EchoRequest
+    cpp_type: str  # EchoRequest, or ::other::Type from another package
+    id: int
+    id_literal: str
+    sender: str  # client / server / both
+
+
+@dataclass(frozen=True)
+class Role:
+    """One side of a connection: what it receives and what it may send."""
+
+    name: str  # server / client
+    handler: str  # server_handler
+    session: str  # server_session
+    dispatcher: str  # server_dispatcher
+    endpoint: str  # the generated wrapper of wiregen::server / wiregen::client
+    runtime_endpoint: str  # wiregen::server
+    runtime_options: str  # wiregen::server_options
+    peer: str  # client
+    incoming: Tuple[Message, ...]
+    outgoing: Tuple[Message, ...]
+    unexpected: Tuple[Message, ...]  # in the table, but only this side sends them
+
+
+@dataclass(frozen=True)
+class File:
+    """Everything one <name>.wiregen.h/.cc pair is rendered from."""
+
+    proto_name: str  # echo.proto (as protoc names it)
+    framing_name: str  # echo.framing.textpb
+    generator_version: str
+    runtime_abi: int
+    header_name: str  # echo.wiregen.h
+    source_name: str  # echo.wiregen.cc
+    include_guard: str
+    pb_headers: Tuple[str, ...]
+    namespace: Tuple[str, ...]  # ("bench",)
+    framing: Framing
+    messages: Tuple[Message, ...]  # sorted by id
+    server: Role
+    client: Role

@@ -1,0 +1,187 @@
+"""Check a loaded framing spec against itself and the .proto descriptors.
+
+Every check runs before anything is rendered, and every problem is reported
+(not just the first) with the spec's file, the line of the entry and a fix.
+"""
+
+import difflib
+from typing import Dict
+
+import framing_pb2
+
+from wiregen import naming
+from wiregen.diagnostics import DiagnosticSink
+from wiregen.framing import LoadedSpec
+
+WIDTH_BYTES = {framing_pb2.U8: 1, framing_pb2.U16: 2, framing_pb2.U32: 4, framing_pb2.U64: 8}
+DEFAULT_MAX_FRAME_SIZE = 4 * 1024 * 1024
+# protobuf cannot serialize or parse a message of 2 GiB or more.
+LARGEST_MAX_FRAME_SIZE = 2**31 - 1
+_SINGLE_ROLES = {
+    framing_pb2.LENGTH: ("length", True),
+    framing_pb2.MESSAGE_ID: ("message id", True),
+    framing_pb2.REQUEST_ID: ("request id", False),
+    framing_pb2.FLAGS: ("flags", False),
+}
+
+
+def header_size(spec) -> int:
+    return sum(WIDTH_BYTES.get(field.width, 0) for field in spec.header)
+
+
+def length_bias(spec) -> int:
+    """The length value of a frame with an empty payload."""
+    offset, counted = 0, 0
+    for field in spec.header:
+        offset += WIDTH_BYTES.get(field.width, 0)
+        if field.role == framing_pb2.LENGTH:
+            counted = {
+                framing_pb2.AFTER_LENGTH_FIELD: header_size(spec) - offset,
+                framing_pb2.PAYLOAD: 0,
+                framing_pb2.WHOLE_FRAME: header_size(spec),
+            }.get(spec.length_counts, 0)
+    return counted + spec.length_adjustment
+
+
+def max_frame_size(spec) -> int:
+    return spec.max_frame_size or DEFAULT_MAX_FRAME_SIZE
+
+
+def validate(loaded: LoadedSpec, messages: Dict[str, str]) -> None:
+    """Raise SpecError listing every problem; `messages` maps full name -> file."""
+    sink = DiagnosticSink(loaded.path)
+    spec = loaded.spec
+    _check_top_level(loaded, sink)
+    _check_header(loaded, sink)
+    if not sink.diagnostics:
+        _check_length(loaded, sink)
+    _check_messages(loaded, messages, sink)
+    sink.raise_if_any()
+
+
+def _check_top_level(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
+    spec = loaded.spec
+    if spec.byte_order == framing_pb2.BYTE_ORDER_UNSPECIFIED:
+        sink.error(None, "byte_order", "the byte order is not set",
+                   "add 'byte_order: BIG_ENDIAN' or 'byte_order: LITTLE_ENDIAN'")
+    if spec.length_counts == framing_pb2.LENGTH_COUNTS_UNSPECIFIED:
+        sink.error(None, "length_counts", "what the length field counts is not set",
+                   "add 'length_counts: AFTER_LENGTH_FIELD', 'PAYLOAD' or 'WHOLE_FRAME'")
+    if spec.max_frame_size > LARGEST_MAX_FRAME_SIZE:
+        sink.error(loaded.line_of(("max_frame_size", 0)), "max_frame_size",
+                   f"{spec.max_frame_size} is larger than protobuf can parse",
+                   f"use at most {LARGEST_MAX_FRAME_SIZE}")
+    if not spec.message:
+        sink.error(None, "message", "the message table is empty",
+                   "add entries like 'message { id: 1 type: \"pkg.Request\" sender: CLIENT }'")
+
+
+def _check_header(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
+    spec = loaded.spec
+    if not spec.header:
+        sink.error(None, "header", "the header has no fields",
+                   "add at least a LENGTH and a MESSAGE_ID field")
+        return
+    seen_names = {}
+    seen_roles = {}
+    for index, field in enumerate(spec.header):
+        line = loaded.line_of(("header", index))
+        subject = f"header[{index}] '{field.name}'"
+        if not naming.is_identifier(field.name):
+            sink.error(line, subject, "a header field needs a name that is a C++ identifier",
+                       "set name: \"length\" (letters, digits, underscores)")
+        elif field.name in seen_names:
+            sink.error(line, subject, f"the name is also used by header[{seen_names[field.name]}]",
+                       "give every header field its own name")
+        else:
+            seen_names[field.name] = index
+        if field.width not in WIDTH_BYTES:
+            sink.error(line, subject, "the width is not set", "add 'width: U8', U16, U32 or U64")
+        if field.role == framing_pb2.ROLE_UNSPECIFIED:
+            sink.error(line, subject, "the role is not set",
+                       "add 'role: LENGTH', MESSAGE_ID, REQUEST_ID, FLAGS, CONSTANT or RESERVED")
+        if field.role in _SINGLE_ROLES and field.role in seen_roles:
+            what = _SINGLE_ROLES[field.role][0]
+            sink.error(line, subject, f"a second {what} field (the first is "
+                       f"header[{seen_roles[field.role]}])", f"keep one {what} field")
+        seen_roles.setdefault(field.role, index)
+        width = WIDTH_BYTES.get(field.width)
+        if field.role == framing_pb2.CONSTANT:
+            if width and field.value >= 1 << (8 * width):
+                sink.error(loaded.line_of(("header", index), ("value", 0)), subject,
+                           f"constant value {field.value:#x} does not fit in {width} byte(s)",
+                           f"use a value below {1 << (8 * width):#x} or a wider field")
+        elif field.value:
+            sink.error(loaded.line_of(("header", index), ("value", 0)), subject,
+                       "only CONSTANT fields take a value",
+                       "remove 'value' or make the role CONSTANT")
+    for role, (what, required) in _SINGLE_ROLES.items():
+        if required and role not in seen_roles:
+            sink.error(loaded.line_of(("header", 0)), "header", f"no {what} field",
+                       f"add 'header {{ name: \"...\" width: U32 role: "
+                       f"{framing_pb2.Role.Name(role)} }}'")
+
+
+def _check_length(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
+    spec = loaded.spec
+    bias = length_bias(spec)
+    length_index = next(i for i, f in enumerate(spec.header) if f.role == framing_pb2.LENGTH)
+    length_width = WIDTH_BYTES[spec.header[length_index].width]
+    size = header_size(spec)
+    frame_max = max_frame_size(spec)
+    if bias < 0:
+        sink.error(loaded.line_of(("length_adjustment", 0)), "length_adjustment",
+                   f"an empty frame would have the negative length {bias}",
+                   f"use a length_adjustment of at least {spec.length_adjustment - bias}")
+        return
+    if frame_max <= size and spec.max_frame_size:
+        sink.error(loaded.line_of(("max_frame_size", 0)), "max_frame_size",
+                   f"{frame_max} leaves no room for a payload after the {size}-byte header",
+                   f"use more than {size}")
+        return
+    largest_length = frame_max - size + bias
+    if largest_length >= 1 << (8 * length_width):
+        field = spec.header[length_index]
+        fitting = (1 << (8 * length_width)) - 1 - bias + size
+        sink.error(loaded.line_of(("header", length_index)), f"header[{length_index}] "
+                   f"'{field.name}'", f"a {frame_max}-byte frame needs a length of "
+                   f"{largest_length}, more than {length_width} byte(s) hold",
+                   f"set max_frame_size to at most {fitting} or widen the length field")
+
+
+def _check_messages(loaded: LoadedSpec, messages: Dict[str, str], sink: DiagnosticSink) -> None:
+    spec = loaded.spec
+    id_field = next((f for f in spec.header if f.role == framing_pb2.MESSAGE_ID), None)
+    id_width = WIDTH_BYTES.get(id_field.width) if id_field else None
+    ids, types = {}, {}
+    for index, entry in enumerate(spec.message):
+        line = loaded.line_of(("message", index))
+        name = entry.type.lstrip(".")
+        subject = f"message[{index}] '{name}'"
+        if not name:
+            sink.error(line, f"message[{index}]", "the entry names no message",
+                       "add 'type: \"package.Message\"'")
+        elif name not in messages:
+            close = difflib.get_close_matches(name, messages, n=1)
+            fix = f"did you mean '{close[0]}'?" if close else \
+                "use the fully qualified name, package included, of a message in the .proto"
+            sink.error(line, subject, "no such message in the .proto or its imports", fix)
+        elif name in types:
+            sink.error(line, subject, f"listed twice (also message[{types[name]}])",
+                       "list every message once; use sender: BOTH if both sides send it")
+        else:
+            types[name] = index
+        if entry.id in ids:
+            sink.error(loaded.line_of(("message", index), ("id", 0)), subject,
+                       f"id {entry.id} is also used by message[{ids[entry.id]}]",
+                       "give every message its own id")
+        else:
+            ids[entry.id] = index
+        if id_width and entry.id >= 1 << (8 * id_width):
+            sink.error(loaded.line_of(("message", index), ("id", 0)), subject,
+                       f"id {entry.id} does not fit the {id_width}-byte message id field "
+                       f"'{id_field.name}'",
+                       f"use an id below {1 << (8 * id_width)} or widen the field")
+        if entry.sender == framing_pb2.SENDER_UNSPECIFIED:
+            sink.error(line, subject, "who sends this message is not set",
+                       "add 'sender: CLIENT', 'sender: SERVER' or 'sender: BOTH'")

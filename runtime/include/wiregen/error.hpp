@@ -1,0 +1,51 @@
+#pragma once
+
+#include <system_error>
+
+namespace wiregen {
+
+/// Every failure wiregen reports itself; I/O errors from the OS keep their own
+/// category. Values are stable: they may be logged and compared across builds.
+enum class error {
+  /// A frame's header announces more than the spec's max_frame_size.
+  frame_too_large = 1,
+  /// A frame's length field is smaller than the header it belongs to.
+  length_too_small,
+  /// A CONSTANT header field (magic, version) has the wrong value.
+  bad_constant,
+  /// The message id is not in the spec's message table.
+  unknown_message_id,
+  /// The message id is known, but the peer is not the side that sends it.
+  unexpected_message,
+  /// The payload is not a valid serialization of the message its id names.
+  payload_parse_failed,
+  /// A message to send is larger than max_frame_size allows.
+  message_too_large,
+  /// The connection is stopping or closed; nothing was queued.
+  connection_closed,
+  /// The send queue holds max_queued_bytes already; nothing was queued.
+  send_queue_full,
+  /// The peer closed the connection in the middle of a frame.
+  truncated_frame,
+  /// A user handler threw; the connection was closed.
+  handler_failed,
+  /// Connecting did not finish within the timeout.
+  connect_timeout,
+  /// The operation needs a connection and there is none yet.
+  not_connected,
+  /// A graceful stop did not finish before its deadline; it was forced.
+  stop_timeout,
+  /// The host:port text could not be understood.
+  bad_address,
+};
+
+/// The category of wiregen::error; its name() is "wiregen".
+const std::error_category& error_category() noexcept;
+
+/// Makes `e` usable wherever a std::error_code is expected.
+std::error_code make_error_code(error e) noexcept;
+
+}  // namespace wiregen
+
+template <>
+struct std::is_error_code_enum<wiregen::error> : std::true_type {};

@@ -1,0 +1,61 @@
+#include "wiregen/error.hpp"
+
+#include <string>
+
+namespace wiregen {
+
+namespace {
+
+class wiregen_category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "wiregen"; }
+
+  std::string message(int value) const override {
+    switch (static_cast<error>(value)) {
+      case error::frame_too_large:
+        return "frame larger than the maximum frame size";
+      case error::length_too_small:
+        return "frame length smaller than its header";
+      case error::bad_constant:
+        return "constant header field has the wrong value";
+      case error::unknown_message_id:
+        return "unknown message id";
+      case error::unexpected_message:
+        return "message not sent by this peer's side";
+      case error::payload_parse_failed:
+        return "payload does not parse as its message";
+      case error::message_too_large:
+        return "message too large to send in one frame";
+      case error::connection_closed:
+        return "connection closed";
+      case error::send_queue_full:
+        return "send queue full";
+      case error::truncated_frame:
+        return "peer closed the connection in the middle of a frame";
+      case error::handler_failed:
+        return "handler threw an exception";
+      case error::connect_timeout:
+        return "connect timed out";
+      case error::not_connected:
+        return "not connected";
+      case error::stop_timeout:
+        return "graceful stop timed out";
+      case error::bad_address:
+        return "address is not host:port";
+    }
+    return "unknown wiregen error " + std::to_string(value);
+  }
+};
+
+}  // namespace
+
+const std::error_category& error_category() noexcept {
+  static const wiregen_category category;
+  return category;
+}
+
+std::error_code make_error_code(error e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+}  // namespace wiregen

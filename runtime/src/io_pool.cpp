@@ -1,0 +1,51 @@
+#include "wiregen/io_pool.hpp"
+
+#include <algorithm>
+
+namespace wiregen {
+
+io_pool::io_pool(std::size_t threads) {
+  if (threads == 0) {
+    threads = std::max(1u, std::thread::hardware_concurrency());
+  }
+  contexts_.reserve(threads);
+  guards_.reserve(threads);
+  threads_.reserve(threads);
+  for (std::size_t i = 0; i < threads; ++i) {
+    // The hint tells Asio a context is driven by one thread, so it can skip
+    // the locking that cross-thread run() would need.
+    contexts_.push_back(std::make_shared<asio::io_context>(1));
+    guards_.push_back(asio::make_work_guard(*contexts_.back()));
+  }
+  for (auto& context : contexts_) {
+    threads_.emplace_back([context] { context->run(); });
+  }
+}
+
+io_pool::~io_pool() { stop(); }
+
+std::shared_ptr<asio::io_context> io_pool::next() noexcept {
+  return contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
+}
+
+bool io_pool::runs_in_this_thread() const noexcept {
+  return std::any_of(contexts_.begin(), contexts_.end(), [](const auto& context) {
+    return context->get_executor().running_in_this_thread();
+  });
+}
+
+void io_pool::stop() {
+  for (auto& guard : guards_) {
+    guard.reset();
+  }
+  for (auto& context : contexts_) {
+    context->stop();
+  }
+  for (auto& thread : threads_) {
+    if (thread.joinable()) {
+      thread.join();
+    }
+  }
+}
+
+}  // namespace wiregen
