@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The main job: build wiregen's chat example and run it on localhost. One
+# server, three scripted clients (scripts/demo/*.chat) that log in, join a
+# room and talk; every line below is printed by one of those processes.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${WIREGEN_BUILD_DIR:-$root/build}
+"$root/scripts/install-deps.sh"
+
+echo "== building the chat example (cmake, protoc, protoc-gen-wiregen, g++) =="
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j2 --target chat_server chat_client -- --quiet 2>&1 | grep -v '^\[' || true
+
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Waits until `file` has a line matching `pattern`: the scripts run in
+# parallel, and each step below depends on the previous one having happened.
+wait_for() {
+  local file=$1 pattern=$2
+  for _ in $(seq 200); do
+    grep -q -- "$pattern" "$file" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "demo: timed out waiting for '$pattern' in $(basename "$file")" >&2
+  return 1
+}
+
+run_client() {
+  local name=$1
+  stdbuf -oL "$build/examples/chat_client" --connect "127.0.0.1:$port" --name "$name" \
+    <"$root/scripts/demo/$name.chat" | tee "$work/$name.log" &
+}
+
+echo "== chat_server on 127.0.0.1 (port picked by the OS) =="
+"$build/examples/chat_server" --listen 127.0.0.1:0 | tee "$work/server.log" &
+server_pid=$(jobs -p | tail -n 1)
+wait_for "$work/server.log" "listening on"
+port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/server.log")
+
+run_client alice
+alice=$!
+wait_for "$work/alice.log" "joined lobby"
+run_client bob
+bob=$!
+wait_for "$work/alice.log" "carol is coming too"
+run_client carol
+carol=$!
+
+status=0
+for pid in $alice $bob $carol; do
+  wait "$pid" || status=1
+done
+kill -INT "$(pgrep -f "chat_server --listen 127.0.0.1:0" | head -n 1)" 2>/dev/null || true
+wait_for "$work/server.log" "stopped" || status=1
+if [ $status -eq 0 ]; then
+  echo "== demo finished: three clients talked through the server, which stopped gracefully =="
+else
+  echo "== demo FAILED ==" >&2
+fi
+exit $status
