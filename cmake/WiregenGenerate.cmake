@@ -47,6 +47,10 @@ configure_file("${CMAKE_CURRENT_LIST_DIR}/wiregen-plugin.sh.in" "${WIREGEN_PLUGI
 
 file(GLOB_RECURSE WIREGEN_GENERATOR_SOURCES CONFIGURE_DEPENDS
      "${WIREGEN_GENERATOR_DIR}/wiregen/*.py" "${WIREGEN_GENERATOR_DIR}/wiregen/templates/*.j2")
+# wiregen_generate() may be called from any directory (a consumer's, above
+# add_subdirectory(wiregen)), where this file's variables are not in scope.
+set_property(GLOBAL PROPERTY WIREGEN_PLUGIN "${WIREGEN_PLUGIN}")
+set_property(GLOBAL PROPERTY WIREGEN_GENERATOR_SOURCES "${WIREGEN_GENERATOR_SOURCES}")
 
 function(wiregen_generate)
   cmake_parse_arguments(PARSE_ARGV 0 arg "" "TARGET;OUT_DIR" "PROTOS;FRAMING;IMPORT_DIRS")
@@ -61,6 +65,12 @@ function(wiregen_generate)
   if(framing_count AND NOT framing_count EQUAL proto_count)
     message(FATAL_ERROR "wiregen_generate: give one FRAMING per proto (${proto_count}), "
             "or none to use <name>.framing.textpb next to each proto")
+  endif()
+  get_property(plugin GLOBAL PROPERTY WIREGEN_PLUGIN)
+  get_property(generator_sources GLOBAL PROPERTY WIREGEN_GENERATOR_SOURCES)
+  # Imported targets are visible only in the directory that found them.
+  if(NOT TARGET protobuf::libprotobuf)
+    find_package(Protobuf REQUIRED)
   endif()
   if(NOT arg_OUT_DIR)
     set(arg_OUT_DIR "${CMAKE_CURRENT_BINARY_DIR}/wiregen")
@@ -103,9 +113,9 @@ function(wiregen_generate)
     add_custom_command(
       OUTPUT ${outputs}
       COMMAND protobuf::protoc ${import_args} "--cpp_out=${arg_OUT_DIR}" "${proto}"
-      COMMAND protobuf::protoc ${import_args} "--plugin=protoc-gen-wiregen=${WIREGEN_PLUGIN}"
+      COMMAND protobuf::protoc ${import_args} "--plugin=protoc-gen-wiregen=${plugin}"
               "--wiregen_out=${arg_OUT_DIR}" "--wiregen_opt=framing=${framing}" "${proto}"
-      DEPENDS "${proto}" "${framing}" ${WIREGEN_GENERATOR_SOURCES} "${WIREGEN_PLUGIN}"
+      DEPENDS "${proto}" "${framing}" ${generator_sources} "${plugin}"
               protobuf::protoc
       COMMENT "wiregen: generating ${stem}.wiregen.h/.cc from ${relative} and ${proto_name}.framing.textpb"
       VERBATIM)

@@ -75,36 +75,51 @@ def _locate_fields(text: str) -> Dict[FieldPath, int]:
     """Walk the (already valid) text's tokens and note where each field starts."""
     tokenizer = text_format.Tokenizer(text.splitlines())
     lines: Dict[FieldPath, int] = {}
-    path = []
-    counts = [defaultdict(int)]
-    while not tokenizer.AtEnd():
-        token = tokenizer.token
-        if token in ("}", ">"):
-            path.pop()
-            counts.pop()
+    _locate_in_message(tokenizer, (), lines, None)
+    return lines
+
+
+def _locate_in_message(tokenizer, path: FieldPath, lines, end: Optional[str]) -> None:
+    """Note the fields of one message, up to and including its closing `end`."""
+    counts: Dict[str, int] = defaultdict(int)
+    while not tokenizer.AtEnd() and tokenizer.token != end:
+        if tokenizer.token in (",", ";"):  # optional separators between fields
             tokenizer.NextToken()
             continue
-        name, line = token, tokenizer._line + 1
+        name, line = tokenizer.token, tokenizer._line + 1
         tokenizer.NextToken()
-        index = counts[-1][name]
-        counts[-1][name] += 1
-        lines[tuple(path) + ((name, index),)] = line
         if tokenizer.token == ":":
             tokenizer.NextToken()
-        if tokenizer.token in ("{", "<"):
-            tokenizer.NextToken()
-            path.append((name, index))
-            counts.append(defaultdict(int))
+        if tokenizer.token != "[":
+            field = path + ((name, counts[name]),)
+            counts[name] += 1
+            lines[field] = line
+            _locate_in_value(tokenizer, field, lines)
             continue
-        if tokenizer.token == "[":
-            while tokenizer.token != "]":
-                tokenizer.NextToken()
-            tokenizer.NextToken()
-            continue
-        if tokenizer.token == "-":
-            tokenizer.NextToken()
+        # A list, 'header: [{...}, {...}]': one entry per element.
         tokenizer.NextToken()
-        # Adjacent string literals are one value: "ab" "cd".
-        while tokenizer.token[:1] in ("'", '"'):
-            tokenizer.NextToken()
-    return lines
+        while tokenizer.token != "]":
+            field = path + ((name, counts[name]),)
+            counts[name] += 1
+            lines[field] = tokenizer._line + 1
+            _locate_in_value(tokenizer, field, lines)
+            if tokenizer.token == ",":
+                tokenizer.NextToken()
+        tokenizer.NextToken()
+    if end is not None:
+        tokenizer.NextToken()
+
+
+def _locate_in_value(tokenizer, field: FieldPath, lines) -> None:
+    """Skip one value; a message's fields are noted under `field`."""
+    if tokenizer.token in ("{", "<"):
+        end = "}" if tokenizer.token == "{" else ">"
+        tokenizer.NextToken()
+        _locate_in_message(tokenizer, field, lines, end)
+        return
+    if tokenizer.token == "-":
+        tokenizer.NextToken()
+    tokenizer.NextToken()
+    # Adjacent string literals are one value: "ab" "cd".
+    while tokenizer.token[:1] in ("'", '"'):
+        tokenizer.NextToken()

@@ -27,7 +27,12 @@ def generate(
             text = read_file(parameters.framing)
         except OSError as error:
             response.error = f"{parameters.framing}: cannot read the framing spec: " \
-                f"{error.strerror} (fix: check the FRAMING path given to wiregen_generate())"
+                f"{error.strerror or error} " \
+                "(fix: check the FRAMING path given to wiregen_generate())"
+            return response
+        except UnicodeDecodeError as error:
+            response.error = f"{parameters.framing}: cannot read the framing spec: " \
+                f"byte {error.start} is not UTF-8 (fix: save the spec as UTF-8 text)"
             return response
         loaded = load_spec(parameters.framing, text)
         messages = message_index(request.proto_file)

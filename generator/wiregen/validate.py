@@ -50,10 +50,11 @@ def max_frame_size(spec) -> int:
 def validate(loaded: LoadedSpec, messages: Dict[str, str]) -> None:
     """Raise SpecError listing every problem; `messages` maps full name -> file."""
     sink = DiagnosticSink(loaded.path)
-    spec = loaded.spec
     _check_top_level(loaded, sink)
+    header_problems = len(sink.diagnostics)
     _check_header(loaded, sink)
-    if not sink.diagnostics:
+    # The length checks need a well-formed header and a known length_counts.
+    if len(sink.diagnostics) == header_problems and loaded.spec.length_counts:
         _check_length(loaded, sink)
     _check_messages(loaded, messages, sink)
     sink.raise_if_any()

@@ -100,15 +100,15 @@ void connection::on_read(std::error_code ec, std::size_t n) {
   } catch (...) {
     // Generated dispatchers catch handler exceptions themselves; this is the
     // last line that keeps one connection's failure out of the event loop.
-    finish(error::handler_failed);
-    return;
+    result.error = error::handler_failed;
   }
   input_.consume(result.consumed);
-  if (result.error) {
-    finish(result.error);
-    return;
-  }
   wanted_ = result.wanted;
+  if (result.error) {
+    // Replies to the good frames before the bad one are queued already:
+    // flush them, then close with the error as the reason.
+    begin_drain(result.error);
+  }
   if (state_.load() != state::closed) {
     read_more();
   }
@@ -166,6 +166,7 @@ void connection::on_written(std::error_code ec, std::size_t n) {
 }
 
 void connection::stop(stop_mode mode) {
+  stop_requested_.store(true);
   {
     std::lock_guard lock(send_mutex_);
     accepting_sends_ = false;

@@ -62,8 +62,8 @@ class connection : public std::enable_shared_from_this<connection> {
   /// whether it is closed. Must not be called on the connection's thread.
   bool wait_closed(std::chrono::milliseconds timeout);
 
-  /// True until a stop begins or the peer goes away. Thread-safe.
-  bool is_open() const noexcept { return state_.load() == state::open; }
+  /// True until a stop is requested or the peer goes away. Thread-safe.
+  bool is_open() const noexcept { return state_.load() == state::open && !stop_requested_.load(); }
   /// True once the socket is closed and on_close has run. Thread-safe.
   bool is_closed() const noexcept { return state_.load() == state::closed; }
   /// False once a stop began: handlers use it to stop decoding early.
@@ -103,6 +103,9 @@ class connection : public std::enable_shared_from_this<connection> {
   std::function<void(connection&)> close_observer_;
 
   std::atomic<state> state_{state::open};
+  // Set by stop() before it posts the stop itself, so that a handler that
+  // stops its connection sees no further frame of the batch being decoded.
+  std::atomic<bool> stop_requested_{false};
   // Members below without a lock are touched on the connection's thread only.
   byte_buffer input_;
   std::size_t wanted_ = 0;

@@ -1,0 +1,397 @@
+"""validate(): every spec check, each pointing at the spec's file, line and a fix."""
+
+import pytest
+
+from conftest import EXAMPLES, SPEC_PATH, dedent, spec_errors
+from wiregen.diagnostics import SpecError
+from wiregen.framing import load_spec
+from wiregen.validate import validate
+
+
+def check(diagnostic, line, subject, message, fix):
+    """The diagnostic says exactly this, at this line, and its fix says `fix`."""
+    assert (diagnostic.path, diagnostic.line, diagnostic.subject, diagnostic.message) == (
+        SPEC_PATH, line, subject, message)
+    assert fix in diagnostic.fix
+    where = f"{SPEC_PATH}:{line}" if line else SPEC_PATH
+    assert str(diagnostic) == f"{where}: {subject}: {message} (fix: {diagnostic.fix})"
+
+
+def check_all(text, expected, messages=None):
+    diagnostics = spec_errors(text, messages)
+    assert [(d.line, d.subject, d.message) for d in diagnostics] == [e[:3] for e in expected]
+    for diagnostic, (line, subject, message, fix) in zip(diagnostics, expected):
+        check(diagnostic, line, subject, message, fix)
+
+
+# The bench protocol, one entry per line; cases below change one thing.
+BENCH = """
+byte_order: BIG_ENDIAN
+header { name: "length" width: U32 role: LENGTH }
+header { name: "type" width: U16 role: MESSAGE_ID }
+length_counts: AFTER_LENGTH_FIELD
+message { id: 1 type: "bench.EchoRequest" sender: CLIENT }
+message { id: 2 type: "bench.EchoReply" sender: SERVER }
+"""
+
+
+def bench(*replacements):
+    """BENCH with each (old, new) replaced; old must occur."""
+    text = BENCH
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def test_bench_spec_is_valid():
+    assert spec_errors(BENCH) == []
+
+
+def test_examples_are_valid():
+    chat_messages = {f"chat.{name}": "chat.proto" for name in (
+        "LoginRequest", "LoginReply", "JoinRoom", "Joined", "Say", "Line", "Notice")}
+    for name, messages in (("echo", None), ("chat", chat_messages)):
+        path = EXAMPLES / name / f"{name}.framing.textpb"
+        assert spec_errors(path.read_text(), messages, path=str(path)) == [], name
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # --- top level ------------------------------------------------------
+        pytest.param(
+            bench(("byte_order: BIG_ENDIAN\n", "")),
+            [(None, "byte_order", "the byte order is not set",
+              "add 'byte_order: BIG_ENDIAN' or 'byte_order: LITTLE_ENDIAN'")],
+            id="byte-order-unset",
+        ),
+        pytest.param(
+            bench(("length_counts: AFTER_LENGTH_FIELD\n", "")),
+            [(None, "length_counts", "what the length field counts is not set",
+              "add 'length_counts: AFTER_LENGTH_FIELD', 'PAYLOAD' or 'WHOLE_FRAME'")],
+            id="length-counts-unset",
+        ),
+        pytest.param(
+            bench(("length_counts: AFTER_LENGTH_FIELD\n",
+                   "length_counts: AFTER_LENGTH_FIELD\n\nmax_frame_size: 2147483648\n")),
+            [(6, "max_frame_size", "2147483648 is larger than protobuf can parse",
+              "use at most 2147483647")],
+            id="max-frame-size-above-2GiB",
+        ),
+        pytest.param(
+            "\n".join(line for line in BENCH.splitlines() if "message" not in line),
+            [(None, "message", "the message table is empty",
+              "add entries like 'message { id: 1 type: \"pkg.Request\" sender: CLIENT }'")],
+            id="empty-message-table",
+        ),
+        # --- header ---------------------------------------------------------
+        pytest.param(
+            "\n".join(line for line in BENCH.splitlines() if "header" not in line),
+            [(None, "header", "the header has no fields",
+              "add at least a LENGTH and a MESSAGE_ID field")],
+            id="empty-header",
+        ),
+        pytest.param(
+            bench(("header { name: \"type\" ", "header { ")),
+            [(3, "header[1] ''", "a header field needs a name that is a C++ identifier",
+              "set name: \"length\" (letters, digits, underscores)")],
+            id="field-without-name",
+        ),
+        pytest.param(
+            bench(('name: "type"', 'name: "msg-type"')),
+            [(3, "header[1] 'msg-type'", "a header field needs a name that is a C++ identifier",
+              "letters, digits, underscores")],
+            id="name-with-dash",
+        ),
+        pytest.param(
+            bench(('name: "type"', 'name: "2type"')),
+            [(3, "header[1] '2type'", "a header field needs a name that is a C++ identifier",
+              "letters, digits, underscores")],
+            id="name-starting-with-digit",
+        ),
+        pytest.param(
+            bench(('name: "type"', 'name: "length"')),
+            [(3, "header[1] 'length'", "the name is also used by header[0]",
+              "give every header field its own name")],
+            id="duplicate-name",
+        ),
+        pytest.param(
+            bench(("width: U16 ", "")),
+            [(3, "header[1] 'type'", "the width is not set", "add 'width: U8', U16, U32 or U64")],
+            id="width-unset",
+        ),
+        pytest.param(
+            bench((" role: MESSAGE_ID", "")),
+            [(3, "header[1] 'type'", "the role is not set",
+              "add 'role: LENGTH', MESSAGE_ID, REQUEST_ID, FLAGS, CONSTANT or RESERVED"),
+             (2, "header", "no message id field", "role: MESSAGE_ID")],
+            id="role-unset",
+        ),
+        pytest.param(
+            bench(("header { name: \"type\" width: U16 role: MESSAGE_ID }\n",
+                   "header { name: \"type\" width: U16 role: MESSAGE_ID }\n"
+                   "header { name: \"length2\" width: U16 role: LENGTH }\n")),
+            [(4, "header[2] 'length2'", "a second length field (the first is header[0])",
+              "keep one length field")],
+            id="second-length",
+        ),
+        pytest.param(
+            bench(("header { name: \"type\" width: U16 role: MESSAGE_ID }\n",
+                   "header { name: \"type\" width: U16 role: MESSAGE_ID }\n"
+                   "header { name: \"type2\" width: U16 role: MESSAGE_ID }\n")),
+            [(4, "header[2] 'type2'", "a second message id field (the first is header[1])",
+              "keep one message id field")],
+            id="second-message-id",
+        ),
+        pytest.param(
+            bench(("header { name: \"type\" width: U16 role: MESSAGE_ID }\n",
+                   "header { name: \"type\" width: U16 role: MESSAGE_ID }\n"
+                   "header { name: \"rid\" width: U32 role: REQUEST_ID }\n"
+                   "header { name: \"rid2\" width: U32 role: REQUEST_ID }\n")),
+            [(5, "header[3] 'rid2'", "a second request id field (the first is header[2])",
+              "keep one request id field")],
+            id="second-request-id",
+        ),
+        pytest.param(
+            bench(("header { name: \"type\" width: U16 role: MESSAGE_ID }\n",
+                   "header { name: \"flags\" width: U8 role: FLAGS }\n"
+                   "header { name: \"type\" width: U16 role: MESSAGE_ID }\n"
+                   "header { name: \"more_flags\" width: U8 role: FLAGS }\n")),
+            [(5, "header[3] 'more_flags'", "a second flags field (the first is header[1])",
+              "keep one flags field")],
+            id="second-flags",
+        ),
+        pytest.param(
+            bench(("role: LENGTH", "role: RESERVED")),
+            [(2, "header", "no length field",
+              "add 'header { name: \"...\" width: U32 role: LENGTH }'")],
+            id="no-length",
+        ),
+        pytest.param(
+            bench(("role: MESSAGE_ID", "role: FLAGS")),
+            [(2, "header", "no message id field",
+              "add 'header { name: \"...\" width: U32 role: MESSAGE_ID }'")],
+            id="no-message-id",
+        ),
+        pytest.param(
+            bench(("byte_order: BIG_ENDIAN\n",
+                   "byte_order: BIG_ENDIAN\n"
+                   "header {\n  name: \"magic\"\n  width: U8\n  role: CONSTANT\n"
+                   "  value: 0x100\n}\n")),
+            [(6, "header[0] 'magic'", "constant value 0x100 does not fit in 1 byte(s)",
+              "use a value below 0x100 or a wider field")],
+            id="constant-too-wide",
+        ),
+        pytest.param(
+            bench(("byte_order: BIG_ENDIAN\n",
+                   "byte_order: BIG_ENDIAN\n"
+                   "header { name: \"version\" width: U16 role: CONSTANT value: 65536 }\n")),
+            [(2, "header[0] 'version'", "constant value 0x10000 does not fit in 2 byte(s)",
+              "use a value below 0x10000 or a wider field")],
+            id="u16-constant-too-wide",
+        ),
+        pytest.param(
+            bench(("role: LENGTH }", "role: LENGTH\n  value: 3 }")),
+            [(3, "header[0] 'length'", "only CONSTANT fields take a value",
+              "remove 'value' or make the role CONSTANT")],
+            id="value-on-length",
+        ),
+        pytest.param(
+            bench(("byte_order: BIG_ENDIAN\n",
+                   "byte_order: BIG_ENDIAN\n"
+                   "header { name: \"pad\" width: U8 role: RESERVED value: 1 }\n")),
+            [(2, "header[0] 'pad'", "only CONSTANT fields take a value",
+              "remove 'value' or make the role CONSTANT")],
+            id="value-on-reserved",
+        ),
+        # --- length ---------------------------------------------------------
+        pytest.param(
+            bench(("AFTER_LENGTH_FIELD\n", "PAYLOAD\nlength_adjustment: -1\n")),
+            [(5, "length_adjustment", "an empty frame would have the negative length -1",
+              "use a length_adjustment of at least 0")],
+            id="negative-length-payload",
+        ),
+        pytest.param(
+            bench(("AFTER_LENGTH_FIELD\n", "AFTER_LENGTH_FIELD\nlength_adjustment: -5\n")),
+            [(5, "length_adjustment", "an empty frame would have the negative length -3",
+              "use a length_adjustment of at least -2")],
+            id="negative-length-after-length-field",
+        ),
+        pytest.param(
+            bench(("AFTER_LENGTH_FIELD\n", "WHOLE_FRAME\nlength_adjustment: -7\n")),
+            [(5, "length_adjustment", "an empty frame would have the negative length -1",
+              "use a length_adjustment of at least -6")],
+            id="negative-length-whole-frame",
+        ),
+        pytest.param(
+            bench(("AFTER_LENGTH_FIELD\n", "AFTER_LENGTH_FIELD\nmax_frame_size: 6\n")),
+            [(5, "max_frame_size", "6 leaves no room for a payload after the 6-byte header",
+              "use more than 6")],
+            id="max-frame-size-equals-header",
+        ),
+        pytest.param(
+            bench(("AFTER_LENGTH_FIELD\n", "AFTER_LENGTH_FIELD\nmax_frame_size: 1\n")),
+            [(5, "max_frame_size", "1 leaves no room for a payload after the 6-byte header",
+              "use more than 6")],
+            id="max-frame-size-below-header",
+        ),
+        pytest.param(
+            bench(("width: U32 role: LENGTH", "width: U16 role: LENGTH")),
+            [(2, "header[0] 'length'",
+              "a 4194304-byte frame needs a length of 4194302, more than 2 byte(s) hold",
+              "set max_frame_size to at most 65537 or widen the length field")],
+            id="u16-length-with-default-max",
+        ),
+        pytest.param(
+            bench(("width: U32 role: LENGTH", "width: U16 role: LENGTH"),
+                  ("AFTER_LENGTH_FIELD\n", "AFTER_LENGTH_FIELD\nmax_frame_size: 65538\n")),
+            [(2, "header[0] 'length'",
+              "a 65538-byte frame needs a length of 65536, more than 2 byte(s) hold",
+              "set max_frame_size to at most 65537 or widen the length field")],
+            id="u16-length-one-byte-over",
+        ),
+        pytest.param(
+            bench(("width: U32 role: LENGTH", "width: U8 role: LENGTH"),
+                  ("AFTER_LENGTH_FIELD\n", "WHOLE_FRAME\nmax_frame_size: 300\n")),
+            [(2, "header[0] 'length'",
+              "a 300-byte frame needs a length of 300, more than 1 byte(s) hold",
+              "set max_frame_size to at most 255 or widen the length field")],
+            id="u8-whole-frame-length",
+        ),
+        # --- message table --------------------------------------------------
+        pytest.param(
+            bench(('"bench.EchoReply"', '"bench.EchoReplyy"')),
+            [(6, "message[1] 'bench.EchoReplyy'", "no such message in the .proto or its imports",
+              "did you mean 'bench.EchoReply'?")],
+            id="misspelt-type",
+        ),
+        pytest.param(
+            bench(('"bench.EchoReply"', '"EchoReply"')),
+            [(6, "message[1] 'EchoReply'", "no such message in the .proto or its imports",
+              "did you mean 'bench.EchoReply'?")],
+            id="unqualified-type",
+        ),
+        pytest.param(
+            bench(('"bench.EchoReply"', '"zzz.Nothing"')),
+            [(6, "message[1] 'zzz.Nothing'", "no such message in the .proto or its imports",
+              "use the fully qualified name, package included, of a message in the .proto")],
+            id="unknown-type-without-suggestion",
+        ),
+        pytest.param(
+            bench(('type: "bench.EchoReply" ', "")),
+            [(6, "message[1]", "the entry names no message", "add 'type: \"package.Message\"'")],
+            id="type-unset",
+        ),
+        pytest.param(
+            bench(('message { id: 2 type: "bench.EchoReply" sender: SERVER }',
+                   'message {\n  id: 2\n  type: "bench.EchoRequest"\n  sender: SERVER\n}')),
+            [(6, "message[1] 'bench.EchoRequest'", "listed twice (also message[0])",
+              "use sender: BOTH if both sides send it")],
+            id="listed-twice",
+        ),
+        pytest.param(
+            bench(('message { id: 2 type: "bench.EchoReply" sender: SERVER }',
+                   'message {\n  type: "bench.EchoReply"\n  id: 1\n  sender: SERVER\n}')),
+            [(8, "message[1] 'bench.EchoReply'", "id 1 is also used by message[0]",
+              "give every message its own id")],
+            id="duplicate-id",
+        ),
+        pytest.param(
+            bench(("width: U16 role: MESSAGE_ID", "width: U8 role: MESSAGE_ID"),
+                  ("id: 2 ", "id: 256 ")),
+            [(6, "message[1] 'bench.EchoReply'",
+              "id 256 does not fit the 1-byte message id field 'type'",
+              "use an id below 256 or widen the field")],
+            id="id-too-wide",
+        ),
+        pytest.param(
+            bench((" sender: SERVER", "")),
+            [(6, "message[1] 'bench.EchoReply'", "who sends this message is not set",
+              "add 'sender: CLIENT', 'sender: SERVER' or 'sender: BOTH'")],
+            id="sender-unset",
+        ),
+    ],
+)
+def test_spec_error(text, expected):
+    check_all(text, expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(bench(("AFTER_LENGTH_FIELD\n", "PAYLOAD\nlength_adjustment: 0\n")),
+                     id="payload-no-adjustment"),
+        pytest.param(bench(("AFTER_LENGTH_FIELD\n", "AFTER_LENGTH_FIELD\nlength_adjustment: -2\n")),
+                     id="adjusted-to-zero-bias"),
+        pytest.param(bench(("AFTER_LENGTH_FIELD\n", "AFTER_LENGTH_FIELD\nmax_frame_size: 7\n")),
+                     id="one-byte-payload"),
+        pytest.param(bench(("width: U32 role: LENGTH", "width: U16 role: LENGTH"),
+                           ("AFTER_LENGTH_FIELD\n", "AFTER_LENGTH_FIELD\nmax_frame_size: 65537\n")),
+                     id="u16-length-at-limit"),
+        pytest.param(bench(("AFTER_LENGTH_FIELD\n",
+                            "AFTER_LENGTH_FIELD\nmax_frame_size: 2147483647\n")),
+                     id="largest-max-frame-size"),
+        pytest.param(bench(("width: U16 role: MESSAGE_ID", "width: U8 role: MESSAGE_ID"),
+                           ("id: 2 ", "id: 255 ")),
+                     id="u8-id-at-limit"),
+        pytest.param(bench(("byte_order: BIG_ENDIAN\n",
+                            "byte_order: BIG_ENDIAN\n"
+                            "header { name: \"magic\" width: U8 role: CONSTANT value: 255 }\n"
+                            "header { name: \"big\" width: U64 role: CONSTANT "
+                            "value: 0xffffffffffffffff }\n"
+                            "header { name: \"zero\" width: U8 role: CONSTANT }\n")),
+                     id="constants-at-limit"),
+        pytest.param(bench(('"bench.EchoReply"', '".bench.EchoReply"')), id="leading-dot"),
+        pytest.param(bench((" sender: SERVER", " sender: BOTH")), id="sender-both"),
+        pytest.param(bench(("width: U32 role: LENGTH", "width: U64 role: LENGTH"),
+                           ("AFTER_LENGTH_FIELD\n", "WHOLE_FRAME\nlength_adjustment: 100\n")),
+                     id="u64-length"),
+    ],
+)
+def test_valid_spec(text):
+    assert spec_errors(text) == []
+
+
+def test_every_error_is_reported():
+    text = """
+    header { name: "length" width: U32 role: LENGTH }
+    header {
+      name: "length"
+      role: MESSAGE_ID
+    }
+    header { name: "magic" width: U8 role: CONSTANT value: 0x1ff }
+    message { id: 1 type: "bench.EchoRequest" sender: CLIENT }
+    message {
+      id: 1
+      type: "bench.EchoRequest"
+    }
+    message { id: 3 type: "bench.Nope" sender: SERVER }
+    """
+    check_all(text, [
+        (None, "byte_order", "the byte order is not set", "BIG_ENDIAN"),
+        (None, "length_counts", "what the length field counts is not set", "PAYLOAD"),
+        (2, "header[1] 'length'", "the name is also used by header[0]", "its own name"),
+        (2, "header[1] 'length'", "the width is not set", "width: U8"),
+        (6, "header[2] 'magic'", "constant value 0x1ff does not fit in 1 byte(s)", "0x100"),
+        (8, "message[1] 'bench.EchoRequest'", "listed twice (also message[0])", "sender: BOTH"),
+        (9, "message[1] 'bench.EchoRequest'", "id 1 is also used by message[0]", "own id"),
+        (8, "message[1] 'bench.EchoRequest'", "who sends this message is not set", "CLIENT"),
+        (12, "message[2] 'bench.Nope'", "no such message in the .proto or its imports",
+         "did you mean"),
+    ])
+
+
+def test_spec_error_lists_every_diagnostic_on_its_own_line():
+    with pytest.raises(SpecError) as caught:
+        validate(load_spec(SPEC_PATH, dedent(bench(
+            ("byte_order: BIG_ENDIAN\n", ""), (" sender: SERVER", "")))), {
+                "bench.EchoRequest": "echo.proto", "bench.EchoReply": "echo.proto"})
+    assert str(caught.value).splitlines() == [str(d) for d in caught.value.diagnostics]
+    assert len(caught.value.diagnostics) == 2
+
+
+def test_message_from_an_import_is_known():
+    text = bench(('"bench.EchoReply"', '"google.protobuf.Empty"'))
+    assert spec_errors(text, {"bench.EchoRequest": "echo.proto",
+                              "google.protobuf.Empty": "google/protobuf/empty.proto"}) == []

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs, builds everything with
+# warnings as errors, and runs every test through ctest (C++ unit and loopback
+# integration tests, the generator's pytest suite, the generated/ golden check,
+# the independent bench-protocol client, the chat demo, the CMake consumer).
+#
+#   scripts/test.sh            plain RelWithDebInfo build in build/
+#   scripts/test.sh --sanitize the same under AddressSanitizer + UBSan in build-asan/
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/install-deps.sh"
+
+build=${WIREGEN_BUILD_DIR:-$root/build}
+flags=()
+if [ "${1:-}" = "--sanitize" ]; then
+  build=${WIREGEN_BUILD_DIR:-$root/build-asan}
+  sanitize="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+  flags=(-DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS=$sanitize"
+         "-DCMAKE_EXE_LINKER_FLAGS=$sanitize")
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+
+cmake -S "$root" -B "$build" -DWIREGEN_WERROR=ON "${flags[@]}" >/dev/null
+cmake --build "$build" -j2
+cd "$build"
+ctest -j2 --output-on-failure --timeout 600

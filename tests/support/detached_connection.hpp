@@ -1,0 +1,21 @@
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <memory>
+
+#include "wiregen/connection.hpp"
+
+namespace wiregen::test {
+
+/// A connection that is never started, for feeding bytes straight to a
+/// dispatcher: what a handler sends is queued and never written.
+inline std::shared_ptr<connection> detached_connection(std::shared_ptr<dispatcher> d) {
+  auto context = std::make_shared<asio::io_context>(1);
+  asio::ip::tcp::socket socket(*context);
+  return std::make_shared<connection>(context, std::move(socket), std::move(d),
+                                      connection_options{});
+}
+
+}  // namespace wiregen::test
