@@ -103,7 +103,7 @@ TEST_CASE("codec: little-endian header with constants and a request id", "[codec
   }
 }
 
-TEST_CASE("codec: every width and role; a u64 whole-frame length with an adjustment",
+TEST_CASE("codec: every width and role, a u64 whole-frame length with an adjustment",
           "[codec][telemetry]") {
   fleet::telemetry::Ack ack;
   ack.set_last_sequence(1);
