@@ -36,7 +36,7 @@ wait_for() {
 
 run_client() {
   local name=$1
-  stdbuf -oL "$build/examples/chat_client" --connect "127.0.0.1:$port" --name "$name" \
+  "$build/examples/chat_client" --connect "127.0.0.1:$port" --name "$name" \
     <"$root/scripts/demo/$name.chat" | tee "$work/$name.log" &
 }
 

@@ -46,6 +46,14 @@ void io_pool::stop() {
       thread.join();
     }
   }
+  // Handlers still queued (completions of closed sockets, posted closes) own
+  // their connections, and connections keep their loop alive: run them out so
+  // that neither outlives the pool in a reference cycle.
+  for (auto& context : contexts_) {
+    context->restart();
+    while (context->poll() > 0) {
+    }
+  }
 }
 
 }  // namespace wiregen

@@ -33,6 +33,10 @@ class recording_echo_handler final : public bench::server_handler {
 struct feeder {
   explicit feeder(std::shared_ptr<wiregen::dispatcher> d)
       : dispatcher(d), conn(wiregen::test::detached_connection(d)) {}
+  feeder(const feeder&) = delete;
+  feeder& operator=(const feeder&) = delete;
+  // A stop posts work that owns the connection; run it so nothing leaks.
+  ~feeder() { conn->context().poll(); }
 
   wiregen::decode_result feed(const std::string& chunk) {
     buffered += chunk;

@@ -31,8 +31,9 @@ class io_pool {
   /// Whether the calling thread is one of this pool's.
   bool runs_in_this_thread() const noexcept;
 
-  /// Stops every loop and joins the threads; idempotent. Must not be called
-  /// from one of the pool's own threads.
+  /// Stops every loop, joins the threads, then runs the handlers still
+  /// queued on the calling thread; idempotent. Must not be called from one of
+  /// the pool's own threads.
   void stop();
 
  private:
