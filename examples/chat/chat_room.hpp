@@ -80,8 +80,8 @@ class chat_room final : public chat::server_handler {
                   const wiregen::frame_meta&) override {
     std::lock_guard lock(mutex_);
     const auto* user = logged_in(session);
-    log((user ? user->name : session.remote_address()) + " says to the server: " +
-        notice_from_client.text());
+    log((user ? user->name : session.remote_address()) +
+        " says to the server: " + notice_from_client.text());
   }
 
   void on_closed(chat::server_session& session, std::error_code reason) override {
@@ -104,8 +104,9 @@ class chat_room final : public chat::server_handler {
         }
       }
     }
-    log(name + (reason == asio::error::eof ? " left"
-                     : " disconnected (" + (reason ? reason.message() : "closed by server") + ")"));
+    log(name + (reason == asio::error::eof
+                    ? " left"
+                    : " disconnected (" + (reason ? reason.message() : "closed by server") + ")"));
   }
 
  private:
@@ -146,4 +147,3 @@ class chat_room final : public chat::server_handler {
   std::map<std::uint64_t, user> users_;
   std::map<std::string, std::set<std::uint64_t>> rooms_;
 };
-

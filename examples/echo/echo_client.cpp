@@ -47,9 +47,9 @@ class checking_handler final : public bench::client_handler {
   /// Waits until fewer than `limit` replies are missing for `sent` requests.
   bool wait_until_outstanding_below(std::uint64_t sent, std::uint64_t limit) {
     std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, std::chrono::seconds(10),
-                             [&] { return closed_ || sent - received_ < limit; }) &&
-           !closed_;
+    return changed_.wait_for(lock, std::chrono::seconds(10), [&] {
+      return closed_ || sent - received_ < limit;
+    }) && !closed_;
   }
 
   std::uint64_t received() {

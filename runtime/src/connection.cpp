@@ -251,6 +251,8 @@ void connection::finish(std::error_code reason) {
     close_observer_(*this);
   }
   {
+    // Taking the lock orders the closed state before waiters re-check it, so
+    // notify_all() cannot slip between their check and their wait.
     std::lock_guard lock(send_mutex_);
   }
   closed_cv_.notify_all();

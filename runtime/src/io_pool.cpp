@@ -22,7 +22,9 @@ io_pool::io_pool(std::size_t threads) {
   }
 }
 
-io_pool::~io_pool() { stop(); }
+io_pool::~io_pool() {
+  stop();
+}
 
 std::shared_ptr<asio::io_context> io_pool::next() noexcept {
   return contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];

@@ -26,7 +26,9 @@ server::server(std::shared_ptr<dispatcher> dispatcher, server_options options)
       acceptor_(*pool_.first()),
       accept_retry_(*pool_.first()) {}
 
-server::~server() { stop(stop_mode::immediate); }
+server::~server() {
+  stop(stop_mode::immediate);
+}
 
 std::error_code server::listen(std::string_view host, std::uint16_t port) {
   std::promise<std::error_code> done;
@@ -35,8 +37,8 @@ std::error_code server::listen(std::string_view host, std::uint16_t port) {
   asio::post(*pool_.first(), [&] {
     std::error_code ec;
     asio::ip::tcp::resolver resolver(*pool_.first());
-    const auto results = resolver.resolve(host, std::to_string(port),
-                                          asio::ip::tcp::resolver::passive, ec);
+    const auto results =
+        resolver.resolve(host, std::to_string(port), asio::ip::tcp::resolver::passive, ec);
     if (ec) {
       done.set_value(ec);
       return;
@@ -149,8 +151,8 @@ std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
     }
     return 0;
   }
-  const std::size_t forced = drain(mode == stop_mode::immediate ? std::chrono::milliseconds(0)
-                                                                  : deadline);
+  const std::size_t forced =
+      drain(mode == stop_mode::immediate ? std::chrono::milliseconds(0) : deadline);
   pool_.stop();
   state_.store(run_state::stopped);
   return forced;

@@ -39,8 +39,8 @@ TEST_CASE("codec: bench protocol frames are u32 BE length of type+payload, then 
   request.set_seq(1);
   request.set_payload("hi");
   std::string frame;
-  REQUIRE_FALSE(bench::codec::append_frame(frame, bench::message_id<bench::EchoRequest>::value,
-                                           request));
+  REQUIRE_FALSE(
+      bench::codec::append_frame(frame, bench::message_id<bench::EchoRequest>::value, request));
   CHECK(frame == bytes({0, 0, 0, 8, 0, 1, 0x08, 1, 0x12, 2, 'h', 'i'}));
 
   bench::frame_header header;
@@ -144,9 +144,9 @@ TEST_CASE("codec: every width and role, a u64 whole-frame length with an adjustm
 TEST_CASE("codec: a length field announcing more than max_frame_size is rejected from the header",
           "[codec][limits]") {
   bench::frame_header header;
-  for (const auto& frame : {bytes({0xff, 0xff, 0xff, 0xff, 0, 1}),
-                            bytes({0x7f, 0xff, 0xff, 0xff, 0, 1}),
-                            bytes({0x00, 0x40, 0x00, 0x00, 0, 1})}) {  // 4 MiB + header
+  for (const auto& frame :
+       {bytes({0xff, 0xff, 0xff, 0xff, 0, 1}), bytes({0x7f, 0xff, 0xff, 0xff, 0, 1}),
+        bytes({0x00, 0x40, 0x00, 0x00, 0, 1})}) {  // 4 MiB + header
     CHECK(bench::codec::read_header(wire(frame), header) == wiregen::error::frame_too_large);
   }
   // Exactly the maximum is fine: 4 MiB frame = 6-byte header + payload.

@@ -56,7 +56,8 @@ std::string echo_stream(int count) {
   for (int seq = 0; seq < count; ++seq) {
     bench::EchoRequest request;
     request.set_seq(static_cast<std::uint64_t>(seq));
-    request.set_payload(std::string(static_cast<std::size_t>(seq * 7), static_cast<char>('a' + seq)));
+    request.set_payload(
+        std::string(static_cast<std::size_t>(seq * 7), static_cast<char>('a' + seq)));
     REQUIRE_FALSE(bench::codec::append_frame(stream, 1, request));
   }
   return stream;
@@ -79,7 +80,8 @@ TEST_CASE("dispatcher: a stream split at every byte boundary delivers every fram
   }
 }
 
-TEST_CASE("dispatcher: one byte at a time, and every frame of a single read", "[dispatcher][split]") {
+TEST_CASE("dispatcher: one byte at a time, and every frame of a single read",
+          "[dispatcher][split]") {
   const std::string stream = echo_stream(20);
   SECTION("one byte per read") {
     recording_echo_handler handler;

@@ -117,8 +117,7 @@ TEST_CASE("chat: users log in, join a room, and every line reaches everyone in i
 
   bob.client.stop(wiregen::stop_mode::graceful_wait);
   CHECK(alice.handler.saw("* bob left lobby"));
-  CHECK(log_waiter.wait([&] {
-    return std::find(log.begin(), log.end(), "bob left") != log.end();
-  }));
+  CHECK(
+      log_waiter.wait([&] { return std::find(log.begin(), log.end(), "bob left") != log.end(); }));
   CHECK(server.stop(wiregen::stop_mode::graceful_wait) == 0);
 }

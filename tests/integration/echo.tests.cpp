@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include "support/raw_peer.hpp"
 #include "support/options.hpp"
+#include "support/raw_peer.hpp"
 #include "support/waiter.hpp"
 
 namespace {
@@ -134,8 +134,8 @@ TEST_CASE("echo: a good frame behind a complete request is answered before a bad
   const auto reply_bytes = peer.read(bench::framing::header_size + 2, ec);
   REQUIRE_FALSE(ec);
   bench::frame_header header;
-  REQUIRE_FALSE(bench::codec::read_header(
-      reinterpret_cast<const std::uint8_t*>(reply_bytes.data()), header));
+  REQUIRE_FALSE(
+      bench::codec::read_header(reinterpret_cast<const std::uint8_t*>(reply_bytes.data()), header));
   CHECK(header.message_id == bench::message_id<bench::EchoReply>::value);
   CHECK(peer.read_until_closed());
   REQUIRE(handler.closed.wait([&] { return handler.reasons.size() == 1; }));

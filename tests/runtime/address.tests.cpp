@@ -15,7 +15,8 @@ TEST_CASE("address: host:port, [v6]:port and :port parse, anything else is bad_a
   CHECK(out.port == 0);
   REQUIRE_FALSE(wiregen::parse_host_port(":65535", out));
   CHECK(out.host == "0.0.0.0");
-  for (const char* bad : {"", "localhost", "host:", "host:65536", "host:12x", "::1:80", "[::1]80"}) {
+  for (const char* bad :
+       {"", "localhost", "host:", "host:65536", "host:12x", "::1:80", "[::1]80"}) {
     CHECK(wiregen::parse_host_port(bad, out) == wiregen::error::bad_address);
   }
 }

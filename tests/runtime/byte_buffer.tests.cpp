@@ -10,7 +10,8 @@ TEST_CASE("byte_buffer: prepare/commit/consume keep the readable bytes in order"
   wiregen::byte_buffer buffer;
   std::string expected;
   for (int round = 0; round < 50; ++round) {
-    const std::string chunk(static_cast<std::size_t>(round * 13 % 97 + 1), static_cast<char>('a' + round % 26));
+    const std::string chunk(static_cast<std::size_t>(round * 13 % 97 + 1),
+                            static_cast<char>('a' + round % 26));
     std::memcpy(buffer.prepare(chunk.size()), chunk.data(), chunk.size());
     buffer.commit(chunk.size());
     expected += chunk;
@@ -18,7 +19,8 @@ TEST_CASE("byte_buffer: prepare/commit/consume keep the readable bytes in order"
     buffer.consume(take);
     expected.erase(0, take);
     const auto readable = buffer.readable();
-    REQUIRE(std::string(reinterpret_cast<const char*>(readable.data()), readable.size()) == expected);
+    REQUIRE(std::string(reinterpret_cast<const char*>(readable.data()), readable.size()) ==
+            expected);
   }
 }
 
