@@ -31,6 +31,40 @@ std::error_code send_frame(const wiregen::session& session, std::uint16_t messag
   });
 }
 
+/// Decodes the complete frames at the front of `input` and hands each to
+/// `dispatch(header, payload)`, for either side's dispatcher. Stops early when
+/// the connection stops reading: a handler may stop it, and frames behind
+/// that point are not delivered.
+template <class Dispatch>
+wiregen::decode_result decode_frames(const wiregen::connection& conn,
+                                     std::span<const std::uint8_t> input, Dispatch&& dispatch) {
+  wiregen::decode_result result;
+  while (conn.is_reading()) {
+    const auto rest = input.subspan(result.consumed);
+    if (rest.size() < framing::header_size) {
+      result.wanted = framing::header_size;
+      break;
+    }
+    frame_header header;
+    if (const auto ec = codec::read_header(rest.data(), header)) {
+      result.error = ec;
+      break;
+    }
+    const std::size_t frame_size = framing::header_size + header.payload_size;
+    if (rest.size() < frame_size) {
+      result.wanted = frame_size;
+      break;
+    }
+    result.consumed += frame_size;
+    result.wanted = 0;
+    if (const auto ec = dispatch(header, rest.data() + framing::header_size)) {
+      result.error = ec;
+      break;
+    }
+  }
+  return result;
+}
+
 }  // namespace
 
 namespace codec {
@@ -87,33 +121,9 @@ void server_dispatcher::on_open(wiregen::connection& conn) {
 wiregen::decode_result server_dispatcher::on_input(wiregen::connection& conn,
                                                  std::span<const std::uint8_t> input) {
   server_session session(conn.shared_from_this());
-  wiregen::decode_result result;
-  // A handler may stop the connection; frames behind that point are not
-  // delivered.
-  while (conn.is_reading()) {
-    const auto rest = input.subspan(result.consumed);
-    if (rest.size() < framing::header_size) {
-      result.wanted = framing::header_size;
-      break;
-    }
-    frame_header header;
-    if (const auto ec = codec::read_header(rest.data(), header)) {
-      result.error = ec;
-      break;
-    }
-    const std::size_t frame_size = framing::header_size + header.payload_size;
-    if (rest.size() < frame_size) {
-      result.wanted = frame_size;
-      break;
-    }
-    result.consumed += frame_size;
-    result.wanted = 0;
-    if (const auto ec = dispatch(session, header, rest.data() + framing::header_size)) {
-      result.error = ec;
-      break;
-    }
-  }
-  return result;
+  return decode_frames(conn, input, [&](const frame_header& header, const std::uint8_t* payload) {
+    return dispatch(session, header, payload);
+  });
 }
 
 void server_dispatcher::on_close(wiregen::connection& conn, std::error_code reason) {
@@ -156,33 +166,9 @@ void client_dispatcher::on_open(wiregen::connection& conn) {
 wiregen::decode_result client_dispatcher::on_input(wiregen::connection& conn,
                                                  std::span<const std::uint8_t> input) {
   client_session session(conn.shared_from_this());
-  wiregen::decode_result result;
-  // A handler may stop the connection; frames behind that point are not
-  // delivered.
-  while (conn.is_reading()) {
-    const auto rest = input.subspan(result.consumed);
-    if (rest.size() < framing::header_size) {
-      result.wanted = framing::header_size;
-      break;
-    }
-    frame_header header;
-    if (const auto ec = codec::read_header(rest.data(), header)) {
-      result.error = ec;
-      break;
-    }
-    const std::size_t frame_size = framing::header_size + header.payload_size;
-    if (rest.size() < frame_size) {
-      result.wanted = frame_size;
-      break;
-    }
-    result.consumed += frame_size;
-    result.wanted = 0;
-    if (const auto ec = dispatch(session, header, rest.data() + framing::header_size)) {
-      result.error = ec;
-      break;
-    }
-  }
-  return result;
+  return decode_frames(conn, input, [&](const frame_header& header, const std::uint8_t* payload) {
+    return dispatch(session, header, payload);
+  });
 }
 
 void client_dispatcher::on_close(wiregen::connection& conn, std::error_code reason) {

@@ -30,12 +30,6 @@ std::shared_ptr<asio::io_context> io_pool::next() noexcept {
   return contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
 }
 
-bool io_pool::runs_in_this_thread() const noexcept {
-  return std::any_of(contexts_.begin(), contexts_.end(), [](const auto& context) {
-    return context->get_executor().running_in_this_thread();
-  });
-}
-
 void io_pool::stop() {
   for (auto& guard : guards_) {
     guard.reset();

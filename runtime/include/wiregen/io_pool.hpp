@@ -28,8 +28,6 @@ class io_pool {
   /// The first loop, where listening and dialing run.
   std::shared_ptr<asio::io_context> first() const noexcept { return contexts_.front(); }
   std::size_t size() const noexcept { return contexts_.size(); }
-  /// Whether the calling thread is one of this pool's.
-  bool runs_in_this_thread() const noexcept;
 
   /// Stops every loop, joins the threads, then runs the handlers still
   /// queued on the calling thread; idempotent. Must not be called from one of
