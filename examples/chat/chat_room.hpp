@@ -84,7 +84,7 @@ class chat_room final : public chat::server_handler {
         " says to the server: " + notice_from_client.text());
   }
 
-  void on_closed(chat::server_session& session, std::error_code reason) override {
+  void on_closed(chat::server_session& session, std::error_code reason, const wiregen::connection_stats&) override {
     std::lock_guard lock(mutex_);
     const auto user = users_.find(session.id());
     if (user == users_.end()) {

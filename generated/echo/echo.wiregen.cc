@@ -2,68 +2,18 @@
 // DO NOT EDIT: change the sources and rebuild.
 #include "echo.wiregen.h"
 
+#include <array>
+
 #include <wiregen/byte_order.hpp>
 #include <wiregen/connection.hpp>
 #include <wiregen/error.hpp>
+#include <wiregen/frame_decoder.hpp>
 
 namespace bench {
 
 namespace {
 
 constexpr auto wire_order = wiregen::byte_order::big;
-
-/// Queues one frame carrying `message` on the connection behind `session`,
-/// serializing the payload straight into the connection's send queue.
-std::error_code send_frame(const wiregen::session& session, std::uint16_t message_id,
-                           const google::protobuf::MessageLite& message,
-                           const wiregen::frame_meta& meta) {
-  const auto& conn = session.connection();
-  if (!conn) {
-    return wiregen::error::not_connected;
-  }
-  const std::size_t payload_size = message.ByteSizeLong();
-  if (payload_size > framing::max_payload_size) {
-    return wiregen::error::message_too_large;
-  }
-  return conn->write_frame(framing::header_size + payload_size, [&](std::uint8_t* out) {
-    codec::write_header(out, message_id, payload_size, meta);
-    message.SerializeWithCachedSizesToArray(out + framing::header_size);
-  });
-}
-
-/// Decodes the complete frames at the front of `input` and hands each to
-/// `dispatch(header, payload)`, for either side's dispatcher. Stops early when
-/// the connection stops reading: a handler may stop it, and frames behind
-/// that point are not delivered.
-template <class Dispatch>
-wiregen::decode_result decode_frames(const wiregen::connection& conn,
-                                     std::span<const std::uint8_t> input, Dispatch&& dispatch) {
-  wiregen::decode_result result;
-  while (conn.is_reading()) {
-    const auto rest = input.subspan(result.consumed);
-    if (rest.size() < framing::header_size) {
-      result.wanted = framing::header_size;
-      break;
-    }
-    frame_header header;
-    if (const auto ec = codec::read_header(rest.data(), header)) {
-      result.error = ec;
-      break;
-    }
-    const std::size_t frame_size = framing::header_size + header.payload_size;
-    if (rest.size() < frame_size) {
-      result.wanted = frame_size;
-      break;
-    }
-    result.consumed += frame_size;
-    result.wanted = 0;
-    if (const auto ec = dispatch(header, rest.data() + framing::header_size)) {
-      result.error = ec;
-      break;
-    }
-  }
-  return result;
-}
 
 }  // namespace
 
@@ -109,26 +59,14 @@ std::error_code append_frame(std::string& out, std::uint16_t message_id,
 
 }  // namespace codec
 
-std::error_code server_session::send(const EchoReply& message) const {
-  return send_frame(*this, message_id<EchoReply>::value, message, {});
-}
-
-void server_dispatcher::on_open(wiregen::connection& conn) {
-  server_session session(conn.shared_from_this());
-  handler_.on_connected(session);
-}
-
 wiregen::decode_result server_dispatcher::on_input(wiregen::connection& conn,
                                                  std::span<const std::uint8_t> input) {
   server_session session(conn.shared_from_this());
-  return decode_frames(conn, input, [&](const frame_header& header, const std::uint8_t* payload) {
-    return dispatch(session, header, payload);
-  });
-}
-
-void server_dispatcher::on_close(wiregen::connection& conn, std::error_code reason) {
-  server_session session(conn.shared_from_this());
-  handler_.on_closed(session, reason);
+  return wiregen::decode_frames<framing::header_size, frame_header>(
+      conn, input, codec::read_header,
+      [&](const frame_header& header, const std::uint8_t* payload) {
+        return dispatch(session, header, payload);
+      });
 }
 
 std::error_code server_dispatcher::dispatch(server_session& session,
@@ -154,26 +92,14 @@ std::error_code server_dispatcher::dispatch(server_session& session,
   }
 }
 
-std::error_code client_session::send(const EchoRequest& message) const {
-  return send_frame(*this, message_id<EchoRequest>::value, message, {});
-}
-
-void client_dispatcher::on_open(wiregen::connection& conn) {
-  client_session session(conn.shared_from_this());
-  handler_.on_connected(session);
-}
-
 wiregen::decode_result client_dispatcher::on_input(wiregen::connection& conn,
                                                  std::span<const std::uint8_t> input) {
   client_session session(conn.shared_from_this());
-  return decode_frames(conn, input, [&](const frame_header& header, const std::uint8_t* payload) {
-    return dispatch(session, header, payload);
-  });
-}
-
-void client_dispatcher::on_close(wiregen::connection& conn, std::error_code reason) {
-  client_session session(conn.shared_from_this());
-  handler_.on_closed(session, reason);
+  return wiregen::decode_frames<framing::header_size, frame_header>(
+      conn, input, codec::read_header,
+      [&](const frame_header& header, const std::uint8_t* payload) {
+        return dispatch(session, header, payload);
+      });
 }
 
 std::error_code client_dispatcher::dispatch(client_session& session,

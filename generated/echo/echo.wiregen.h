@@ -7,14 +7,16 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <system_error>
 #include <type_traits>
 
-#include <wiregen/client.hpp>
 #include <wiregen/dispatcher.hpp>
 #include <wiregen/frame_meta.hpp>
+#include <wiregen/handler.hpp>
 #include <wiregen/server.hpp>
-#include <wiregen/session.hpp>
+#include <wiregen/typed_client.hpp>
+#include <wiregen/typed_session.hpp>
 #include <wiregen/version.hpp>
 
 #include "echo.pb.h"
@@ -51,7 +53,8 @@ namespace codec {
 
 /// Reads the header at `in` (framing::header_size bytes) and checks it: the
 /// constants, and a length that fits framing::max_frame_size. The message id
-/// is not checked; dispatchers do that.
+/// is not checked; dispatchers do that. Sets payload_size from the length
+/// field even when it reports frame_too_large, so the frame can be skipped.
 std::error_code read_header(const std::uint8_t* in, frame_header& out) noexcept;
 
 /// Writes a header for a payload of `payload_size` bytes, which must not
@@ -81,112 +84,116 @@ template <>
 struct message_id<EchoReply>
     : std::integral_constant<std::uint16_t, 2u> {};
 
-/// The server's end of a connection: a copyable handle whose send()
-/// overloads take exactly the messages the server may send. Every send is
-/// safe from any thread and fails with wiregen::error::connection_closed once
-/// the connection stops, or wiregen::error::send_queue_full when its queue is full.
-class server_session : public wiregen::session {
- public:
-  using wiregen::session::session;
+/// Whether the server sends `Message`; see echo.framing.textpb.
+template <class Message>
+inline constexpr bool server_sends = false;
+template <>
+inline constexpr bool server_sends<EchoReply> = true;
 
-  /// Queues a bench.EchoReply (id 2).
-  std::error_code send(const EchoReply& message) const;
-
-  /// Any other message is not the server's to send (see echo.framing.textpb).
+/// The protocol as the server sends it, for wiregen::typed_session.
+struct server_role {
+  static constexpr std::size_t header_size = framing::header_size;
+  static constexpr std::size_t max_payload_size = framing::max_payload_size;
   template <class Message>
-  std::error_code send(const Message& message) const = delete;
+  static constexpr bool sends = server_sends<Message>;
+  template <class Message>
+  static constexpr std::uint16_t id = message_id<Message>::value;
+
+  static void write_header(std::uint8_t* out, std::uint16_t message_id, std::size_t payload_size,
+                           const wiregen::frame_meta& meta) noexcept {
+    codec::write_header(out, message_id, payload_size, meta);
+  }
 };
 
-/// The client's end of a connection: a copyable handle whose send()
-/// overloads take exactly the messages the client may send. Every send is
-/// safe from any thread and fails with wiregen::error::connection_closed once
-/// the connection stops, or wiregen::error::send_queue_full when its queue is full.
-class client_session : public wiregen::session {
+/// The server's end of a connection: a copyable handle whose sends
+/// take exactly the messages the server sends (EchoReply).
+/// send()/try_send() never block, send_for() waits for room up to a timeout,
+/// async_send() completes through an Asio token; see wiregen::typed_session.
+class server_session : public wiregen::typed_session<server_role> {
  public:
-  using wiregen::session::session;
+  using wiregen::typed_session<server_role>::typed_session;
+};
 
-  /// Queues a bench.EchoRequest (id 1).
-  std::error_code send(const EchoRequest& message) const;
+/// Whether the client sends `Message`; see echo.framing.textpb.
+template <class Message>
+inline constexpr bool client_sends = false;
+template <>
+inline constexpr bool client_sends<EchoRequest> = true;
 
-  /// Any other message is not the client's to send (see echo.framing.textpb).
+/// The protocol as the client sends it, for wiregen::typed_session.
+struct client_role {
+  static constexpr std::size_t header_size = framing::header_size;
+  static constexpr std::size_t max_payload_size = framing::max_payload_size;
   template <class Message>
-  std::error_code send(const Message& message) const = delete;
+  static constexpr bool sends = client_sends<Message>;
+  template <class Message>
+  static constexpr std::uint16_t id = message_id<Message>::value;
+
+  static void write_header(std::uint8_t* out, std::uint16_t message_id, std::size_t payload_size,
+                           const wiregen::frame_meta& meta) noexcept {
+    codec::write_header(out, message_id, payload_size, meta);
+  }
+};
+
+/// The client's end of a connection: a copyable handle whose sends
+/// take exactly the messages the client sends (EchoRequest).
+/// send()/try_send() never block, send_for() waits for room up to a timeout,
+/// async_send() completes through an Asio token; see wiregen::typed_session.
+class client_session : public wiregen::typed_session<client_role> {
+ public:
+  using wiregen::typed_session<client_role>::typed_session;
 };
 
 /// What a server implements: one on_message() per message the client
-/// sends. Methods run on the connection's I/O thread, one at a time per
+/// sends, and any lifecycle events of wiregen::basic_server_handler it
+/// cares about. Methods run on the connection's I/O thread, one at a time per
 /// connection and concurrently across connections. An exception thrown by a
-/// method closes that connection with wiregen::error::handler_failed.
-class server_handler {
+/// method is reported to on_error() and closes that connection only.
+class server_handler : public wiregen::basic_server_handler<server_session> {
  public:
-  virtual ~server_handler() = default;
-
-  /// The connection is established; runs before its first message.
-  virtual void on_connected(server_session& /*session*/) {}
-
-  /// The connection closed; runs once, after its last message. `reason` is
-  /// empty when this side stopped it, asio::error::eof when the peer did.
-  virtual void on_closed(server_session& /*session*/, std::error_code /*reason*/) {}
-
   /// A bench.EchoRequest arrived (id 1).
   virtual void on_message(server_session& session, const EchoRequest& message) = 0;
 };
 
 /// What a client implements: one on_message() per message the server
-/// sends. Methods run on the connection's I/O thread, one at a time per
+/// sends, and any lifecycle events of wiregen::basic_client_handler it
+/// cares about. Methods run on the connection's I/O thread, one at a time per
 /// connection and concurrently across connections. An exception thrown by a
-/// method closes that connection with wiregen::error::handler_failed.
-class client_handler {
+/// method is reported to on_error() and closes that connection only.
+class client_handler : public wiregen::basic_client_handler<client_session> {
  public:
-  virtual ~client_handler() = default;
-
-  /// The connection is established; runs before its first message.
-  virtual void on_connected(client_session& /*session*/) {}
-
-  /// The connection closed; runs once, after its last message. `reason` is
-  /// empty when this side stopped it, asio::error::eof when the peer did.
-  virtual void on_closed(client_session& /*session*/, std::error_code /*reason*/) {}
-
   /// A bench.EchoReply arrived (id 2).
   virtual void on_message(client_session& session, const EchoReply& message) = 0;
 };
 
 /// Decodes the frames a server receives and calls a server_handler.
 /// wiregen::server drives it; tests may feed it bytes directly.
-class server_dispatcher final : public wiregen::dispatcher {
+class server_dispatcher final
+    : public wiregen::basic_dispatcher<server_session, server_handler> {
  public:
-  /// `handler` must outlive the dispatcher.
-  explicit server_dispatcher(server_handler& handler) noexcept : handler_(handler) {}
+  using basic_dispatcher::basic_dispatcher;
 
-  void on_open(wiregen::connection& conn) override;
   wiregen::decode_result on_input(wiregen::connection& conn,
                                   std::span<const std::uint8_t> input) override;
-  void on_close(wiregen::connection& conn, std::error_code reason) override;
 
  private:
   std::error_code dispatch(server_session& session, const frame_header& header,
                            const std::uint8_t* payload);
-
-  server_handler& handler_;
 };
 
 /// Decodes the frames a client receives and calls a client_handler.
 /// wiregen::client drives it; tests may feed it bytes directly.
-class client_dispatcher final : public wiregen::dispatcher {
+class client_dispatcher final
+    : public wiregen::basic_dispatcher<client_session, client_handler> {
  public:
-  /// `handler` must outlive the dispatcher.
-  explicit client_dispatcher(client_handler& handler) noexcept : handler_(handler) {}
+  using basic_dispatcher::basic_dispatcher;
 
-  void on_open(wiregen::connection& conn) override;
   wiregen::decode_result on_input(wiregen::connection& conn,
                                   std::span<const std::uint8_t> input) override;
-  void on_close(wiregen::connection& conn, std::error_code reason) override;
 
  private:
   std::error_code dispatch(client_session& session, const frame_header& header,
                            const std::uint8_t* payload);
-
-  client_handler& handler_;
 };
 
 /// A server speaking this protocol: wiregen::server calling `handler`.
@@ -194,18 +201,17 @@ class server : public wiregen::server {
  public:
   /// `handler` must outlive the server.
   explicit server(server_handler& handler, wiregen::server_options options = {})
-      : wiregen::server(std::make_shared<server_dispatcher>(handler), options) {}
+      : wiregen::server(std::make_shared<server_dispatcher>(handler), std::move(options)) {}
 };
 
-/// A client speaking this protocol: wiregen::client calling `handler`.
-class client : public wiregen::client {
+/// A client speaking this protocol: wiregen::client calling `handler`, with
+/// typed send() and session().
+class client : public wiregen::typed_client<client_session> {
  public:
   /// `handler` must outlive the client.
   explicit client(client_handler& handler, wiregen::client_options options = {})
-      : wiregen::client(std::make_shared<client_dispatcher>(handler), options) {}
-
-  /// The session of the current connection; empty before connect() succeeded.
-  client_session session() const { return client_session(connection()); }
+      : wiregen::typed_client<client_session>(std::make_shared<client_dispatcher>(handler),
+                                              std::move(options)) {}
 };
 
 }  // namespace bench

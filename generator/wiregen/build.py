@@ -71,8 +71,8 @@ def build_file(
         namespace=naming.namespace_of(proto.package),
         framing=framing,
         messages=table,
-        server=_build_role("server", "client", table),
-        client=_build_role("client", "server", table),
+        server=_build_role("server", "client", table, spec.heartbeat.lstrip(".")),
+        client=_build_role("client", "server", table, spec.heartbeat.lstrip(".")),
     )
 
 
@@ -166,7 +166,8 @@ def _build_message(entry, file_package: str, messages, framing: Framing) -> Mess
     )
 
 
-def _build_role(name: str, peer: str, table: Tuple[Message, ...]) -> Role:
+def _build_role(name: str, peer: str, table: Tuple[Message, ...], heartbeat: str) -> Role:
+    outgoing = tuple(m for m in table if m.sender in (name, "both"))
     return Role(
         name=name,
         handler=f"{name}_handler",
@@ -177,6 +178,7 @@ def _build_role(name: str, peer: str, table: Tuple[Message, ...]) -> Role:
         runtime_options=f"wiregen::{name}_options",
         peer=peer,
         incoming=tuple(m for m in table if m.sender in (peer, "both")),
-        outgoing=tuple(m for m in table if m.sender in (name, "both")),
+        outgoing=outgoing,
         unexpected=tuple(m for m in table if m.sender == name),
+        heartbeat=next((m for m in outgoing if m.full_name == heartbeat), None),
     )

@@ -70,6 +70,7 @@ class Role:
     incoming: Tuple[Message, ...]
     outgoing: Tuple[Message, ...]
     unexpected: Tuple[Message, ...]  # in the table, but only this side sends them
+    heartbeat: Optional[Message]  # the spec's heartbeat, if this side sends it
 
 
 @dataclass(frozen=True)

@@ -186,3 +186,11 @@ def _check_messages(loaded: LoadedSpec, messages: Dict[str, str], sink: Diagnost
         if entry.sender == framing_pb2.SENDER_UNSPECIFIED:
             sink.error(line, subject, "who sends this message is not set",
                        "add 'sender: CLIENT', 'sender: SERVER' or 'sender: BOTH'")
+    heartbeat = spec.heartbeat.lstrip(".")
+    if spec.heartbeat and heartbeat not in types:
+        listed = [entry.type.lstrip(".") for entry in spec.message]
+        close = difflib.get_close_matches(heartbeat, listed, n=1)
+        fix = f"did you mean '{close[0]}'?" if close else \
+            "add the message to the table, or name one that is there"
+        sink.error(loaded.line_of(("heartbeat", 0)), f"heartbeat '{heartbeat}'",
+                   "the heartbeat is not a message of the table", fix)

@@ -3,10 +3,11 @@
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <future>
-#include <string>
 
 #include "wiregen/error.hpp"
 
@@ -14,39 +15,45 @@ namespace wiregen {
 
 namespace {
 
-// The state of one dial, shared by the resolve, connect and timer handlers;
-// whichever finishes first completes it.
-struct dial {
-  dial(asio::io_context& context, std::chrono::milliseconds timeout)
+// The state of one dial attempt, shared by the resolve, connect and timer
+// handlers; whichever finishes first completes it.
+struct dial_attempt {
+  dial_attempt(asio::io_context& context, std::chrono::milliseconds timeout)
       : resolver(context), socket(context), timer(context) {
     timer.expires_after(timeout);
   }
 
-  void complete(std::error_code ec) {
-    if (done) {
+  template <class Done>
+  void complete(std::error_code ec, Done& done) {
+    if (finished) {
       return;
     }
-    done = true;
+    finished = true;
     timer.cancel();
     resolver.cancel();
     if (ec) {
       std::error_code ignored;
       socket.close(ignored);
     }
-    result.set_value(ec);
+    done(ec, std::move(socket));
   }
 
   asio::ip::tcp::resolver resolver;
   asio::ip::tcp::socket socket;
   asio::steady_timer timer;
-  bool done = false;
-  std::promise<std::error_code> result;
+  bool finished = false;
 };
 
 }  // namespace
 
 client::client(std::shared_ptr<dispatcher> dispatcher, client_options options)
-    : dispatcher_(std::move(dispatcher)), options_(options), pool_(1) {}
+    : dispatcher_(std::move(dispatcher)),
+      options_(std::move(options)),
+      pool_(1),
+      redial_timer_(*pool_.first()),
+      random_(std::random_device{}()) {
+  options_.retry.attempts = std::max(1u, options_.retry.attempts);
+}
 
 client::~client() {
   stop(stop_mode::immediate);
@@ -54,49 +61,114 @@ client::~client() {
 }
 
 std::error_code client::connect(std::string_view host, std::uint16_t port) {
-  auto context = pool_.first();
-  auto attempt = std::make_shared<dial>(*context, options_.connect_timeout);
-  auto outcome = attempt->result.get_future();
-  asio::post(*context, [attempt, host = std::string(host), port] {
-    attempt->timer.async_wait([attempt](std::error_code ec) {
+  if (stopping_.load()) {
+    return error::stopped;
+  }
+  std::promise<std::error_code> outcome;
+  asio::post(*pool_.first(), [this, &outcome, host = std::string(host), port] {
+    host_ = host;
+    port_ = port;
+    dial(1, options_.retry.attempts, [this, &outcome](std::error_code ec, asio::ip::tcp::socket s) {
       if (!ec) {
-        attempt->complete(error::connect_timeout);
+        attach(std::move(s));
       }
+      // attach() posted on_open; the loop runs posts in order, so the caller
+      // wakes after on_connected has run.
+      asio::post(*pool_.first(), [&outcome, ec] { outcome.set_value(ec); });
     });
-    attempt->resolver.async_resolve(
-        host, std::to_string(port),
-        [attempt](std::error_code ec, const asio::ip::tcp::resolver::results_type& results) {
-          if (ec || attempt->done) {
-            attempt->complete(attempt->done ? std::error_code() : ec);
+  });
+  return outcome.get_future().get();
+}
+
+void client::dial(unsigned attempt, unsigned attempts, dial_done done) {
+  if (stopping_.load()) {
+    done(error::stopped, asio::ip::tcp::socket(*pool_.first()));
+    return;
+  }
+  dial_once([this, attempt, attempts, done = std::move(done)](std::error_code ec,
+                                                              asio::ip::tcp::socket s) mutable {
+    if (!ec) {
+      done(ec, std::move(s));
+      return;
+    }
+    dispatcher_->on_transport_error(ec);
+    if (stopping_.load() || (attempts != 0 && attempt >= attempts)) {
+      done(stopping_.load() ? std::error_code(error::stopped) : ec, std::move(s));
+      return;
+    }
+    redial_timer_.expires_after(backoff(attempt));
+    redial_timer_.async_wait(
+        [this, attempt, attempts, done = std::move(done)](std::error_code wait_ec) mutable {
+          if (wait_ec) {
+            done(error::stopped, asio::ip::tcp::socket(*pool_.first()));
             return;
           }
-          asio::async_connect(attempt->socket, results,
-                              [attempt](std::error_code connect_ec, const auto&) {
-                                attempt->complete(connect_ec);
-                              });
+          dial(attempt + 1, attempts, std::move(done));
         });
   });
-  if (const auto ec = outcome.get()) {
-    return ec;
-  }
-  // The dial's handlers are done with the socket once the promise is set, and
-  // the socket belongs to the same loop the connection will run on.
-  auto conn = std::make_shared<wiregen::connection>(context, std::move(attempt->socket),
-                                                    dispatcher_, options_.connection);
-  std::promise<void> opened;
+}
+
+void client::dial_once(dial_done done) {
+  auto attempt = std::make_shared<dial_attempt>(*pool_.first(), options_.connect_timeout);
+  auto finish = std::make_shared<dial_done>(std::move(done));
+  attempt->timer.async_wait([attempt, finish](std::error_code ec) {
+    if (!ec) {
+      attempt->complete(error::connect_timeout, *finish);
+    }
+  });
+  attempt->resolver.async_resolve(
+      host_, std::to_string(port_),
+      [attempt, finish](std::error_code ec, const asio::ip::tcp::resolver::results_type& results) {
+        if (ec || attempt->finished) {
+          attempt->complete(ec, *finish);
+          return;
+        }
+        asio::async_connect(attempt->socket, results,
+                            [attempt, finish](std::error_code connect_ec, const auto&) {
+                              attempt->complete(connect_ec, *finish);
+                            });
+      });
+}
+
+std::chrono::milliseconds client::backoff(unsigned attempt) {
+  const auto& retry = options_.retry;
+  const double base = static_cast<double>(retry.initial_backoff.count()) *
+                      std::pow(retry.multiplier, static_cast<double>(attempt - 1));
+  const double capped = std::min(base, static_cast<double>(retry.max_backoff.count()));
+  // Jitter spreads the redials of many clients that lost the same server.
+  std::uniform_real_distribution<double> spread(-retry.jitter, retry.jitter);
+  return std::chrono::milliseconds(static_cast<long long>(std::max(0.0, capped * (1 + spread(random_)))));
+}
+
+void client::attach(asio::ip::tcp::socket socket) {
+  auto conn = std::make_shared<wiregen::connection>(pool_.first(), std::move(socket), dispatcher_,
+                                                    options_.connection);
+  conn->set_close_observer([this](wiregen::connection&, std::error_code reason) { on_lost(reason); });
   {
     std::lock_guard lock(mutex_);
-    if (connection_) {
-      connection_->stop(stop_mode::immediate);
-    }
     connection_ = conn;
+    if (!backlog_.empty()) {
+      // The queue is empty, so the backlog fits whatever its size; it is
+      // sent before anything on_connected sends.
+      const auto held = backlog_.readable();
+      (void)conn->write_frame(held.size(), [&](std::uint8_t* out) {
+        std::memcpy(out, held.data(), held.size());
+      });
+      backlog_.clear();
+    }
   }
   conn->start();
-  // start() posted on_open; the loop runs posts in order, so this one
-  // completes after on_connected has run.
-  asio::post(*context, [&opened] { opened.set_value(); });
-  opened.get_future().wait();
-  return {};
+}
+
+void client::on_lost(std::error_code /*reason*/) {
+  if (!options_.auto_reconnect || stopping_.load()) {
+    return;
+  }
+  dial(1, 0, [this](std::error_code ec, asio::ip::tcp::socket s) {
+    if (!ec) {
+      attach(std::move(s));
+    }
+  });
 }
 
 std::shared_ptr<connection> client::connection() const {
@@ -104,9 +176,27 @@ std::shared_ptr<connection> client::connection() const {
   return connection_;
 }
 
-void client::stop(stop_mode mode) {
-  if (auto conn = connection()) {
-    conn->stop(mode);
+bool client::is_connected() const {
+  std::lock_guard lock(mutex_);
+  return connection_ && connection_->is_open();
+}
+
+std::size_t client::backlog_bytes() const {
+  std::lock_guard lock(mutex_);
+  return backlog_.size();
+}
+
+void client::stop(stop_mode mode, std::chrono::milliseconds deadline) {
+  stopping_.store(true);
+  asio::post(*pool_.first(), [this] { redial_timer_.cancel(); });
+  std::shared_ptr<wiregen::connection> conn;
+  {
+    std::lock_guard lock(mutex_);
+    conn = connection_;
+    backlog_.clear();
+  }
+  if (conn) {
+    conn->stop(mode, deadline);
   }
 }
 

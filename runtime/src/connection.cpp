@@ -1,9 +1,13 @@
 #include "wiregen/connection.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <asio/detail/socket_option.hpp>
 #include <asio/post.hpp>
-#include <asio/write.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
 #include <utility>
 
@@ -11,12 +15,7 @@ namespace wiregen {
 
 namespace {
 
-std::string format_endpoint(const asio::ip::tcp::socket& socket) {
-  std::error_code ec;
-  const auto endpoint = socket.remote_endpoint(ec);
-  if (ec) {
-    return "unknown";
-  }
+std::string format_endpoint(const asio::ip::tcp::endpoint& endpoint) {
   const auto address = endpoint.address();
   const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
   return host + ":" + std::to_string(endpoint.port());
@@ -27,7 +26,40 @@ std::uint64_t next_connection_id() noexcept {
   return last.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
+using keep_idle = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPIDLE>;
+using keep_interval = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPINTVL>;
+using keep_count = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPCNT>;
+
+// Socket options are best effort: a socket the kernel will not tune still
+// works, so failures are ignored rather than refusing the connection.
+void apply_socket_options(asio::ip::tcp::socket& socket, const connection_options& options) {
+  std::error_code ignored;
+  socket.set_option(asio::ip::tcp::no_delay(options.tcp_nodelay), ignored);
+  if (options.keepalive.enabled) {
+    socket.set_option(asio::socket_base::keep_alive(true), ignored);
+    socket.set_option(keep_idle(static_cast<int>(options.keepalive.idle.count())), ignored);
+    socket.set_option(keep_interval(static_cast<int>(options.keepalive.interval.count())), ignored);
+    socket.set_option(keep_count(options.keepalive.count), ignored);
+  }
+  if (options.send_buffer_size > 0) {
+    socket.set_option(asio::socket_base::send_buffer_size(options.send_buffer_size), ignored);
+  }
+  if (options.receive_buffer_size > 0) {
+    socket.set_option(asio::socket_base::receive_buffer_size(options.receive_buffer_size), ignored);
+  }
+}
+
+template <class Duration>
+bool enabled(Duration d) noexcept {
+  return d.count() > 0;
+}
+
 }  // namespace
+
+bool is_skippable(std::error_code ec) noexcept {
+  return ec == error::unknown_message_id || ec == error::unexpected_message ||
+         ec == error::payload_parse_failed || ec == error::frame_too_large;
+}
 
 connection::connection(std::shared_ptr<asio::io_context> context, asio::ip::tcp::socket socket,
                        std::shared_ptr<dispatcher> dispatcher, const connection_options& options)
@@ -36,16 +68,25 @@ connection::connection(std::shared_ptr<asio::io_context> context, asio::ip::tcp:
       drain_timer_(*context_),
       dispatcher_(std::move(dispatcher)),
       options_(options),
-      id_(next_connection_id()),
-      remote_address_(format_endpoint(socket_)) {
-  std::error_code ignored;
-  socket_.set_option(asio::ip::tcp::no_delay(options_.tcp_nodelay), ignored);
+      id_(next_connection_id()) {
+  std::error_code ec;
+  remote_endpoint_ = socket_.remote_endpoint(ec);
+  remote_address_ = ec ? "unknown" : format_endpoint(remote_endpoint_);
+  local_endpoint_ = socket_.local_endpoint(ec);
+  apply_socket_options(socket_, options_);
   options_.read_chunk_size = std::max<std::size_t>(options_.read_chunk_size, 64);
+  options_.low_watermark = std::min(options_.low_watermark, options_.max_queued_bytes);
 }
 
-connection::~connection() = default;
+connection::~connection() {
+  // Normally finish() took the entry out already; a connection whose loop
+  // stopped before it closed is destroyed with that loop idle.
+  if (is_filed()) {
+    detail::timer_wheel::of(*context_).cancel(*this);
+  }
+}
 
-void connection::set_close_observer(std::function<void(connection&)> observer) {
+void connection::set_close_observer(std::function<void(connection&, std::error_code)> observer) {
   close_observer_ = std::move(observer);
 }
 
@@ -54,15 +95,229 @@ void connection::start() {
     if (self->state_.load() == state::closed) {
       return;
     }
+    const auto now = clock::now();
+    self->opened_at_ = self->last_read_at_ = self->last_send_at_ = now;
     try {
       self->dispatcher_->on_open(*self);
     } catch (...) {
+      self->dispatcher_->on_error(*self, error::handler_failed);
       self->finish(error::handler_failed);
       return;
     }
+    if (self->state_.load() == state::closed) {
+      return;
+    }
+    self->file_timeouts();
     self->read_more();
   });
 }
+
+// ---------------------------------------------------------------------------
+// Send queue
+
+void connection::refuse_locked() {
+  frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+  if (writable_.exchange(false)) {
+    post_writability(false);
+  }
+}
+
+void connection::post_writability(bool writable) {
+  asio::post(*context_, [self = shared_from_this(), writable] {
+    if (self->state_.load() != state::closed) {
+      self->dispatcher_->on_writability(*self, writable);
+    }
+  });
+}
+
+std::error_code connection::write_frame_waiting(std::size_t size,
+                                                void (*fill)(void*, std::uint8_t*),
+                                                void* fill_context,
+                                                std::chrono::milliseconds timeout,
+                                                std::stop_token cancel) {
+  if (cancel.stop_requested()) {
+    return error::send_cancelled;
+  }
+  std::unique_lock lock(send_mutex_);
+  if (!accepting_sends_) {
+    return error::connection_closed;
+  }
+  if (fits_locked(size)) {
+    auto call = [&](std::uint8_t* out) { fill(fill_context, out); };
+    const bool post_write = queue_locked(size, call);
+    lock.unlock();
+    if (post_write) {
+      schedule_write();
+    }
+    return {};
+  }
+  if (!enabled(timeout) || context_->get_executor().running_in_this_thread()) {
+    refuse_locked();
+    return error::send_queue_full;
+  }
+  if (writable_.exchange(false)) {
+    post_writability(false);
+  }
+  auto waiter = std::make_shared<send_waiter>();
+  waiter->size = size;
+  waiter->fill = fill;
+  waiter->fill_context = fill_context;
+  waiters_.push_back(waiter);
+  space_cv_.wait_until(lock, cancel, clock::now() + timeout, [&] { return waiter->done; });
+  if (waiter->done) {
+    return waiter->result;
+  }
+  // Timed out or cancelled while still in line: leave the line. The fill
+  // was never called, and cannot be now that the lock is held.
+  waiters_.erase(std::find(waiters_.begin(), waiters_.end(), waiter));
+  frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+  return cancel.stop_requested() ? error::send_cancelled : error::send_queue_full;
+}
+
+void connection::submit(const waiter_ptr& waiter, std::chrono::milliseconds timeout) {
+  std::error_code refused;
+  bool post_write = false;
+  {
+    std::lock_guard lock(send_mutex_);
+    if (!accepting_sends_) {
+      refused = error::connection_closed;
+    } else if (fits_locked(waiter->size)) {
+      auto copy = [&](std::uint8_t* out) {
+        std::memcpy(out, waiter->bytes.data(), waiter->bytes.size());
+      };
+      post_write = queue_locked(waiter->size, copy);
+      waiter->done = true;
+    } else {
+      if (writable_.exchange(false)) {
+        post_writability(false);
+      }
+      waiters_.push_back(waiter);
+      if (enabled(timeout)) {
+        waiter->deadline = std::make_unique<asio::steady_timer>(*context_, timeout);
+        waiter->deadline->async_wait([self = shared_from_this(),
+                                      weak = std::weak_ptr<send_waiter>(waiter)](std::error_code ec) {
+          if (auto late = weak.lock(); late && !ec) {
+            self->abandon(late, error::send_queue_full);
+          }
+        });
+      }
+      return;
+    }
+  }
+  if (post_write) {
+    schedule_write();
+  }
+  waiter->complete(refused);
+}
+
+void connection::abandon(const waiter_ptr& waiter, std::error_code reason) {
+  {
+    std::lock_guard lock(send_mutex_);
+    if (waiter->done) {
+      return;
+    }
+    waiter->done = true;
+    waiter->result = reason;
+    waiters_.erase(std::find(waiters_.begin(), waiters_.end(), waiter));
+    if (waiter->deadline) {
+      waiter->deadline->cancel();
+    }
+    frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (waiter->complete) {
+    waiter->complete(reason);
+  } else {
+    space_cv_.notify_all();
+  }
+}
+
+void connection::release_written(std::size_t n) {
+  std::vector<waiter_ptr> admitted;
+  {
+    std::lock_guard lock(send_mutex_);
+    queued_bytes_ -= n;
+    // Let waiting senders in, in the order they came, while they fit. This
+    // runs on the connection's thread, so a write is in progress and the
+    // frames queued here leave with the next round.
+    while (!waiters_.empty() && accepting_sends_) {
+      const auto& next = waiters_.front();
+      if (queued_bytes_ != 0 && queued_bytes_ + next->size > options_.max_queued_bytes) {
+        break;
+      }
+      if (next->fill != nullptr) {
+        auto call = [&](std::uint8_t* out) { next->fill(next->fill_context, out); };
+        queue_locked(next->size, call);
+      } else {
+        auto copy = [&](std::uint8_t* out) {
+          std::memcpy(out, next->bytes.data(), next->bytes.size());
+        };
+        queue_locked(next->size, copy);
+      }
+      next->done = true;
+      if (next->deadline) {
+        next->deadline->cancel();
+      }
+      admitted.push_back(next);
+      waiters_.pop_front();
+    }
+    if (!writable_.load() && waiters_.empty() && queued_bytes_ <= options_.low_watermark) {
+      writable_.store(true);
+      post_writability(true);
+    }
+  }
+  bool wake_blocked = false;
+  for (const auto& waiter : admitted) {
+    if (waiter->complete) {
+      waiter->complete({});
+    } else {
+      wake_blocked = true;
+    }
+  }
+  if (wake_blocked) {
+    space_cv_.notify_all();
+  }
+}
+
+void connection::fail_waiters(std::error_code reason) {
+  std::deque<waiter_ptr> failed;
+  {
+    std::lock_guard lock(send_mutex_);
+    accepting_sends_ = false;
+    failed.swap(waiters_);
+    for (const auto& waiter : failed) {
+      waiter->done = true;
+      waiter->result = reason;
+      if (waiter->deadline) {
+        waiter->deadline->cancel();
+      }
+    }
+    frames_dropped_.fetch_add(failed.size(), std::memory_order_relaxed);
+  }
+  for (const auto& waiter : failed) {
+    if (waiter->complete) {
+      waiter->complete(reason);
+    }
+  }
+  space_cv_.notify_all();
+}
+
+connection_stats connection::stats() const {
+  connection_stats stats;
+  stats.bytes_received = bytes_in_.load();
+  stats.bytes_sent = bytes_out_.load();
+  stats.frames_received = frames_in_.load();
+  stats.frames_sent = frames_out_.load();
+  stats.frames_dropped = frames_dropped_.load();
+  stats.frames_skipped = frames_skipped_.load();
+  {
+    std::lock_guard lock(send_mutex_);
+    stats.queued_bytes = queued_bytes_;
+  }
+  return stats;
+}
+
+// ---------------------------------------------------------------------------
+// Reading
 
 void connection::read_more() {
   // Room for the rest of the frame being received, and at least one chunk;
@@ -89,29 +344,73 @@ void connection::on_read(std::error_code ec, std::size_t n) {
   }
   bytes_in_.fetch_add(n, std::memory_order_relaxed);
   input_.commit(n);
+  if (uses_timeouts()) {
+    last_read_at_ = clock::now();
+  }
   if (state_.load() != state::open) {
     input_.clear();  // draining: the peer's further frames are not dispatched
     read_more();
     return;
   }
-  decode_result result;
-  try {
-    result = dispatcher_->on_input(*this, input_.readable());
-  } catch (...) {
-    // Generated dispatchers catch handler exceptions themselves; this is the
-    // last line that keeps one connection's failure out of the event loop.
-    result.error = error::handler_failed;
-  }
-  input_.consume(result.consumed);
-  wanted_ = result.wanted;
-  if (result.error) {
-    // Replies to the good frames before the bad one are queued already:
-    // flush them, then close with the error as the reason.
-    begin_drain(result.error);
-  }
+  decode_input();
   if (state_.load() != state::closed) {
     read_more();
   }
+}
+
+void connection::decode_input() {
+  for (;;) {
+    if (skip_remaining_ > 0) {
+      const auto dropped = static_cast<std::size_t>(
+          std::min<std::uint64_t>(skip_remaining_, input_.size()));
+      input_.consume(dropped);
+      skip_remaining_ -= dropped;
+      if (skip_remaining_ > 0) {
+        return;
+      }
+    }
+    if (input_.empty() || !is_reading()) {
+      return;
+    }
+    decode_result result;
+    try {
+      result = dispatcher_->on_input(*this, input_.readable());
+    } catch (...) {
+      // Generated dispatchers catch handler exceptions themselves; this is
+      // the last line that keeps one connection's failure out of the loop.
+      result.error = error::handler_failed;
+    }
+    input_.consume(result.consumed);
+    wanted_ = result.wanted;
+    if (result.frames > 0) {
+      frames_in_.fetch_add(result.frames, std::memory_order_relaxed);
+      first_frame_seen_ = true;
+    }
+    if (!result.error || !skip_bad_frame(result.error)) {
+      return;
+    }
+    // Skipped: the bad frame is consumed (or its rest will be discarded as
+    // it arrives), so the frames behind it are decoded at once.
+    frames_skipped_.fetch_add(1, std::memory_order_relaxed);
+    skip_remaining_ = result.skip;
+    wanted_ = 0;
+  }
+}
+
+bool connection::skip_bad_frame(std::error_code ec) {
+  auto action = error_action::disconnect;
+  try {
+    action = dispatcher_->on_error(*this, ec);
+  } catch (...) {
+    action = error_action::disconnect;
+  }
+  if (action == error_action::skip && is_skippable(ec) && is_reading()) {
+    return true;
+  }
+  // Replies to the good frames before the bad one are queued already:
+  // flush them, then close with the error as the reason.
+  begin_drain(ec, options_.graceful_stop_timeout);
+  return false;
 }
 
 void connection::on_peer_eof() {
@@ -119,12 +418,17 @@ void connection::on_peer_eof() {
   if (state_.load() == state::open) {
     // The peer finished sending; what it asked for may still be queued, so
     // flush before closing. A frame cut short is worth a reason of its own.
-    begin_drain(input_.empty() ? std::error_code(asio::error::eof)
-                               : std::error_code(error::truncated_frame));
+    const bool mid_frame = !input_.empty() || skip_remaining_ > 0;
+    begin_drain(mid_frame ? std::error_code(error::truncated_frame)
+                          : std::error_code(asio::error::eof),
+                options_.graceful_stop_timeout);
     return;
   }
   finish_drain_if_flushed();
 }
+
+// ---------------------------------------------------------------------------
+// Writing
 
 void connection::schedule_write() {
   asio::post(*context_, [self = shared_from_this()] { self->write_pending(); });
@@ -140,15 +444,30 @@ void connection::write_pending() {
       write_scheduled_ = false;
     } else {
       writing_.swap(pending_);
+      writing_frames_ = pending_frames_;
+      pending_frames_ = 0;
     }
   }
   if (writing_.empty()) {
     finish_drain_if_flushed();
     return;
   }
-  const auto block = writing_.readable();
-  asio::async_write(
-      socket_, asio::buffer(block.data(), block.size()),
+  write_offset_ = 0;
+  if (uses_timeouts()) {
+    last_send_at_ = last_write_progress_at_ = clock::now();
+    // A write stall deadline may come before whatever the wheel holds.
+    if (enabled(options_.write_stall_timeout) &&
+        (!is_filed() || last_write_progress_at_ + options_.write_stall_timeout < timeouts_due_)) {
+      file_timeouts();
+    }
+  }
+  write_some();
+}
+
+void connection::write_some() {
+  const auto block = writing_.readable().subspan(write_offset_);
+  socket_.async_write_some(
+      asio::buffer(block.data(), block.size()),
       [self = shared_from_this()](std::error_code ec, std::size_t n) { self->on_written(ec, n); });
 }
 
@@ -156,47 +475,60 @@ void connection::on_written(std::error_code ec, std::size_t n) {
   if (state_.load() == state::closed) {
     return;
   }
-  bytes_out_.fetch_add(n, std::memory_order_relaxed);
-  writing_.clear();
   if (ec) {
     finish(ec);
     return;
   }
+  bytes_out_.fetch_add(n, std::memory_order_relaxed);
+  write_offset_ += n;
+  if (uses_timeouts()) {
+    last_write_progress_at_ = clock::now();
+  }
+  release_written(n);
+  if (write_offset_ < writing_.size()) {
+    write_some();
+    return;
+  }
+  frames_out_.fetch_add(writing_frames_, std::memory_order_relaxed);
+  writing_frames_ = 0;
+  writing_.clear();
   write_pending();
 }
 
-void connection::stop(stop_mode mode) {
-  stop_requested_.store(true);
-  {
-    std::lock_guard lock(send_mutex_);
-    accepting_sends_ = false;
+// ---------------------------------------------------------------------------
+// Stopping
+
+void connection::stop(stop_mode mode, std::chrono::milliseconds deadline) {
+  if (!enabled(deadline)) {
+    deadline = options_.graceful_stop_timeout;
   }
+  stop_requested_.store(true);
+  fail_waiters(error::connection_closed);
   if (mode == stop_mode::immediate) {
     asio::post(*context_, [self = shared_from_this()] { self->finish({}); });
     return;
   }
-  asio::post(*context_, [self = shared_from_this()] { self->begin_drain({}); });
+  asio::post(*context_, [self = shared_from_this(), deadline] { self->begin_drain({}, deadline); });
   if (mode == stop_mode::graceful_wait && !context_->get_executor().running_in_this_thread()) {
-    wait_closed(2 * options_.graceful_stop_timeout);
+    // The drain timer forces the close at the deadline; the extra second
+    // covers a loop busy in some handler at that moment.
+    wait_closed(deadline + std::chrono::seconds(1));
   }
 }
 
 bool connection::wait_closed(std::chrono::milliseconds timeout) {
   std::unique_lock lock(send_mutex_);
-  return closed_cv_.wait_for(lock, timeout, [this] { return state_.load() == state::closed; });
+  return space_cv_.wait_for(lock, timeout, [this] { return state_.load() == state::closed; });
 }
 
-void connection::begin_drain(std::error_code reason) {
+void connection::begin_drain(std::error_code reason, std::chrono::milliseconds deadline) {
   if (state_.load() != state::open) {
     return;
   }
-  {
-    std::lock_guard lock(send_mutex_);
-    accepting_sends_ = false;
-  }
+  fail_waiters(error::connection_closed);
   state_.store(state::draining);
   drain_reason_ = reason;
-  drain_timer_.expires_after(options_.graceful_stop_timeout);
+  drain_timer_.expires_after(deadline);
   drain_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
     if (!ec) {
       self->finish(error::stop_timeout);
@@ -232,12 +564,17 @@ void connection::finish(std::error_code reason) {
   if (state_.load() == state::closed) {
     return;
   }
+  fail_waiters(error::connection_closed);
   {
     std::lock_guard lock(send_mutex_);
-    accepting_sends_ = false;
+    // What never reached the socket is dropped, and counted as such.
+    frames_dropped_.fetch_add(pending_frames_ + writing_frames_, std::memory_order_relaxed);
+    pending_frames_ = writing_frames_ = 0;
     pending_.clear();
+    queued_bytes_ = 0;
   }
   state_.store(state::closed);
+  detail::timer_wheel::of(*context_).cancel(*this);
   std::error_code ignored;
   drain_timer_.cancel();
   socket_.close(ignored);
@@ -248,14 +585,84 @@ void connection::finish(std::error_code reason) {
     // to report a failure to, and the process must go on.
   }
   if (close_observer_) {
-    close_observer_(*this);
+    close_observer_(*this, reason);
   }
   {
     // Taking the lock orders the closed state before waiters re-check it, so
     // notify_all() cannot slip between their check and their wait.
     std::lock_guard lock(send_mutex_);
   }
-  closed_cv_.notify_all();
+  space_cv_.notify_all();
+}
+
+// ---------------------------------------------------------------------------
+// Timeouts
+
+bool connection::uses_timeouts() const noexcept {
+  return enabled(options_.read_idle_timeout) || enabled(options_.write_stall_timeout) ||
+         enabled(options_.first_frame_timeout) || enabled(options_.heartbeat_interval);
+}
+
+void connection::file_timeouts() {
+  if (!uses_timeouts() || state_.load() == state::closed) {
+    return;
+  }
+  auto due = clock::time_point::max();
+  const bool open = state_.load() == state::open;
+  if (open && enabled(options_.first_frame_timeout) && !first_frame_seen_) {
+    due = std::min(due, opened_at_ + options_.first_frame_timeout);
+  }
+  if (open && enabled(options_.read_idle_timeout)) {
+    due = std::min(due, last_read_at_ + options_.read_idle_timeout);
+  }
+  if (enabled(options_.write_stall_timeout) && !writing_.empty()) {
+    due = std::min(due, last_write_progress_at_ + options_.write_stall_timeout);
+  }
+  if (open && enabled(options_.heartbeat_interval) && !dispatcher_->heartbeat().empty()) {
+    due = std::min(due, last_send_at_ + options_.heartbeat_interval);
+  }
+  auto& wheel = detail::timer_wheel::of(*context_);
+  if (due == clock::time_point::max()) {
+    wheel.cancel(*this);
+    return;
+  }
+  timeouts_due_ = due;
+  wheel.schedule(*this, due);
+}
+
+void connection::expired(clock::time_point now) {
+  if (state_.load() == state::closed) {
+    return;
+  }
+  const bool open = state_.load() == state::open;
+  if (open && enabled(options_.first_frame_timeout) && !first_frame_seen_ &&
+      now >= opened_at_ + options_.first_frame_timeout) {
+    finish(error::first_frame_timeout);
+    return;
+  }
+  if (open && enabled(options_.read_idle_timeout) &&
+      now >= last_read_at_ + options_.read_idle_timeout) {
+    finish(error::read_idle_timeout);
+    return;
+  }
+  if (enabled(options_.write_stall_timeout) && !writing_.empty() &&
+      now >= last_write_progress_at_ + options_.write_stall_timeout) {
+    finish(error::write_stall_timeout);
+    return;
+  }
+  // Only an idle queue needs a heartbeat: anything being written is traffic.
+  if (open && enabled(options_.heartbeat_interval) && writing_.empty() &&
+      now >= last_send_at_ + options_.heartbeat_interval) {
+    const auto beat = dispatcher_->heartbeat();
+    if (!beat.empty()) {
+      // A full queue is traffic enough; the refusal is not worth reporting.
+      (void)write_frame(beat.size(), [&](std::uint8_t* out) {
+        std::memcpy(out, beat.data(), beat.size());
+      });
+      last_send_at_ = now;
+    }
+  }
+  file_timeouts();
 }
 
 }  // namespace wiregen

@@ -42,6 +42,20 @@ class wiregen_category final : public std::error_category {
         return "graceful stop timed out";
       case error::bad_address:
         return "address is not host:port";
+      case error::read_idle_timeout:
+        return "nothing received within the read idle timeout";
+      case error::write_stall_timeout:
+        return "queued data did not drain within the write stall timeout";
+      case error::first_frame_timeout:
+        return "no frame received within the first frame timeout";
+      case error::too_many_connections:
+        return "too many connections";
+      case error::connection_rejected:
+        return "connection rejected by on_accept";
+      case error::send_cancelled:
+        return "send cancelled";
+      case error::stopped:
+        return "stopped; cannot be started again";
     }
     return "unknown wiregen error " + std::to_string(value);
   }

@@ -30,6 +30,15 @@ std::shared_ptr<asio::io_context> io_pool::next() noexcept {
   return contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
 }
 
+bool io_pool::owns_current_thread() const noexcept {
+  for (const auto& context : contexts_) {
+    if (context->get_executor().running_in_this_thread()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void io_pool::stop() {
   for (auto& guard : guards_) {
     guard.reset();

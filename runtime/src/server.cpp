@@ -7,6 +7,8 @@
 #include <future>
 #include <vector>
 
+#include "wiregen/error.hpp"
+
 namespace wiregen {
 
 namespace {
@@ -21,20 +23,28 @@ constexpr std::chrono::milliseconds longest_accept_backoff{1000};
 
 server::server(std::shared_ptr<dispatcher> dispatcher, server_options options)
     : dispatcher_(std::move(dispatcher)),
-      options_(options),
-      pool_(options.io_threads),
+      options_(std::move(options)),
+      pool_(options_.io_threads),
       acceptor_(*pool_.first()),
       accept_retry_(*pool_.first()) {}
 
 server::~server() {
   stop(stop_mode::immediate);
+  pool_.stop();
 }
 
 std::error_code server::listen(std::string_view host, std::uint16_t port) {
+  if (pool_.owns_current_thread()) {
+    return error::stopped;  // it would wait on itself: listen from outside the pool
+  }
   std::promise<std::error_code> done;
   // The acceptor belongs to the first loop; touching it there keeps it
   // single-threaded without a lock.
   asio::post(*pool_.first(), [&] {
+    if (state_.load() != run_state::idle) {
+      done.set_value(error::stopped);  // stopped (or listening) already
+      return;
+    }
     std::error_code ec;
     asio::ip::tcp::resolver resolver(*pool_.first());
     const auto results =
@@ -59,12 +69,19 @@ std::error_code server::listen(std::string_view host, std::uint16_t port) {
       }
     }
     if (ec) {
-      acceptor_.close();
+      std::error_code ignored;
+      acceptor_.close(ignored);
       done.set_value(ec);
       return;
     }
-    port_ = acceptor_.local_endpoint().port();
-    state_.store(run_state::running);
+    auto expected = run_state::idle;
+    if (!state_.compare_exchange_strong(expected, run_state::running)) {
+      std::error_code ignored;
+      acceptor_.close(ignored);
+      done.set_value(error::stopped);  // a stop() came in meanwhile
+      return;
+    }
+    port_.store(acceptor_.local_endpoint().port());
     accept_next();
     done.set_value({});
   });
@@ -89,6 +106,7 @@ void server::on_accepted(std::error_code ec, asio::ip::tcp::socket socket,
     return;
   }
   if (ec) {
+    dispatcher_->on_transport_error(ec);
     accept_backoff_ = accept_backoff_.count() == 0
                           ? first_accept_backoff
                           : std::min(accept_backoff_ * 2, longest_accept_backoff);
@@ -101,61 +119,134 @@ void server::on_accepted(std::error_code ec, asio::ip::tcp::socket socket,
     return;
   }
   accept_backoff_ = std::chrono::milliseconds(0);
+  accept_next();  // the next accept is under way while this one is vetted
+
+  std::error_code endpoint_ec;
+  const auto remote = socket.remote_endpoint(endpoint_ec);
+  if (endpoint_ec) {
+    return;  // already gone again
+  }
+  if (options_.max_connections > 0 && connection_count() >= options_.max_connections) {
+    refuse(socket, remote, error::too_many_connections);
+    return;
+  }
+  bool accepted = false;
+  try {
+    accepted = dispatcher_->on_accept(remote);
+  } catch (...) {
+    accepted = false;
+  }
+  if (!accepted) {
+    refuse(socket, remote, error::connection_rejected);
+    return;
+  }
+  if (options_.socket_hook) {
+    std::error_code hook_ec;
+    try {
+      hook_ec = options_.socket_hook(socket);
+    } catch (...) {
+      hook_ec = error::handler_failed;
+    }
+    if (hook_ec) {
+      refuse(socket, remote, hook_ec);
+      return;
+    }
+  }
   auto conn = std::make_shared<connection>(std::move(context), std::move(socket), dispatcher_,
                                            options_.connection);
-  conn->set_close_observer([this](connection& closed) { forget(closed); });
+  conn->set_close_observer([this](connection& closed, std::error_code reason) {
+    forget(closed, reason);
+  });
   {
     std::lock_guard lock(connections_mutex_);
     connections_.emplace(conn->id(), conn);
   }
   conn->start();
-  accept_next();
 }
 
-void server::forget(connection& conn) {
+void server::refuse(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& remote,
+                    std::error_code reason) {
+  std::error_code ignored;
+  socket.close(ignored);
+  try {
+    dispatcher_->on_refused(remote, reason);
+  } catch (...) {
+    // Reporting must not take the accept loop down.
+  }
+}
+
+void server::forget(connection& conn, std::error_code reason) {
   {
     std::lock_guard lock(connections_mutex_);
     connections_.erase(conn.id());
+    if (state_.load() == run_state::draining) {
+      if (reason == error::stop_timeout) {
+        ++timed_out_;
+      }
+      if (connections_.empty()) {
+        // A graceful stop that did not wait ends here, with the last close.
+        state_.store(run_state::stopped);
+      }
+    }
   }
   connections_cv_.notify_all();
 }
 
+void server::close_acceptor() {
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  accept_retry_.cancel();
+}
+
 std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
+  const bool on_own_thread = pool_.owns_current_thread();
   auto expected = run_state::running;
-  if (state_.compare_exchange_strong(expected, run_state::draining)) {
-    std::promise<void> closed;
-    asio::post(*pool_.first(), [this, &closed] {
-      std::error_code ignored;
-      acceptor_.close(ignored);
-      accept_retry_.cancel();
-      closed.set_value();
-    });
-    closed.get_future().wait();
-    std::vector<std::shared_ptr<connection>> open;
-    {
-      std::lock_guard lock(connections_mutex_);
-      for (const auto& [id, conn] : connections_) {
-        open.push_back(conn);
-      }
-    }
-    for (const auto& conn : open) {
-      conn->stop(mode == stop_mode::immediate ? stop_mode::immediate : stop_mode::graceful);
-    }
-    if (mode == stop_mode::graceful) {
+  if (!state_.compare_exchange_strong(expected, run_state::draining)) {
+    if (expected == run_state::idle) {
+      // Never listened: a listen() still on its way finds the state and fails.
+      auto idle = run_state::idle;
+      state_.compare_exchange_strong(idle, run_state::stopped);
       return 0;
     }
-  } else if (expected != run_state::draining) {
-    if (expected == run_state::idle) {
-      state_.store(run_state::stopped);
-      pool_.stop();
+    if (expected == run_state::draining && mode != stop_mode::graceful && !on_own_thread) {
+      return drain(mode == stop_mode::immediate ? std::chrono::milliseconds(0) : deadline);
     }
     return 0;
   }
-  const std::size_t forced =
-      drain(mode == stop_mode::immediate ? std::chrono::milliseconds(0) : deadline);
-  pool_.stop();
-  state_.store(run_state::stopped);
-  return forced;
+  if (pool_.first()->get_executor().running_in_this_thread()) {
+    close_acceptor();
+  } else {
+    // The acceptor belongs to the first loop. Waiting here makes the port
+    // free by the time stop() returns.
+    std::promise<void> closed;
+    asio::post(*pool_.first(), [this, &closed] {
+      close_acceptor();
+      closed.set_value();
+    });
+    closed.get_future().wait();
+  }
+  std::vector<std::shared_ptr<connection>> open;
+  {
+    std::lock_guard lock(connections_mutex_);
+    for (const auto& [id, conn] : connections_) {
+      open.push_back(conn);
+    }
+    if (connections_.empty()) {
+      state_.store(run_state::stopped);
+    }
+  }
+  for (const auto& conn : open) {
+    conn->stop(mode == stop_mode::immediate ? stop_mode::immediate : stop_mode::graceful,
+               deadline);
+  }
+  if (mode == stop_mode::graceful || on_own_thread) {
+    return 0;
+  }
+  if (mode == stop_mode::immediate) {
+    drain(std::chrono::milliseconds(0));
+    return open.size();  // all of them were forced, by request
+  }
+  return drain(deadline);
 }
 
 std::size_t server::drain(std::chrono::milliseconds deadline) {
@@ -171,9 +262,12 @@ std::size_t server::drain(std::chrono::milliseconds deadline) {
   }
   lock.lock();
   // An immediate stop only posts the close to each connection's loop; those
-  // loops are running, so this wait is short.
+  // loops are running, so this wait is short unless a handler hangs.
   connections_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return connections_.empty(); });
-  return late.size();
+  state_.store(run_state::stopped);
+  const std::size_t forced = late.size() + timed_out_;
+  timed_out_ = 0;
+  return forced;
 }
 
 }  // namespace wiregen

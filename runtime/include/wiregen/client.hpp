@@ -1,10 +1,19 @@
 #pragma once
 
+#include <asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <random>
+#include <string>
 #include <string_view>
 #include <system_error>
 
+#include "wiregen/byte_buffer.hpp"
 #include "wiregen/connection.hpp"
 #include "wiregen/dispatcher.hpp"
 #include "wiregen/io_pool.hpp"
@@ -13,9 +22,10 @@
 
 namespace wiregen {
 
-/// Dials one server and runs the connection on its own I/O thread. Generated
-/// code wraps it as <pkg>::client, which supplies the dispatcher built from
-/// the user's handler and typed sends.
+/// Dials one server and runs the connection on its own I/O thread; with
+/// auto_reconnect it dials again whenever the connection is lost, until
+/// stop(). Generated code wraps it as <pkg>::client, which supplies the
+/// dispatcher built from the user's handler and typed sends.
 class client {
  public:
   client(std::shared_ptr<dispatcher> dispatcher, client_options options = {});
@@ -24,24 +34,77 @@ class client {
   /// Stops the connection immediately, if any, and joins the I/O thread.
   ~client();
 
-  /// Resolves `host` and connects, waiting at most connect_timeout; the
-  /// handler's on_connected runs before this returns success. Blocks the
-  /// caller; must not be called from a handler. Fails with connect_timeout,
-  /// a resolver error or the last connect error.
+  /// Resolves `host` and connects, each attempt bounded by connect_timeout,
+  /// up to retry.attempts attempts with backoff between them. Returns once
+  /// the handler's on_connected has run, or with the last attempt's error
+  /// (connect_timeout, a resolver or connect error) or error::stopped.
+  /// Blocks the caller; must not be called from a handler.
   std::error_code connect(std::string_view host, std::uint16_t port);
 
-  /// The current connection, or null before connect() succeeded. Thread-safe.
+  /// The current connection, or null before the first one. Thread-safe.
   std::shared_ptr<wiregen::connection> connection() const;
+  /// Whether there is a connection and it is open. Thread-safe.
+  bool is_connected() const;
 
-  /// Stops the connection as `mode` says; safe before connect() and twice.
-  void stop(stop_mode mode = stop_mode::graceful_wait);
+  /// Queues one frame (see connection::write_frame) on the current
+  /// connection. Without an open connection, client_options::
+  /// while_disconnected decides: fail (error::not_connected, or
+  /// connection_closed while a connection is closing) or keep it in a
+  /// backlog of at most max_backlog_bytes (send_queue_full beyond) that the
+  /// next connection sends first, in order. Thread-safe.
+  template <class Fill>
+  std::error_code write_frame(std::size_t size, Fill&& fill);
+
+  /// Bytes waiting in the disconnected backlog. Thread-safe.
+  std::size_t backlog_bytes() const;
+
+  /// Stops redialing and stops the connection as `mode` says; the backlog
+  /// is dropped. Safe before connect(), twice, and from handlers (where
+  /// graceful_wait cannot wait). The client cannot connect again after.
+  void stop(stop_mode mode = stop_mode::graceful_wait,
+            std::chrono::milliseconds deadline = std::chrono::milliseconds(0));
 
  private:
+  using dial_done = std::function<void(std::error_code, asio::ip::tcp::socket)>;
+
+  void dial(unsigned attempt, unsigned attempts, dial_done done);
+  void dial_once(dial_done done);
+  std::chrono::milliseconds backoff(unsigned attempt);
+  void attach(asio::ip::tcp::socket socket);
+  void on_lost(std::error_code reason);
+
   std::shared_ptr<dispatcher> dispatcher_;
   client_options options_;
   io_pool pool_;
-  mutable std::mutex mutex_;
+  asio::steady_timer redial_timer_;  // loop thread only
+  std::minstd_rand random_;          // loop thread only
+  std::string host_;                 // set before the first dial
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+
+  mutable std::mutex mutex_;  // guards the members below
   std::shared_ptr<wiregen::connection> connection_;
+  byte_buffer backlog_;
 };
+
+template <class Fill>
+std::error_code client::write_frame(std::size_t size, Fill&& fill) {
+  std::lock_guard lock(mutex_);
+  std::error_code ec = connection_ ? connection_->write_frame(size, fill)
+                                   : std::error_code(error::not_connected);
+  const bool lost = ec == error::not_connected || ec == error::connection_closed;
+  if (!lost || options_.while_disconnected == disconnected_sends::fail) {
+    return ec;
+  }
+  if (stopping_.load()) {
+    return error::connection_closed;
+  }
+  if (backlog_.size() + size > options_.max_backlog_bytes) {
+    return error::send_queue_full;
+  }
+  fill(backlog_.prepare(size));
+  backlog_.commit(size);
+  return {};
+}
 
 }  // namespace wiregen

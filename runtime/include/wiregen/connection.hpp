@@ -1,21 +1,32 @@
 #pragma once
 
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <any>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <system_error>
+#include <type_traits>
+#include <vector>
 
 #include "wiregen/byte_buffer.hpp"
+#include "wiregen/connection_stats.hpp"
+#include "wiregen/detail/timer_wheel.hpp"
 #include "wiregen/dispatcher.hpp"
 #include "wiregen/error.hpp"
 #include "wiregen/options.hpp"
@@ -25,38 +36,69 @@ namespace wiregen {
 
 /// One TCP peer. Reads into a reusable buffer and hands every complete frame
 /// to its dispatcher on the connection's own thread; sends append encoded
-/// frames to a queue that leaves in one write per round. Users normally hold a
-/// generated <role>_session, a handle to a connection, rather than this class.
-class connection : public std::enable_shared_from_this<connection> {
+/// frames to a byte-bounded queue that leaves in as few writes as the socket
+/// allows. Users normally hold a generated <role>_session, a handle to a
+/// connection, rather than this class.
+///
+/// Thread rules: the send functions, stop(), the state queries and stats()
+/// are safe from any thread; user_data() belongs to the connection's thread.
+class connection : public std::enable_shared_from_this<connection>,
+                   private detail::timer_wheel::entry {
  public:
-  /// Takes over a connected socket; nothing happens until start().
+  using clock = std::chrono::steady_clock;
+
+  /// Takes over a connected socket and applies the socket options; nothing
+  /// happens until start().
   connection(std::shared_ptr<asio::io_context> context, asio::ip::tcp::socket socket,
              std::shared_ptr<dispatcher> dispatcher, const connection_options& options);
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
   ~connection();
 
-  /// Calls `observer` on the connection's thread once, right after on_close.
-  /// Set before start(); used by servers and clients to forget the connection.
-  void set_close_observer(std::function<void(connection&)> observer);
+  /// Calls `observer(conn, reason)` on the connection's thread once, right
+  /// after on_close. Set before start(); servers and clients use it to
+  /// forget the connection.
+  void set_close_observer(std::function<void(connection&, std::error_code)> observer);
 
   /// Starts reading on the connection's thread. Call once.
   void start();
 
-  /// Appends one frame of `size` bytes to the send queue; `fill(out)` writes
-  /// exactly `size` bytes at `out` while the queue is locked, which keeps the
-  /// frames of concurrent senders whole and in order. Safe from any thread.
-  /// Fails with connection_closed once a stop began and with send_queue_full
-  /// when the queue would pass max_queued_bytes; then nothing is queued.
+  /// Appends one frame of `size` bytes to the send queue without waiting;
+  /// `fill(out)` writes exactly `size` bytes at `out` while the queue is
+  /// locked, which keeps the frames of concurrent senders whole and in order.
+  /// Fails with error::connection_closed once a stop began, and with
+  /// error::send_queue_full (counted as dropped) when the frame does not fit
+  /// or senders are waiting for room; then nothing is queued.
   template <class Fill>
   std::error_code write_frame(std::size_t size, Fill&& fill);
 
-  /// Stops the connection as `mode` says (see stop_mode). Safe from any
-  /// thread and from handlers; later calls only ever make a stop more
-  /// immediate. graceful_wait returns once the connection is closed, or after
-  /// twice graceful_stop_timeout at most, except on the connection's own
-  /// thread, where waiting would deadlock and it returns at once.
-  void stop(stop_mode mode = stop_mode::graceful);
+  /// Like write_frame, but waits up to `timeout` for room, in line behind
+  /// earlier waiting senders. Returns send_queue_full when the time is up,
+  /// send_cancelled when `cancel` is triggered, connection_closed at once
+  /// when the connection stops. On the connection's own thread it cannot
+  /// wait (that thread drains the queue) and behaves as write_frame.
+  template <class Fill>
+  std::error_code write_frame_for(std::size_t size, Fill&& fill, std::chrono::milliseconds timeout,
+                                  std::stop_token cancel = {});
+
+  /// Queues an encoded frame, waiting for room in line like
+  /// write_frame_for, and completes with the outcome through `token`
+  /// (a callback `void(std::error_code)`, asio::use_awaitable,
+  /// asio::use_future...). A `timeout` of zero waits without deadline. The
+  /// token's cancellation slot, if any, cancels the wait (send_cancelled).
+  template <class Token>
+  auto async_write_frame(std::vector<std::uint8_t> frame, std::chrono::milliseconds timeout,
+                         Token&& token);
+
+  /// Stops the connection as `mode` says (see stop_mode); graceful modes
+  /// become immediate after `deadline` (zero: graceful_stop_timeout). Safe
+  /// from any thread and from handlers; idempotent, and later calls only
+  /// ever make a stop more immediate. Waiting senders fail with
+  /// connection_closed at once. graceful_wait returns once the connection is
+  /// closed, except on the connection's own thread, where waiting would
+  /// deadlock and it returns at once.
+  void stop(stop_mode mode = stop_mode::graceful,
+            std::chrono::milliseconds deadline = std::chrono::milliseconds(0));
 
   /// Blocks until the connection is closed or `timeout` passes; returns
   /// whether it is closed. Must not be called on the connection's thread.
@@ -66,32 +108,79 @@ class connection : public std::enable_shared_from_this<connection> {
   bool is_open() const noexcept { return state_.load() == state::open && !stop_requested_.load(); }
   /// True once the socket is closed and on_close has run. Thread-safe.
   bool is_closed() const noexcept { return state_.load() == state::closed; }
-  /// False once a stop began: handlers use it to stop decoding early.
+  /// False once a stop began: dispatchers use it to stop decoding early.
   bool is_reading() const noexcept { return is_open(); }
+  /// False from the moment a send did not fit until the queue drains to the
+  /// low watermark. Thread-safe.
+  bool is_writable() const noexcept { return writable_.load(); }
 
   /// A number unique among the connections of one process.
   std::uint64_t id() const noexcept { return id_; }
   /// The peer's address as "ip:port", fixed when the connection was made.
   const std::string& remote_address() const noexcept { return remote_address_; }
-  /// Bytes received and sent so far. Thread-safe.
+  const asio::ip::tcp::endpoint& remote_endpoint() const noexcept { return remote_endpoint_; }
+  const asio::ip::tcp::endpoint& local_endpoint() const noexcept { return local_endpoint_; }
+  /// The counters right now. Thread-safe.
+  connection_stats stats() const;
   std::uint64_t bytes_received() const noexcept { return bytes_in_.load(); }
   std::uint64_t bytes_sent() const noexcept { return bytes_out_.load(); }
 
+  /// A slot for the application's per-connection state, e.g. a logged-in
+  /// user. Use it on the connection's thread (in handlers) only.
+  std::any& user_data() noexcept { return user_data_; }
+
   /// The I/O context this connection's handlers run on.
   asio::io_context& context() noexcept { return *context_; }
+  const connection_options& options() const noexcept { return options_; }
 
  private:
   enum class state { open, draining, closed };
 
+  /// A sender waiting for room: a blocked write_frame_for (whose caller's
+  /// fill stays valid while it waits) or an async_write_frame (which owns
+  /// its encoded bytes and completes through `complete`).
+  struct send_waiter {
+    std::size_t size = 0;
+    void (*fill)(void* context, std::uint8_t* out) = nullptr;
+    void* fill_context = nullptr;
+    std::vector<std::uint8_t> bytes;
+    std::function<void(std::error_code)> complete;
+    std::unique_ptr<asio::steady_timer> deadline;
+    bool done = false;
+    std::error_code result;
+  };
+  using waiter_ptr = std::shared_ptr<send_waiter>;
+
+  // Send queue, under send_mutex_.
+  bool fits_locked(std::size_t size) const noexcept;
+  template <class Fill>
+  bool queue_locked(std::size_t size, Fill& fill);
+  void refuse_locked();
+  std::error_code write_frame_waiting(std::size_t size, void (*fill)(void*, std::uint8_t*),
+                                      void* fill_context, std::chrono::milliseconds timeout,
+                                      std::stop_token cancel);
+  void submit(const waiter_ptr& waiter, std::chrono::milliseconds timeout);
+  void abandon(const waiter_ptr& waiter, std::error_code reason);
+  void release_written(std::size_t n);
+  void fail_waiters(std::error_code reason);
+  void post_writability(bool writable);
+
+  // Everything below runs on the connection's thread.
   void read_more();
   void on_read(std::error_code ec, std::size_t n);
+  void decode_input();
+  bool skip_bad_frame(std::error_code ec);
   void on_peer_eof();
   void schedule_write();
   void write_pending();
+  void write_some();
   void on_written(std::error_code ec, std::size_t n);
-  void begin_drain(std::error_code reason);
+  void begin_drain(std::error_code reason, std::chrono::milliseconds deadline);
   void finish_drain_if_flushed();
   void finish(std::error_code reason);
+  bool uses_timeouts() const noexcept;
+  void file_timeouts();
+  void expired(clock::time_point now) override;
 
   std::shared_ptr<asio::io_context> context_;
   asio::ip::tcp::socket socket_;
@@ -99,30 +188,68 @@ class connection : public std::enable_shared_from_this<connection> {
   std::shared_ptr<dispatcher> dispatcher_;
   connection_options options_;
   std::uint64_t id_;
+  asio::ip::tcp::endpoint remote_endpoint_;
+  asio::ip::tcp::endpoint local_endpoint_;
   std::string remote_address_;
-  std::function<void(connection&)> close_observer_;
+  std::function<void(connection&, std::error_code)> close_observer_;
+  std::any user_data_;
 
   std::atomic<state> state_{state::open};
   // Set by stop() before it posts the stop itself, so that a handler that
   // stops its connection sees no further frame of the batch being decoded.
   std::atomic<bool> stop_requested_{false};
-  // Members below without a lock are touched on the connection's thread only.
+  std::atomic<bool> writable_{true};
+
+  // Connection-thread state.
   byte_buffer input_;
   std::size_t wanted_ = 0;
+  std::uint64_t skip_remaining_ = 0;  // bytes of a skipped oversized frame still to come
   bool peer_eof_ = false;
   bool shutdown_sent_ = false;
   std::error_code drain_reason_;
   byte_buffer writing_;  // the block the socket is writing now
+  std::size_t write_offset_ = 0;
+  std::size_t writing_frames_ = 0;
+  bool first_frame_seen_ = false;
+  clock::time_point opened_at_;
+  clock::time_point last_read_at_;
+  clock::time_point last_write_progress_at_;
+  clock::time_point last_send_at_;
+  clock::time_point timeouts_due_;
 
-  std::mutex send_mutex_;  // guards the members up to closed_cv_
+  mutable std::mutex send_mutex_;  // guards the members up to space_cv_
   byte_buffer pending_;    // frames queued since the last write began
+  std::size_t pending_frames_ = 0;
+  std::size_t queued_bytes_ = 0;  // pending_ plus what writing_ has not written yet
   bool accepting_sends_ = true;
   bool write_scheduled_ = false;  // a write is running or posted
-  std::condition_variable closed_cv_;
+  std::deque<waiter_ptr> waiters_;
+  std::condition_variable_any space_cv_;  // blocked senders and wait_closed()
 
   std::atomic<std::uint64_t> bytes_in_{0};
   std::atomic<std::uint64_t> bytes_out_{0};
+  std::atomic<std::uint64_t> frames_in_{0};
+  std::atomic<std::uint64_t> frames_out_{0};
+  std::atomic<std::uint64_t> frames_dropped_{0};
+  std::atomic<std::uint64_t> frames_skipped_{0};
 };
+
+inline bool connection::fits_locked(std::size_t size) const noexcept {
+  // A frame larger than the whole bound still goes into an empty queue, so
+  // that it can never wait forever.
+  return waiters_.empty() && (queued_bytes_ == 0 || queued_bytes_ + size <= options_.max_queued_bytes);
+}
+
+template <class Fill>
+bool connection::queue_locked(std::size_t size, Fill& fill) {
+  fill(pending_.prepare(size));
+  pending_.commit(size);
+  queued_bytes_ += size;
+  ++pending_frames_;
+  const bool post_write = !write_scheduled_;
+  write_scheduled_ = true;
+  return post_write;
+}
 
 template <class Fill>
 std::error_code connection::write_frame(std::size_t size, Fill&& fill) {
@@ -132,18 +259,60 @@ std::error_code connection::write_frame(std::size_t size, Fill&& fill) {
     if (!accepting_sends_) {
       return error::connection_closed;
     }
-    if (pending_.size() + size > options_.max_queued_bytes) {
+    if (!fits_locked(size)) {
+      refuse_locked();
       return error::send_queue_full;
     }
-    fill(pending_.prepare(size));
-    pending_.commit(size);
-    post_write = !write_scheduled_;
-    write_scheduled_ = true;
+    post_write = queue_locked(size, fill);
   }
   if (post_write) {
     schedule_write();
   }
   return {};
+}
+
+template <class Fill>
+std::error_code connection::write_frame_for(std::size_t size, Fill&& fill,
+                                            std::chrono::milliseconds timeout,
+                                            std::stop_token cancel) {
+  using fill_type = std::remove_reference_t<Fill>;
+  return write_frame_waiting(
+      size, [](void* context, std::uint8_t* out) { (*static_cast<fill_type*>(context))(out); },
+      const_cast<void*>(static_cast<const void*>(&fill)), timeout, std::move(cancel));
+}
+
+template <class Token>
+auto connection::async_write_frame(std::vector<std::uint8_t> frame,
+                                   std::chrono::milliseconds timeout, Token&& token) {
+  return asio::async_initiate<Token, void(std::error_code)>(
+      [self = shared_from_this(), timeout](auto handler, std::vector<std::uint8_t> bytes) {
+        using handler_type = decltype(handler);
+        auto waiter = std::make_shared<send_waiter>();
+        waiter->size = bytes.size();
+        waiter->bytes = std::move(bytes);
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        auto executor = asio::get_associated_executor(handler, self->context_->get_executor());
+        // Handlers may be move-only; std::function wants a copyable target.
+        auto shared = std::make_shared<handler_type>(std::move(handler));
+        waiter->complete = [executor, shared](std::error_code ec) {
+          asio::post(executor, [shared, ec] {
+            asio::get_associated_cancellation_slot(*shared).clear();
+            std::move(*shared)(ec);
+          });
+        };
+        if (slot.is_connected()) {
+          slot.assign([weak_self = std::weak_ptr<connection>(self),
+                       weak_waiter = std::weak_ptr<send_waiter>(waiter)](asio::cancellation_type) {
+            auto conn = weak_self.lock();
+            auto waiting = weak_waiter.lock();
+            if (conn && waiting) {
+              conn->abandon(waiting, error::send_cancelled);
+            }
+          });
+        }
+        self->submit(waiter, timeout);
+      },
+      token, std::move(frame));
 }
 
 }  // namespace wiregen

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <asio/ip/tcp.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -11,19 +13,40 @@ class connection;
 
 /// What a dispatcher made of the bytes it was given.
 struct decode_result {
-  /// Bytes of complete frames taken from the front of the input.
+  /// Bytes taken from the front of the input: complete frames, and a bad
+  /// frame as far as it was there.
   std::size_t consumed = 0;
   /// Bytes the next frame needs in total (header, or header and payload once
   /// the header is known and valid); never more than the maximum frame size.
   std::size_t wanted = 0;
-  /// Set when a frame was bad; the connection closes with it as the reason.
+  /// Frames handed to the handler.
+  std::size_t frames = 0;
+  /// Set when a frame was bad; what happens next is on_error()'s choice.
   std::error_code error;
+  /// With `error`, bytes of the bad frame still to come: skipping it means
+  /// discarding them as they arrive, never buffering them.
+  std::uint64_t skip = 0;
 };
+
+/// What to do about a bad frame; see dispatcher::on_error.
+enum class error_action {
+  /// Stop reading, flush what is queued, close with the error as the reason.
+  disconnect,
+  /// Drop exactly the bad frame and go on with the next one. Honoured for
+  /// errors whose frame boundaries are known (see is_skippable); others
+  /// always disconnect.
+  skip,
+};
+
+/// Whether a frame with error `ec` can be skipped without losing the frame
+/// boundaries: an unknown or unexpected id, an unparsable payload, an
+/// oversized frame. A bad constant or an impossible length cannot.
+bool is_skippable(std::error_code ec) noexcept;
 
 /// The bridge between a connection and generated code: a generated
 /// <role>_dispatcher decodes frames and calls the user's handler. Every call
-/// happens on the connection's own thread, one at a time per connection; one
-/// dispatcher serves all the connections of a server concurrently.
+/// about a connection happens on that connection's own thread, one at a time;
+/// one dispatcher serves all the connections of a server concurrently.
 class dispatcher {
  public:
   virtual ~dispatcher() = default;
@@ -32,12 +55,36 @@ class dispatcher {
   virtual void on_open(connection& conn) = 0;
 
   /// Decodes and dispatches the complete frames at the front of `input`,
-  /// stopping early if the connection stops reading (a handler stopped it).
+  /// stopping early if the connection stops reading (a handler stopped it)
+  /// and at the first bad frame.
   virtual decode_result on_input(connection& conn, std::span<const std::uint8_t> input) = 0;
+
+  /// A received frame was bad, or a handler threw (error::handler_failed,
+  /// which always disconnects). Returns what to do about it.
+  virtual error_action on_error(connection& conn, std::error_code ec) = 0;
+
+  /// The send queue passed its high watermark (false) or drained to its low
+  /// watermark again (true).
+  virtual void on_writability(connection& conn, bool writable) = 0;
 
   /// The connection closed; called exactly once, after its last on_input().
   /// `reason` is empty for a stop requested by this side.
   virtual void on_close(connection& conn, std::error_code reason) = 0;
+
+  /// The frame sent after heartbeat_interval without sending; empty when the
+  /// spec names no heartbeat or this side does not send it.
+  virtual std::span<const std::uint8_t> heartbeat() const noexcept { return {}; }
+
+  /// Server only: a connection from `remote` was accepted; false closes it
+  /// at once with error::connection_rejected.
+  virtual bool on_accept(const asio::ip::tcp::endpoint& /*remote*/) { return true; }
+
+  /// Server only: a connection from `remote` was closed before it was served.
+  virtual void on_refused(const asio::ip::tcp::endpoint& /*remote*/, std::error_code /*reason*/) {}
+
+  /// A listening socket failed to accept (the server backs off and retries),
+  /// or a client failed to dial (it retries if its options say so).
+  virtual void on_transport_error(std::error_code /*ec*/) {}
 };
 
 }  // namespace wiregen

@@ -37,6 +37,20 @@ enum class error {
   stop_timeout,
   /// The host:port text could not be understood.
   bad_address,
+  /// Nothing arrived for read_idle_timeout.
+  read_idle_timeout,
+  /// Queued data did not move for write_stall_timeout: the peer is not reading.
+  write_stall_timeout,
+  /// No complete frame arrived within first_frame_timeout of the connection.
+  first_frame_timeout,
+  /// The server already serves max_connections; the new one was closed.
+  too_many_connections,
+  /// The handler's on_accept() turned the connection away.
+  connection_rejected,
+  /// A waiting send was cancelled through its stop token or cancellation slot.
+  send_cancelled,
+  /// The server or client was stopped; it cannot be started again.
+  stopped,
 };
 
 /// The category of wiregen::error; its name() is "wiregen".

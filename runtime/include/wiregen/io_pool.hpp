@@ -28,6 +28,9 @@ class io_pool {
   /// The first loop, where listening and dialing run.
   std::shared_ptr<asio::io_context> first() const noexcept { return contexts_.front(); }
   std::size_t size() const noexcept { return contexts_.size(); }
+  /// Whether the calling thread is one of the pool's loops: such a caller
+  /// must not block waiting for the pool.
+  bool owns_current_thread() const noexcept;
 
   /// Stops every loop, joins the threads, then runs the handlers still
   /// queued on the calling thread; idempotent. Must not be called from one of

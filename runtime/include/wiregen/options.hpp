@@ -1,36 +1,106 @@
 #pragma once
 
+#include <asio/ip/tcp.hpp>
+
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <system_error>
 
 namespace wiregen {
 
-/// Per-connection settings shared by servers and clients.
+/// TCP keepalive probes (SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL and
+/// TCP_KEEPCNT): detect a peer that vanished without closing.
+struct keepalive_options {
+  bool enabled = false;
+  /// Idle time before the first probe.
+  std::chrono::seconds idle{60};
+  /// Time between unanswered probes.
+  std::chrono::seconds interval{10};
+  /// Unanswered probes before the kernel drops the connection.
+  int count = 5;
+};
+
+/// Per-connection settings shared by servers and clients. A zero duration
+/// turns its timeout off.
 struct connection_options {
-  /// Send queue bound in bytes: a send that would pass it fails with
-  /// error::send_queue_full and queues nothing.
+  /// The send queue's bound in bytes, its high watermark: a send that would
+  /// pass it is refused with error::send_queue_full (try_send) or waits
+  /// (send_for, async_send), and the connection turns unwritable.
   std::size_t max_queued_bytes = 4 * 1024 * 1024;
+  /// Once unwritable, the connection turns writable again when its queue
+  /// drains to this many bytes or fewer.
+  std::size_t low_watermark = 1024 * 1024;
   /// How much each read asks the socket for; the receive buffer holds at
   /// most one maximum-size frame plus this.
   std::size_t read_chunk_size = 4096;
   /// Disable Nagle's algorithm: frames leave as soon as they are queued.
   bool tcp_nodelay = true;
-  /// How long a graceful stop may take to flush before it becomes immediate.
+  keepalive_options keepalive;
+  /// SO_SNDBUF and SO_RCVBUF; 0 leaves the kernel's default.
+  int send_buffer_size = 0;
+  int receive_buffer_size = 0;
+  /// Default deadline of a graceful stop: after it, the stop becomes immediate.
   std::chrono::milliseconds graceful_stop_timeout{5000};
+  /// Close with error::read_idle_timeout after this long without a byte in.
+  std::chrono::milliseconds read_idle_timeout{0};
+  /// Close with error::write_stall_timeout when queued data has not moved
+  /// for this long: the peer stopped reading.
+  std::chrono::milliseconds write_stall_timeout{0};
+  /// Close with error::first_frame_timeout when no complete frame arrived
+  /// this long after the connection was established.
+  std::chrono::milliseconds first_frame_timeout{0};
+  /// Send the spec's heartbeat message after this long without sending
+  /// anything. Needs a `heartbeat` in the framing spec.
+  std::chrono::milliseconds heartbeat_interval{0};
 };
 
 /// Settings of a wiregen::server.
 struct server_options {
   /// I/O threads, each running its own event loop; 0 means one per hardware thread.
   std::size_t io_threads = 0;
+  /// Connections served at once; one more is closed as soon as it is
+  /// accepted, with error::too_many_connections. 0 means no limit.
+  std::size_t max_connections = 0;
+  /// Sees every accepted socket before it is served, e.g. to set socket
+  /// options wiregen has no name for; an error closes that socket and is
+  /// reported to the handler's on_refused(). Runs on an I/O thread.
+  std::function<std::error_code(asio::ip::tcp::socket&)> socket_hook;
   /// Applied to every accepted connection.
   connection_options connection;
 };
 
+/// Redialing with exponential backoff and jitter.
+struct retry_options {
+  /// Dial attempts connect() makes before it gives up; at least 1.
+  unsigned attempts = 1;
+  /// Wait before the second attempt; it doubles (multiplier) per attempt up
+  /// to max_backoff, and each wait is spread by +-jitter of itself.
+  std::chrono::milliseconds initial_backoff{100};
+  std::chrono::milliseconds max_backoff{10000};
+  double multiplier = 2.0;
+  double jitter = 0.2;
+};
+
+/// What a client's send does while it has no connection.
+enum class disconnected_sends {
+  /// Fail with error::not_connected.
+  fail,
+  /// Queue up to max_backlog_bytes and send on the next connection, in order;
+  /// beyond that, fail with error::send_queue_full.
+  queue,
+};
+
 /// Settings of a wiregen::client.
 struct client_options {
-  /// How long resolving and connecting may take together.
+  /// How long resolving and connecting may take together, per attempt.
   std::chrono::milliseconds connect_timeout{5000};
+  retry_options retry;
+  /// Redial (with retry's backoff, without limit) whenever the connection
+  /// is lost, until stop() is called.
+  bool auto_reconnect = false;
+  disconnected_sends while_disconnected = disconnected_sends::fail;
+  std::size_t max_backlog_bytes = 1024 * 1024;
   /// Applied to the dialed connection.
   connection_options connection;
 };

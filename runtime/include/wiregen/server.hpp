@@ -36,22 +36,32 @@ class server {
   /// Stops immediately if still running and joins the I/O threads.
   ~server();
 
-  /// Binds `host:port` (port 0 picks a free one, see port()), starts the I/O
-  /// threads and accepts. Returns the bind or resolve error, if any. Call once.
+  /// Binds `host:port` (port 0 picks a free one, see port()), starts
+  /// accepting and returns; connections are served on the I/O threads.
+  /// Returns the resolve or bind error, or error::stopped after stop(). Call
+  /// once: a server is not restartable.
   std::error_code listen(std::string_view host, std::uint16_t port);
 
   /// The bound port, once listen() succeeded.
-  std::uint16_t port() const noexcept { return port_; }
-  /// Open connections right now. Thread-safe.
+  std::uint16_t port() const noexcept { return port_.load(); }
+  /// Connections open right now (accepted and not yet closed). Thread-safe.
   std::size_t connection_count() const;
+  /// idle until listen(), running while accepting, draining while a stop
+  /// waits for connections to close, stopped after. Thread-safe.
   run_state state() const noexcept { return state_.load(); }
   bool is_running() const noexcept { return state() == run_state::running; }
 
-  /// Stops accepting (the port is released before this returns), then stops
-  /// every connection as `mode` says. graceful returns at once; graceful_wait
-  /// and immediate return when every connection is closed and the threads are
-  /// joined, forcing connections still open after `deadline`. Returns how many
-  /// were forced. Idempotent. Must not be called from a handler.
+  /// Stops accepting and closes the listening socket (the port is free when
+  /// this returns), then stops every connection as `mode` says, each with
+  /// `deadline` to flush:
+  ///  - immediate: closes them all now, dropping what they had queued;
+  ///  - graceful: returns at once; each connection flushes and closes, and
+  ///    is forced at the deadline;
+  ///  - graceful_wait: waits up to `deadline` for all of them to close, then
+  ///    forces the rest.
+  /// Returns how many connections had to be forced. Idempotent; safe from
+  /// any thread. From a handler (an I/O thread) it cannot wait and acts as
+  /// graceful; the destructor joins the threads later.
   std::size_t stop(stop_mode mode = stop_mode::graceful_wait,
                    std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
@@ -59,7 +69,10 @@ class server {
   void accept_next();
   void on_accepted(std::error_code ec, asio::ip::tcp::socket socket,
                    std::shared_ptr<asio::io_context> context);
-  void forget(connection& conn);
+  void refuse(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& remote,
+              std::error_code reason);
+  void forget(connection& conn, std::error_code reason);
+  void close_acceptor();
   std::size_t drain(std::chrono::milliseconds deadline);
 
   std::shared_ptr<dispatcher> dispatcher_;
@@ -68,12 +81,13 @@ class server {
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer accept_retry_;
   std::chrono::milliseconds accept_backoff_{0};
-  std::uint16_t port_ = 0;
+  std::atomic<std::uint16_t> port_{0};
   std::atomic<run_state> state_{run_state::idle};
 
   mutable std::mutex connections_mutex_;
   std::condition_variable connections_cv_;
   std::unordered_map<std::uint64_t, std::shared_ptr<connection>> connections_;
+  std::size_t timed_out_ = 0;  // closed by their own stop deadline during a stop
 };
 
 }  // namespace wiregen

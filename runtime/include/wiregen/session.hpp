@@ -1,5 +1,7 @@
 #pragma once
 
+#include <any>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -25,12 +27,21 @@ class session {
   bool is_open() const noexcept { return conn_ && conn_->is_open(); }
   /// The connection's process-unique id; 0 for an empty handle.
   std::uint64_t id() const noexcept { return conn_ ? conn_->id() : 0; }
+  /// False while the send queue is full; see connection::is_writable.
+  bool is_writable() const noexcept { return conn_ && conn_->is_writable(); }
   /// The peer as "ip:port".
   std::string remote_address() const { return conn_ ? conn_->remote_address() : std::string(); }
-  /// Stops the connection; see connection::stop. Safe from any thread.
-  void stop(stop_mode mode = stop_mode::graceful) const {
+  /// The connection's counters; all zero for an empty handle.
+  connection_stats stats() const { return conn_ ? conn_->stats() : connection_stats{}; }
+  /// The per-connection slot for application state; use it in handlers (on
+  /// the connection's thread) only. Must not be called on an empty handle.
+  std::any& user_data() const noexcept { return conn_->user_data(); }
+  /// Stops the connection; see connection::stop. Safe from any thread,
+  /// including handlers, and on an empty handle.
+  void stop(stop_mode mode = stop_mode::graceful,
+            std::chrono::milliseconds deadline = std::chrono::milliseconds(0)) const {
     if (conn_) {
-      conn_->stop(mode);
+      conn_->stop(mode, deadline);
     }
   }
   /// The connection itself, for what the handle does not expose.

@@ -1,0 +1,123 @@
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+
+#include <system_error>
+
+#include "wiregen/connection.hpp"
+#include "wiregen/connection_stats.hpp"
+#include "wiregen/dispatcher.hpp"
+
+namespace wiregen {
+
+/// The lifecycle events every generated handler has, besides its
+/// on_message() overloads. Every method runs on the connection's I/O thread,
+/// one at a time per connection.
+template <class Session>
+class basic_handler {
+ public:
+  virtual ~basic_handler() = default;
+
+  /// The connection is established; runs before its first message.
+  virtual void on_connected(Session& /*session*/) {}
+
+  /// The connection closed; runs exactly once, after its last message and,
+  /// in the graceful stop modes, after its queue was flushed. `reason` is
+  /// empty when this side stopped it, asio::error::eof when the peer closed
+  /// it cleanly, else what broke it (a wiregen::error or an I/O error).
+  virtual void on_closed(Session& /*session*/, std::error_code /*reason*/,
+                         const connection_stats& /*stats*/) {}
+
+  /// A received frame was bad (unknown or unexpected id, unparsable
+  /// payload, oversized, bad constant...) or a handler threw
+  /// (error::handler_failed). Returning skip drops just that frame where
+  /// is_skippable(ec); everything else closes the connection.
+  virtual error_action on_error(Session& /*session*/, std::error_code /*ec*/) {
+    return error_action::disconnect;
+  }
+
+  /// The send queue filled up (false: a send did not fit) or drained to its
+  /// low watermark again (true). A server may stop a slow consumer here.
+  virtual void on_writability_changed(Session& /*session*/, bool /*writable*/) {}
+};
+
+/// A server's handler adds the events of accepting.
+template <class Session>
+class basic_server_handler : public basic_handler<Session> {
+ public:
+  /// A connection from `remote` was accepted; returning false closes it at
+  /// once (reported to on_refused as error::connection_rejected).
+  virtual bool on_accept(const asio::ip::tcp::endpoint& /*remote*/) { return true; }
+
+  /// A connection was closed before it was served: rejected, over
+  /// max_connections, or refused by the socket hook.
+  virtual void on_refused(const asio::ip::tcp::endpoint& /*remote*/, std::error_code /*reason*/) {}
+
+  /// Accepting failed (e.g. EMFILE: out of file descriptors); the server
+  /// backs off, from 5 ms doubling up to 1 s, and tries again.
+  virtual void on_accept_error(std::error_code /*ec*/) {}
+};
+
+/// A client's handler adds the event of a failed dial.
+template <class Session>
+class basic_client_handler : public basic_handler<Session> {
+ public:
+  /// A dial attempt failed; the client retries if its options say so.
+  virtual void on_connect_failed(std::error_code /*ec*/) {}
+};
+
+/// Forwards a connection's events to a handler with typed sessions;
+/// generated dispatchers add on_input() (and heartbeat()).
+template <class Session, class Handler>
+class basic_dispatcher : public dispatcher {
+ public:
+  /// `handler` must outlive the dispatcher.
+  explicit basic_dispatcher(Handler& handler) noexcept : handler_(handler) {}
+
+  void on_open(connection& conn) override {
+    Session session(conn.shared_from_this());
+    handler_.on_connected(session);
+  }
+
+  error_action on_error(connection& conn, std::error_code ec) override {
+    Session session(conn.shared_from_this());
+    return handler_.on_error(session, ec);
+  }
+
+  void on_writability(connection& conn, bool writable) override {
+    Session session(conn.shared_from_this());
+    handler_.on_writability_changed(session, writable);
+  }
+
+  void on_close(connection& conn, std::error_code reason) override {
+    Session session(conn.shared_from_this());
+    handler_.on_closed(session, reason, conn.stats());
+  }
+
+  bool on_accept(const asio::ip::tcp::endpoint& remote) override {
+    if constexpr (requires { handler_.on_accept(remote); }) {
+      return handler_.on_accept(remote);
+    } else {
+      return true;
+    }
+  }
+
+  void on_refused(const asio::ip::tcp::endpoint& remote, std::error_code reason) override {
+    if constexpr (requires { handler_.on_refused(remote, reason); }) {
+      handler_.on_refused(remote, reason);
+    }
+  }
+
+  void on_transport_error(std::error_code ec) override {
+    if constexpr (requires { handler_.on_accept_error(ec); }) {
+      handler_.on_accept_error(ec);
+    } else if constexpr (requires { handler_.on_connect_failed(ec); }) {
+      handler_.on_connect_failed(ec);
+    }
+  }
+
+ protected:
+  Handler& handler_;
+};
+
+}  // namespace wiregen

@@ -1,0 +1,154 @@
+#pragma once
+
+#include <google/protobuf/message_lite.h>
+
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/post.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <stop_token>
+#include <system_error>
+#include <vector>
+
+#include "wiregen/error.hpp"
+#include "wiregen/frame_meta.hpp"
+#include "wiregen/session.hpp"
+
+namespace wiregen {
+
+/// What generated code describes for one side of a protocol, e.g.
+/// chat::server_role: the header size and payload limit of its framing, how
+/// to write a header, and which messages the side sends under which id.
+template <class Role>
+concept protocol_role = requires(std::uint8_t* out, std::size_t size, const frame_meta& meta) {
+  { Role::header_size } -> std::convertible_to<std::size_t>;
+  { Role::max_payload_size } -> std::convertible_to<std::size_t>;
+};
+
+/// One typed message encoded as a frame of `size()` bytes by `operator()`:
+/// header, then the payload serialized in place. Holds references only; use
+/// it while the message lives.
+template <protocol_role Role, class Message>
+class frame_writer {
+ public:
+  frame_writer(const Message& message, const frame_meta& meta)
+      : message_(message), meta_(meta), payload_size_(message.ByteSizeLong()) {}
+
+  /// error::message_too_large when the payload exceeds the framing's limit.
+  std::error_code check() const noexcept {
+    return payload_size_ > Role::max_payload_size ? std::error_code(error::message_too_large)
+                                                  : std::error_code();
+  }
+  std::size_t size() const noexcept { return Role::header_size + payload_size_; }
+
+  void operator()(std::uint8_t* out) const {
+    Role::write_header(out, Role::template id<Message>, payload_size_, meta_);
+    message_.SerializeWithCachedSizesToArray(out + Role::header_size);
+  }
+
+  /// The frame in bytes of its own, for a send that outlives the message.
+  std::vector<std::uint8_t> to_bytes() const {
+    std::vector<std::uint8_t> bytes(size());
+    (*this)(bytes.data());
+    return bytes;
+  }
+
+ private:
+  const Message& message_;
+  const frame_meta& meta_;
+  std::size_t payload_size_;
+};
+
+/// A session that sends the messages of one side of a protocol, typed: a
+/// message the side does not send does not compile. Generated
+/// <role>_session classes are this with their role.
+///
+/// Three ways to send, all safe from any thread, all failing with
+/// error::connection_closed once the connection stops:
+///  - send/try_send never block: queued, or send_queue_full and nothing queued;
+///  - send_for waits up to a timeout for room (cancellable by a stop token);
+///  - async_send completes through an Asio token (callback, use_awaitable,
+///    use_future) once queued, with an optional deadline and cancellation.
+template <protocol_role Role>
+class typed_session : public session {
+ public:
+  using role = Role;
+  using session::session;
+
+  template <class Message>
+    requires(Role::template sends<Message>)
+  std::error_code try_send(const Message& message, const frame_meta& meta = {}) const {
+    const frame_writer<Role, Message> frame(message, meta);
+    if (const auto ec = frame.check()) {
+      return ec;
+    }
+    if (!connection()) {
+      return error::not_connected;
+    }
+    return connection()->write_frame(frame.size(), frame);
+  }
+
+  /// The same as try_send: the plain send never blocks.
+  template <class Message>
+    requires(Role::template sends<Message>)
+  std::error_code send(const Message& message, const frame_meta& meta = {}) const {
+    return try_send(message, meta);
+  }
+
+  template <class Message>
+    requires(Role::template sends<Message>)
+  std::error_code send_for(const Message& message, std::chrono::milliseconds timeout,
+                           const frame_meta& meta = {}, std::stop_token cancel = {}) const {
+    const frame_writer<Role, Message> frame(message, meta);
+    if (const auto ec = frame.check()) {
+      return ec;
+    }
+    if (!connection()) {
+      return error::not_connected;
+    }
+    return connection()->write_frame_for(frame.size(), frame, timeout, std::move(cancel));
+  }
+
+  /// Completes with the outcome once the frame is queued; a `timeout` of
+  /// zero waits for room without deadline. The message is encoded before
+  /// this returns and need not outlive the call.
+  template <class Message, class Token>
+    requires(Role::template sends<Message>)
+  auto async_send(const Message& message, const frame_meta& meta,
+                  std::chrono::milliseconds timeout, Token&& token) const {
+    const frame_writer<Role, Message> frame(message, meta);
+    std::error_code refused = frame.check();
+    if (!refused && !connection()) {
+      refused = error::not_connected;
+    }
+    if (refused) {
+      return asio::async_initiate<Token, void(std::error_code)>(
+          [refused](auto handler) {
+            auto executor = asio::get_associated_executor(handler);
+            asio::post(executor, [handler = std::move(handler), refused]() mutable {
+              std::move(handler)(refused);
+            });
+          },
+          token);
+    }
+    return connection()->async_write_frame(frame.to_bytes(), timeout, std::forward<Token>(token));
+  }
+
+  template <class Message, class Token>
+    requires(Role::template sends<Message>)
+  auto async_send(const Message& message, std::chrono::milliseconds timeout, Token&& token) const {
+    return async_send(message, frame_meta{}, timeout, std::forward<Token>(token));
+  }
+
+  template <class Message, class Token>
+    requires(Role::template sends<Message>)
+  auto async_send(const Message& message, Token&& token) const {
+    return async_send(message, frame_meta{}, std::chrono::milliseconds(0),
+                      std::forward<Token>(token));
+  }
+};
+
+}  // namespace wiregen
