@@ -465,6 +465,7 @@ void connection::write_pending() {
 }
 
 void connection::write_some() {
+  write_in_flight_ = true;
   const auto block = writing_.readable().subspan(write_offset_);
   socket_.async_write_some(
       asio::buffer(block.data(), block.size()),
@@ -472,15 +473,23 @@ void connection::write_some() {
 }
 
 void connection::on_written(std::error_code ec, std::size_t n) {
+  write_in_flight_ = false;
+  bytes_out_.fetch_add(n, std::memory_order_relaxed);
+  write_offset_ += n;
   if (state_.load() == state::closed) {
+    // The close came while this write was out: the socket may well have
+    // taken it all, so it is settled here, before on_close sees the counters.
+    const bool whole = !ec && write_offset_ >= writing_.size();
+    (whole ? frames_out_ : frames_dropped_).fetch_add(writing_frames_, std::memory_order_relaxed);
+    writing_frames_ = 0;
+    writing_.clear();
+    report_close();
     return;
   }
   if (ec) {
     finish(ec);
     return;
   }
-  bytes_out_.fetch_add(n, std::memory_order_relaxed);
-  write_offset_ += n;
   if (uses_timeouts()) {
     last_write_progress_at_ = clock::now();
   }
@@ -518,7 +527,7 @@ void connection::stop(stop_mode mode, std::chrono::milliseconds deadline) {
 
 bool connection::wait_closed(std::chrono::milliseconds timeout) {
   std::unique_lock lock(send_mutex_);
-  return space_cv_.wait_for(lock, timeout, [this] { return state_.load() == state::closed; });
+  return space_cv_.wait_for(lock, timeout, [this] { return close_reported_; });
 }
 
 void connection::begin_drain(std::error_code reason, std::chrono::milliseconds deadline) {
@@ -567,9 +576,10 @@ void connection::finish(std::error_code reason) {
   fail_waiters(error::connection_closed);
   {
     std::lock_guard lock(send_mutex_);
-    // What never reached the socket is dropped, and counted as such.
-    frames_dropped_.fetch_add(pending_frames_ + writing_frames_, std::memory_order_relaxed);
-    pending_frames_ = writing_frames_ = 0;
+    // What never reached the socket is dropped, and counted as such; a
+    // write still out is settled when it completes.
+    frames_dropped_.fetch_add(pending_frames_, std::memory_order_relaxed);
+    pending_frames_ = 0;
     pending_.clear();
     queued_bytes_ = 0;
   }
@@ -578,19 +588,27 @@ void connection::finish(std::error_code reason) {
   std::error_code ignored;
   drain_timer_.cancel();
   socket_.close(ignored);
+  close_reason_ = reason;
+  if (!write_in_flight_) {
+    report_close();
+  }
+}
+
+void connection::report_close() {
   try {
-    dispatcher_->on_close(*this, reason);
+    dispatcher_->on_close(*this, close_reason_);
   } catch (...) {
     // on_close is the last callback of this connection; there is nobody left
     // to report a failure to, and the process must go on.
   }
   if (close_observer_) {
-    close_observer_(*this, reason);
+    close_observer_(*this, close_reason_);
   }
   {
     // Taking the lock orders the closed state before waiters re-check it, so
     // notify_all() cannot slip between their check and their wait.
     std::lock_guard lock(send_mutex_);
+    close_reported_ = true;
   }
   space_cv_.notify_all();
 }

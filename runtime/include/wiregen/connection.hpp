@@ -100,13 +100,15 @@ class connection : public std::enable_shared_from_this<connection>,
   void stop(stop_mode mode = stop_mode::graceful,
             std::chrono::milliseconds deadline = std::chrono::milliseconds(0));
 
-  /// Blocks until the connection is closed or `timeout` passes; returns
-  /// whether it is closed. Must not be called on the connection's thread.
+  /// Blocks until the connection is closed and on_close has run, or
+  /// `timeout` passes; returns whether it is closed. Must not be called on
+  /// the connection's thread.
   bool wait_closed(std::chrono::milliseconds timeout);
 
   /// True until a stop is requested or the peer goes away. Thread-safe.
   bool is_open() const noexcept { return state_.load() == state::open && !stop_requested_.load(); }
-  /// True once the socket is closed and on_close has run. Thread-safe.
+  /// True once the socket is closed; on_close runs right after, as soon as
+  /// a write still out has settled (see wait_closed). Thread-safe.
   bool is_closed() const noexcept { return state_.load() == state::closed; }
   /// False once a stop began: dispatchers use it to stop decoding early.
   bool is_reading() const noexcept { return is_open(); }
@@ -178,6 +180,7 @@ class connection : public std::enable_shared_from_this<connection>,
   void begin_drain(std::error_code reason, std::chrono::milliseconds deadline);
   void finish_drain_if_flushed();
   void finish(std::error_code reason);
+  void report_close();
   bool uses_timeouts() const noexcept;
   void file_timeouts();
   void expired(clock::time_point now) override;
@@ -210,6 +213,8 @@ class connection : public std::enable_shared_from_this<connection>,
   byte_buffer writing_;  // the block the socket is writing now
   std::size_t write_offset_ = 0;
   std::size_t writing_frames_ = 0;
+  bool write_in_flight_ = false;
+  std::error_code close_reason_;
   bool first_frame_seen_ = false;
   clock::time_point opened_at_;
   clock::time_point last_read_at_;
@@ -223,6 +228,7 @@ class connection : public std::enable_shared_from_this<connection>,
   std::size_t queued_bytes_ = 0;  // pending_ plus what writing_ has not written yet
   bool accepting_sends_ = true;
   bool write_scheduled_ = false;  // a write is running or posted
+  bool close_reported_ = false;   // on_close has run
   std::deque<waiter_ptr> waiters_;
   std::condition_variable_any space_cv_;  // blocked senders and wait_closed()
 

@@ -1,0 +1,214 @@
+// Stop modes of a connection and of a server, over loopback: what each
+// delivers, when it returns, and that it works from inside a handler.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+#include <vector>
+
+#include "support/bench_peers.hpp"
+
+using namespace std::chrono_literals;
+using wiregen::test::recording_server;
+using wiregen::test::reply_counter;
+using wiregen::test::reply_of;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+constexpr std::uint64_t flood_frames = 500;
+constexpr std::size_t flood_size = 8 * 1024;
+
+wiregen::server_options roomy_server() {
+  auto options = wiregen::test::with_threads(1);
+  options.connection.max_queued_bytes = 8 * 1024 * 1024;  // 500 x 8 KiB fit
+  return options;
+}
+
+/// Queues 500 8 KiB replies on `session`; every one must be accepted.
+void flood(const bench::server_session& session) {
+  for (std::uint64_t seq = 0; seq < flood_frames; ++seq) {
+    REQUIRE_FALSE(session.send(reply_of(seq, flood_size)));
+  }
+}
+
+struct connected_pair {
+  explicit connected_pair(wiregen::server_options options = roomy_server())
+      : server(handler, std::move(options)), client(counter) {
+    REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+    REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+    REQUIRE(handler.wait_sessions(1));
+    session = handler.session();
+  }
+
+  recording_server handler;
+  reply_counter counter;
+  bench::server server;
+  bench::client client;
+  wiregen::test::gate hold;
+  bench::server_session session;
+};
+
+}  // namespace
+
+TEST_CASE("stop: graceful returns at once and still delivers everything queued",
+          "[runtime][stop]") {
+  connected_pair p;
+  flood(p.session);
+  const auto start = clock_type::now();
+  p.session.stop(wiregen::stop_mode::graceful);
+  CHECK(clock_type::now() - start < 50ms);  // it only posts the stop
+  CHECK(p.session.send(reply_of(0, 1)) == wiregen::error::connection_closed);
+  REQUIRE(p.handler.wait_closed(1));
+  CHECK(p.counter.wait_received(flood_frames));
+  CHECK(p.counter.count() == flood_frames);
+  CHECK(p.counter.in_order);
+  CHECK_FALSE(p.handler.reasons[0]);  // stopped by this side, cleanly
+  CHECK(p.handler.closed_stats[0].frames_sent == flood_frames);
+  CHECK(p.handler.closed_stats[0].frames_dropped == 0);
+}
+
+TEST_CASE("stop: graceful_wait returns once everything is flushed and the connection closed",
+          "[runtime][stop]") {
+  connected_pair p;
+  flood(p.session);
+  p.session.stop(wiregen::stop_mode::graceful_wait);
+  CHECK(p.session.connection()->is_closed());
+  // The peer read all of it before it answered the half-close with its own.
+  CHECK(p.counter.count() == flood_frames);
+  CHECK(p.handler.wait_closed(1));
+}
+
+TEST_CASE("stop: immediate drops what is queued and counts it", "[runtime][stop]") {
+  connected_pair p;
+  flood(p.session);
+  p.session.stop(wiregen::stop_mode::immediate);
+  REQUIRE(p.handler.wait_closed(1));
+  const auto& stats = p.handler.closed_stats[0];
+  CHECK(stats.frames_sent + stats.frames_dropped == flood_frames);
+  REQUIRE(p.counter.events.wait([&] { return !p.counter.reasons.empty(); }));
+  CHECK(p.counter.count() <= flood_frames);
+  CHECK(p.counter.count() <= stats.frames_sent);
+}
+
+TEST_CASE("stop: graceful_wait against a peer that does not read gives up at its deadline",
+          "[runtime][stop]") {
+  auto options = wiregen::test::small_queue_server(8 * 1024 * 1024);
+  connected_pair p(options);
+  p.counter.hold = &p.hold;
+  flood(p.session);
+  REQUIRE(p.hold.wait_until_held());
+  const auto start = clock_type::now();
+  p.session.stop(wiregen::stop_mode::graceful_wait, 200ms);
+  const auto took = clock_type::now() - start;
+  CHECK(took >= 200ms);
+  CHECK(took < 1100ms);
+  REQUIRE(p.handler.wait_closed(1));
+  CHECK(p.handler.reasons[0] == wiregen::error::stop_timeout);
+  CHECK(p.handler.closed_stats[0].frames_dropped > 0);
+  p.hold.open();
+}
+
+TEST_CASE("stop: every mode may be called from inside a handler without deadlock",
+          "[runtime][stop]") {
+  const auto mode = GENERATE(wiregen::stop_mode::immediate, wiregen::stop_mode::graceful,
+                             wiregen::stop_mode::graceful_wait);
+  connected_pair p;
+  p.handler.on_request = [&](bench::server_session& session, const bench::EchoRequest& request) {
+    (void)session.send(reply_of(request.seq(), 16));
+    session.stop(mode);  // graceful_wait cannot wait on its own thread: returns
+    session.stop(mode);  // and again: idempotent
+  };
+  bench::EchoRequest request;
+  REQUIRE_FALSE(p.client.send(request));
+  REQUIRE(p.handler.wait_closed(1));
+  CHECK(p.handler.reasons.size() == 1);
+  if (mode != wiregen::stop_mode::immediate) {
+    CHECK(p.counter.wait_received(1));  // the reply was flushed before the close
+  }
+}
+
+TEST_CASE("stop: ping-pong, then the client stops gracefully and the server gracefully-and-wait",
+          "[runtime][stop]") {
+  connected_pair p;
+  for (std::uint64_t seq = 0; seq < 10; ++seq) {
+    bench::EchoRequest request;
+    request.set_seq(seq);
+    REQUIRE_FALSE(p.client.send(request));
+    REQUIRE(p.counter.wait_received(seq + 1));
+  }
+  p.client.stop(wiregen::stop_mode::graceful);
+  CHECK(p.server.stop(wiregen::stop_mode::graceful_wait) == 0);
+  REQUIRE(p.handler.wait_closed(1));
+  const auto& server_side = p.handler.closed_stats[0];
+  const auto client_side = p.client.session().stats();
+  CHECK(server_side.frames_received == 10);
+  CHECK(server_side.frames_sent == 10);
+  CHECK(client_side.frames_sent == server_side.frames_received);
+  CHECK(p.counter.count() == server_side.frames_sent);
+  CHECK(p.counter.in_order);
+}
+
+TEST_CASE("stop: client stop is safe before connecting and twice", "[runtime][stop][client]") {
+  reply_counter counter;
+  bench::client client(counter);
+  client.stop(wiregen::stop_mode::graceful_wait);
+  client.stop(wiregen::stop_mode::immediate);
+  CHECK(client.connect("127.0.0.1", 1) == wiregen::error::stopped);
+  CHECK(client.send(bench::EchoRequest()) == wiregen::error::not_connected);
+  CHECK(counter.connected == 0);
+}
+
+TEST_CASE("stop: across a graceful server stop under load, every reply accepted by send arrives",
+          "[runtime][stop][server]") {
+  std::atomic<std::uint64_t> accepted{0};
+  recording_server handler;
+  handler.on_request = [&](bench::server_session& session, const bench::EchoRequest& request) {
+    if (!session.send(reply_of(request.seq(), 64))) {
+      accepted.fetch_add(1);
+    }
+  };
+  bench::server server(handler, wiregen::test::with_threads(2));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+
+  constexpr int clients = 4;
+  std::vector<std::unique_ptr<reply_counter>> counters;
+  std::vector<std::unique_ptr<bench::client>> dialed;
+  for (int i = 0; i < clients; ++i) {
+    counters.push_back(std::make_unique<reply_counter>());
+    dialed.push_back(std::make_unique<bench::client>(*counters.back()));
+    REQUIRE_FALSE(dialed.back()->connect("127.0.0.1", server.port()));
+  }
+  std::atomic<bool> sending{true};
+  std::vector<std::thread> load;
+  for (int i = 0; i < clients; ++i) {
+    load.emplace_back([&, i] {
+      for (std::uint64_t seq = 0; sending.load(); ++seq) {
+        bench::EchoRequest request;
+        request.set_seq(seq);
+        if (dialed[static_cast<std::size_t>(i)]->send(request) == wiregen::error::connection_closed) {
+          break;
+        }
+      }
+    });
+  }
+  // Stop while requests are in flight: wait until the load is real.
+  REQUIRE(counters[0]->wait_received(1000));
+  CHECK(server.stop(wiregen::stop_mode::graceful_wait, 10s) == 0);
+  sending.store(false);
+  for (auto& thread : load) {
+    thread.join();
+  }
+  std::uint64_t received = 0;
+  for (auto& counter : counters) {
+    REQUIRE(counter->events.wait([&] { return !counter->reasons.empty(); }));
+    received += counter->count();
+    CHECK(counter->in_order);
+  }
+  CHECK(accepted.load() > 1000);
+  CHECK(received == accepted.load());
+  CHECK(server.connection_count() == 0);
+  CHECK(server.state() == wiregen::server::run_state::stopped);
+}
