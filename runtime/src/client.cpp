@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <future>
+#include <utility>
 
 #include "wiregen/error.hpp"
 
@@ -64,6 +65,10 @@ std::error_code client::connect(std::string_view host, std::uint16_t port) {
   if (stopping_.load()) {
     return error::stopped;
   }
+  if (pool_.owns_current_thread()) {
+    // It would wait for its own thread: connect from outside the handlers.
+    return std::make_error_code(std::errc::resource_deadlock_would_occur);
+  }
   std::promise<std::error_code> outcome;
   asio::post(*pool_.first(), [this, &outcome, host = std::string(host), port] {
     host_ = host;
@@ -91,7 +96,11 @@ void client::dial(unsigned attempt, unsigned attempts, dial_done done) {
       done(ec, std::move(s));
       return;
     }
-    dispatcher_->on_transport_error(ec);
+    try {
+      dispatcher_->on_transport_error(ec);
+    } catch (...) {
+      // A failing report must not stop the redialing.
+    }
     if (stopping_.load() || (attempts != 0 && attempt >= attempts)) {
       done(stopping_.load() ? std::error_code(error::stopped) : ec, std::move(s));
       return;
@@ -141,12 +150,18 @@ std::chrono::milliseconds client::backoff(unsigned attempt) {
 }
 
 void client::attach(asio::ip::tcp::socket socket) {
+  if (stopping_.load()) {
+    std::error_code ignored;
+    socket.close(ignored);  // dialed while stop() ran: not wanted any more
+    return;
+  }
   auto conn = std::make_shared<wiregen::connection>(pool_.first(), std::move(socket), dispatcher_,
                                                     options_.connection);
   conn->set_close_observer([this](wiregen::connection&, std::error_code reason) { on_lost(reason); });
+  std::shared_ptr<wiregen::connection> previous;
   {
     std::lock_guard lock(mutex_);
-    connection_ = conn;
+    previous = std::exchange(connection_, conn);
     if (!backlog_.empty()) {
       // The queue is empty, so the backlog fits whatever its size; it is
       // sent before anything on_connected sends.
@@ -156,6 +171,9 @@ void client::attach(asio::ip::tcp::socket socket) {
       });
       backlog_.clear();
     }
+  }
+  if (previous) {
+    previous->stop(stop_mode::immediate);  // a second connect() replaces the first
   }
   conn->start();
 }

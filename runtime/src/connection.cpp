@@ -100,7 +100,7 @@ void connection::start() {
     try {
       self->dispatcher_->on_open(*self);
     } catch (...) {
-      self->dispatcher_->on_error(*self, error::handler_failed);
+      self->report_handler_failure();
       self->finish(error::handler_failed);
       return;
     }
@@ -124,8 +124,14 @@ void connection::refuse_locked() {
 
 void connection::post_writability(bool writable) {
   asio::post(*context_, [self = shared_from_this(), writable] {
-    if (self->state_.load() != state::closed) {
+    if (self->state_.load() != state::open) {
+      return;
+    }
+    try {
       self->dispatcher_->on_writability(*self, writable);
+    } catch (...) {
+      self->report_handler_failure();
+      self->finish(error::handler_failed);
     }
   });
 }
@@ -397,6 +403,14 @@ void connection::decode_input() {
   }
 }
 
+void connection::report_handler_failure() noexcept {
+  try {
+    (void)dispatcher_->on_error(*this, error::handler_failed);
+  } catch (...) {
+    // Reporting failed as well; closing the connection is all that is left.
+  }
+}
+
 bool connection::skip_bad_frame(std::error_code ec) {
   auto action = error_action::disconnect;
   try {
@@ -540,7 +554,8 @@ void connection::begin_drain(std::error_code reason, std::chrono::milliseconds d
   drain_timer_.expires_after(deadline);
   drain_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
     if (!ec) {
-      self->finish(error::stop_timeout);
+      // A drain that began with an error keeps it as the reason.
+      self->finish(self->drain_reason_ ? self->drain_reason_ : error::stop_timeout);
     }
   });
   finish_drain_if_flushed();
@@ -671,16 +686,28 @@ void connection::expired(clock::time_point now) {
   // Only an idle queue needs a heartbeat: anything being written is traffic.
   if (open && enabled(options_.heartbeat_interval) && writing_.empty() &&
       now >= last_send_at_ + options_.heartbeat_interval) {
-    const auto beat = dispatcher_->heartbeat();
-    if (!beat.empty()) {
-      // A full queue is traffic enough; the refusal is not worth reporting.
-      (void)write_frame(beat.size(), [&](std::uint8_t* out) {
-        std::memcpy(out, beat.data(), beat.size());
-      });
-      last_send_at_ = now;
-    }
+    queue_heartbeat();
+    last_send_at_ = now;
   }
   file_timeouts();
+}
+
+void connection::queue_heartbeat() {
+  const auto beat = dispatcher_->heartbeat();
+  bool post_write = false;
+  {
+    std::lock_guard lock(send_mutex_);
+    // Only into an idle queue: anything queued is traffic enough, and a
+    // heartbeat must never be refused, counted or turn the queue unwritable.
+    if (beat.empty() || !accepting_sends_ || queued_bytes_ != 0) {
+      return;
+    }
+    auto copy = [&](std::uint8_t* out) { std::memcpy(out, beat.data(), beat.size()); };
+    post_write = queue_locked(beat.size(), copy);
+  }
+  if (post_write) {
+    schedule_write();
+  }
 }
 
 }  // namespace wiregen

@@ -25,28 +25,31 @@ server::server(std::shared_ptr<dispatcher> dispatcher, server_options options)
     : dispatcher_(std::move(dispatcher)),
       options_(std::move(options)),
       pool_(options_.io_threads),
-      acceptor_(*pool_.first()),
-      accept_retry_(*pool_.first()) {}
+      accept_loop_(1),
+      acceptor_(*accept_loop_.first()),
+      accept_retry_(*accept_loop_.first()) {}
 
 server::~server() {
   stop(stop_mode::immediate);
+  accept_loop_.stop();
   pool_.stop();
 }
 
 std::error_code server::listen(std::string_view host, std::uint16_t port) {
-  if (pool_.owns_current_thread()) {
-    return error::stopped;  // it would wait on itself: listen from outside the pool
+  if (pool_.owns_current_thread() || accept_loop_.owns_current_thread()) {
+    // It would wait for its own thread: listen from outside the server.
+    return std::make_error_code(std::errc::resource_deadlock_would_occur);
   }
   std::promise<std::error_code> done;
-  // The acceptor belongs to the first loop; touching it there keeps it
+  // The acceptor belongs to the accept loop; touching it there keeps it
   // single-threaded without a lock.
-  asio::post(*pool_.first(), [&] {
+  asio::post(*accept_loop_.first(), [&] {
     if (state_.load() != run_state::idle) {
       done.set_value(error::stopped);  // stopped (or listening) already
       return;
     }
     std::error_code ec;
-    asio::ip::tcp::resolver resolver(*pool_.first());
+    asio::ip::tcp::resolver resolver(*accept_loop_.first());
     const auto results =
         resolver.resolve(host, std::to_string(port), asio::ip::tcp::resolver::passive, ec);
     if (ec) {
@@ -106,7 +109,11 @@ void server::on_accepted(std::error_code ec, asio::ip::tcp::socket socket,
     return;
   }
   if (ec) {
-    dispatcher_->on_transport_error(ec);
+    try {
+      dispatcher_->on_transport_error(ec);
+    } catch (...) {
+      // Reporting must not take the accept loop down.
+    }
     accept_backoff_ = accept_backoff_.count() == 0
                           ? first_accept_backoff
                           : std::min(accept_backoff_ * 2, longest_accept_backoff);
@@ -199,7 +206,7 @@ void server::close_acceptor() {
 }
 
 std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
-  const bool on_own_thread = pool_.owns_current_thread();
+  const bool on_own_thread = pool_.owns_current_thread() || accept_loop_.owns_current_thread();
   auto expected = run_state::running;
   if (!state_.compare_exchange_strong(expected, run_state::draining)) {
     if (expected == run_state::idle) {
@@ -213,13 +220,13 @@ std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
     }
     return 0;
   }
-  if (pool_.first()->get_executor().running_in_this_thread()) {
+  if (accept_loop_.owns_current_thread()) {
     close_acceptor();
   } else {
-    // The acceptor belongs to the first loop. Waiting here makes the port
-    // free by the time stop() returns.
+    // Waiting here makes the port free by the time stop() returns; the
+    // accept loop runs no user code but on_accept, so this is quick.
     std::promise<void> closed;
-    asio::post(*pool_.first(), [this, &closed] {
+    asio::post(*accept_loop_.first(), [this, &closed] {
       close_acceptor();
       closed.set_value();
     });
@@ -246,7 +253,9 @@ std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
     drain(std::chrono::milliseconds(0));
     return open.size();  // all of them were forced, by request
   }
-  return drain(deadline);
+  // Each connection forces itself at the deadline, with stop_timeout as the
+  // reason; the short extra wait lets those closes land before sweeping.
+  return drain(deadline + std::chrono::milliseconds(50));
 }
 
 std::size_t server::drain(std::chrono::milliseconds deadline) {
@@ -261,9 +270,10 @@ std::size_t server::drain(std::chrono::milliseconds deadline) {
     conn->stop(stop_mode::immediate);
   }
   lock.lock();
-  // An immediate stop only posts the close to each connection's loop; those
-  // loops are running, so this wait is short unless a handler hangs.
-  connections_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return connections_.empty(); });
+  // An immediate stop only posts the close to each connection's loop, so
+  // this wait is short, unless a handler holds that loop: such a connection
+  // closes when the handler returns, after stop() did.
+  connections_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return connections_.empty(); });
   state_.store(run_state::stopped);
   const std::size_t forced = late.size() + timed_out_;
   timed_out_ = 0;

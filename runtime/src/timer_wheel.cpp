@@ -114,14 +114,17 @@ void timer_wheel::on_tick(std::uint64_t generation) {
     e->next_ = nullptr;
     e->expired(now);
   }
-  if (filed_ == 0 || armed_tick_ != 0) {
+  if (filed_ == 0) {
     return;
   }
-  // Wake at the next slot holding anything; an entry filed a whole turn of
-  // the wheel ahead is looked at once per turn and left where it is.
+  // Wake at the next slot holding anything, even if expired() re-filed an
+  // entry further out meanwhile; an entry filed a whole turn of the wheel
+  // ahead is looked at once per turn and left where it is.
   for (std::uint64_t tick = next_tick_; tick < next_tick_ + slot_count; ++tick) {
     if (slots_[tick % slot_count] != nullptr) {
-      arm(tick);
+      if (armed_tick_ == 0 || tick < armed_tick_) {
+        arm(tick);
+      }
       return;
     }
   }

@@ -172,6 +172,8 @@ class connection : public std::enable_shared_from_this<connection>,
   void on_read(std::error_code ec, std::size_t n);
   void decode_input();
   bool skip_bad_frame(std::error_code ec);
+  void report_handler_failure() noexcept;
+  void queue_heartbeat();
   void on_peer_eof();
   void schedule_write();
   void write_pending();

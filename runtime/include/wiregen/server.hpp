@@ -78,6 +78,9 @@ class server {
   std::shared_ptr<dispatcher> dispatcher_;
   server_options options_;
   io_pool pool_;
+  // Accepting has a loop of its own, so that a handler hogging an I/O
+  // thread never delays accepting, refusing or releasing the port.
+  io_pool accept_loop_;
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer accept_retry_;
   std::chrono::milliseconds accept_backoff_{0};

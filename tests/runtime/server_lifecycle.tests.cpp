@@ -1,0 +1,401 @@
+// The server's lifecycle over loopback: states, the open-connection count
+// under churn, shutdown and the port, limits, accept-time events, accept
+// errors that back off, and stopping from inside a handler.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "support/bench_peers.hpp"
+#include "support/raw_peer.hpp"
+
+using namespace std::chrono_literals;
+using wiregen::test::recording_server;
+using wiregen::test::reply_counter;
+using run_state = wiregen::server::run_state;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+/// A recording server that also records accept-time events and can turn
+/// connections away.
+class gatekeeper final : public bench::server_handler {
+ public:
+  bool admit = true;
+
+  bool on_accept(const asio::ip::tcp::endpoint& remote) override {
+    events.update([&] { seen.push_back(remote); });
+    return admit;
+  }
+  void on_refused(const asio::ip::tcp::endpoint&, std::error_code reason) override {
+    events.update([&] { refused.push_back(reason); });
+  }
+  void on_accept_error(std::error_code ec) override {
+    events.update([&] {
+      accept_errors.push_back(ec);
+      accept_error_times.push_back(clock_type::now());
+    });
+  }
+  void on_connected(bench::server_session& session) override {
+    events.update([&] { session.user_data() = std::string("user-") + std::to_string(++serial); });
+  }
+  void on_message(bench::server_session& session, const bench::EchoRequest& request) override {
+    bench::EchoReply reply;
+    reply.set_seq(request.seq());
+    // The user-data slot set in on_connected travels with the connection.
+    reply.set_payload(std::any_cast<std::string>(session.user_data()));
+    (void)session.send(reply);
+  }
+
+  wiregen::test::waiter events;
+  std::vector<asio::ip::tcp::endpoint> seen;
+  std::vector<std::error_code> refused;
+  std::vector<std::error_code> accept_errors;
+  std::vector<clock_type::time_point> accept_error_times;
+  int serial = 0;
+};
+
+bool wait_count(const wiregen::server& server, std::size_t n) {
+  const auto deadline = clock_type::now() + 10s;
+  // connection_count() has no event of its own; the handlers' events are
+  // what tests await, so this bounded poll only covers the step after them.
+  while (server.connection_count() != n) {
+    if (clock_type::now() > deadline) {
+      return false;
+    }
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("server: states go idle, running, stopped; counts step up and back to 0",
+          "[runtime][server]") {
+  recording_server handler;
+  bench::server server(handler, wiregen::test::with_threads(2));
+  CHECK(server.state() == run_state::idle);
+  CHECK_FALSE(server.is_running());
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  CHECK(server.state() == run_state::running);
+
+  std::vector<std::unique_ptr<reply_counter>> counters;
+  std::vector<std::unique_ptr<bench::client>> clients;
+  for (std::size_t n = 1; n <= 3; ++n) {
+    counters.push_back(std::make_unique<reply_counter>());
+    clients.push_back(std::make_unique<bench::client>(*counters.back()));
+    REQUIRE_FALSE(clients.back()->connect("127.0.0.1", server.port()));
+    REQUIRE(handler.wait_sessions(n));
+    CHECK(server.connection_count() == n);
+  }
+  for (auto& client : clients) {
+    client->stop(wiregen::stop_mode::graceful_wait);
+  }
+  REQUIRE(handler.wait_closed(3));
+  CHECK(wait_count(server, 0));
+  CHECK(server.stop() == 0);
+  CHECK(server.state() == run_state::stopped);
+  CHECK(server.stop() == 0);  // idempotent
+  CHECK(server.listen("127.0.0.1", 0) == wiregen::error::stopped);  // not restartable
+}
+
+TEST_CASE("server: rapid open/close cycles leave the count at 0", "[runtime][server]") {
+  recording_server handler;
+  bench::server server(handler, wiregen::test::with_threads(2));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  constexpr std::size_t cycles = 50;
+  for (std::size_t i = 0; i < cycles; ++i) {
+    wiregen::test::raw_peer peer(server.port());
+    // Half of them vanish at once, half say goodbye properly.
+    if (i % 2 == 0) {
+      peer.shutdown_send();
+      (void)peer.read_until_closed();
+    }
+  }
+  REQUIRE(handler.wait_closed(cycles));
+  CHECK(wait_count(server, 0));
+  CHECK(handler.sessions.size() == cycles);
+}
+
+TEST_CASE("server: shutdown with an idle client completes, frees the port and the threads",
+          "[runtime][server]") {
+  recording_server handler;
+  std::uint16_t port = 0;
+  {
+    bench::server server(handler, wiregen::test::with_threads(2));
+    REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+    port = server.port();
+    reply_counter counter;
+    bench::client client(counter);
+    REQUIRE_FALSE(client.connect("127.0.0.1", port));
+    REQUIRE(handler.wait_sessions(1));
+    CHECK(server.stop(wiregen::stop_mode::graceful_wait, 5s) == 0);
+    CHECK(server.state() == run_state::stopped);
+    // The port is free the moment stop() returns: another server binds it.
+    recording_server other_handler;
+    bench::server other(other_handler, wiregen::test::with_threads(1));
+    CHECK_FALSE(other.listen("127.0.0.1", port));
+  }
+  CHECK(handler.reasons.size() == 1);
+}
+
+TEST_CASE("server: a deadline shorter than a slow handler forces it and reports it",
+          "[runtime][server]") {
+  recording_server handler;
+  handler.on_request = [](bench::server_session&, const bench::EchoRequest&) {
+    std::this_thread::sleep_for(3s);  // the slow handler under test
+  };
+  bench::server server(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  reply_counter counter;
+  bench::client client(counter);
+  REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+  REQUIRE_FALSE(client.send(bench::EchoRequest()));
+  REQUIRE(handler.wait_sessions(1));
+  // The request is in the handler once its bytes are read.
+  const auto start = clock_type::now();
+  while (handler.session().stats().bytes_received == 0 && clock_type::now() - start < 5s) {
+    std::this_thread::yield();
+  }
+  const auto stop_started = clock_type::now();
+  const auto forced = server.stop(wiregen::stop_mode::graceful_wait, 200ms);
+  const auto took = clock_type::now() - stop_started;
+  CHECK(forced == 1);
+  CHECK(took >= 200ms);
+  CHECK(took < 2500ms);  // the deadline and a bounded wait for the force, not the handler's 3 s
+  CHECK(server.state() == run_state::stopped);
+}
+
+TEST_CASE("server: a second server on the same port gets the bind error", "[runtime][server]") {
+  recording_server handler;
+  bench::server first(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(first.listen("127.0.0.1", 0));
+  bench::server second(handler, wiregen::test::with_threads(1));
+  CHECK(second.listen("127.0.0.1", first.port()) == asio::error::address_in_use);
+  CHECK(second.state() == run_state::idle);
+  CHECK(first.is_running());
+}
+
+TEST_CASE("server: stop is safe before listen, and a later listen fails", "[runtime][server]") {
+  recording_server handler;
+  bench::server server(handler, wiregen::test::with_threads(1));
+  CHECK(server.stop() == 0);
+  CHECK(server.stop(wiregen::stop_mode::immediate) == 0);
+  CHECK(server.state() == run_state::stopped);
+  CHECK(server.listen("127.0.0.1", 0) == wiregen::error::stopped);
+}
+
+TEST_CASE("server: stop called from inside a handler does not deadlock", "[runtime][server]") {
+  recording_server handler;
+  bench::server* running = nullptr;
+  handler.on_request = [&](bench::server_session& session, const bench::EchoRequest& request) {
+    bench::EchoReply reply;
+    reply.set_seq(request.seq());
+    (void)session.send(reply);
+    CHECK(running->stop(wiregen::stop_mode::graceful_wait) == 0);  // cannot wait here: returns
+  };
+  bench::server server(handler, wiregen::test::with_threads(1));
+  running = &server;
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  reply_counter counter;
+  bench::client client(counter);
+  REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+  REQUIRE_FALSE(client.send(bench::EchoRequest()));
+  CHECK(counter.wait_received(1));  // the reply was flushed
+  REQUIRE(handler.wait_closed(1));
+  CHECK(wait_count(server, 0));
+  CHECK(server.stop() == 0);
+  CHECK(server.state() == run_state::stopped);
+}
+
+TEST_CASE("server: an exception in a handler closes that connection only",
+          "[runtime][server][errors]") {
+  recording_server handler;
+  handler.on_request = [](bench::server_session& session, const bench::EchoRequest& request) {
+    if (request.payload() == "boom") {
+      throw std::runtime_error("handler bug");
+    }
+    bench::EchoReply reply;
+    reply.set_seq(request.seq());
+    (void)session.send(reply);
+  };
+  bench::server server(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+
+  reply_counter victim_counter;
+  bench::client victim(victim_counter);
+  REQUIRE_FALSE(victim.connect("127.0.0.1", server.port()));
+  bench::EchoRequest boom;
+  boom.set_payload("boom");
+  REQUIRE_FALSE(victim.send(boom));
+  REQUIRE(handler.wait_closed(1));
+  CHECK(handler.reasons[0] == wiregen::error::handler_failed);
+  REQUIRE(handler.errors.size() == 1);
+  CHECK(handler.errors[0] == wiregen::error::handler_failed);
+
+  reply_counter next_counter;
+  bench::client next(next_counter);
+  REQUIRE_FALSE(next.connect("127.0.0.1", server.port()));
+  REQUIRE_FALSE(next.send(bench::EchoRequest()));
+  CHECK(next_counter.wait_received(1));
+  CHECK(server.is_running());
+}
+
+TEST_CASE("server: max_connections closes the excess at once and reports why",
+          "[runtime][server][limits]") {
+  gatekeeper handler;
+  auto options = wiregen::test::with_threads(1);
+  options.max_connections = 2;
+  bench::server server(handler, options);
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  reply_counter a_counter, b_counter;
+  bench::client a(a_counter), b(b_counter);
+  REQUIRE_FALSE(a.connect("127.0.0.1", server.port()));
+  REQUIRE_FALSE(b.connect("127.0.0.1", server.port()));
+  REQUIRE(wait_count(server, 2));
+
+  wiregen::test::raw_peer excess(server.port());
+  CHECK(excess.read_until_closed());  // closed by the server, unserved
+  REQUIRE(handler.events.wait([&] { return handler.refused.size() == 1; }));
+  CHECK(handler.refused[0] == wiregen::error::too_many_connections);
+  CHECK(server.connection_count() == 2);
+
+  // Room again once one leaves.
+  a.stop(wiregen::stop_mode::graceful_wait);
+  REQUIRE(wait_count(server, 1));
+  reply_counter c_counter;
+  bench::client c(c_counter);
+  REQUIRE_FALSE(c.connect("127.0.0.1", server.port()));
+  REQUIRE_FALSE(c.send(bench::EchoRequest()));
+  CHECK(c_counter.wait_received(1));
+}
+
+TEST_CASE("server: on_accept sees the peer's address and may reject it",
+          "[runtime][server][events]") {
+  gatekeeper handler;
+  handler.admit = false;
+  bench::server server(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  wiregen::test::raw_peer rejected(server.port());
+  CHECK(rejected.read_until_closed());
+  REQUIRE(handler.events.wait([&] { return handler.refused.size() == 1; }));
+  CHECK(handler.refused[0] == wiregen::error::connection_rejected);
+  CHECK(handler.seen.at(0).address() == asio::ip::make_address("127.0.0.1"));
+  CHECK(server.connection_count() == 0);
+}
+
+TEST_CASE("server: the socket hook sees each accepted socket and may refuse it",
+          "[runtime][server][events]") {
+  gatekeeper handler;
+  std::vector<int> hooked_buffers;
+  bool refuse = false;
+  auto options = wiregen::test::with_threads(1);
+  options.socket_hook = [&](asio::ip::tcp::socket& socket) -> std::error_code {
+    asio::socket_base::receive_buffer_size size;
+    socket.get_option(size);
+    handler.events.update([&] { hooked_buffers.push_back(size.value()); });
+    return refuse ? std::make_error_code(std::errc::permission_denied) : std::error_code();
+  };
+  bench::server server(handler, options);
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+
+  reply_counter counter;
+  bench::client client(counter);
+  REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+  REQUIRE_FALSE(client.send(bench::EchoRequest()));
+  REQUIRE(counter.wait_received(1));
+  CHECK(hooked_buffers.size() == 1);
+
+  refuse = true;  // read by the I/O thread after the next accept
+  wiregen::test::raw_peer refused(server.port());
+  CHECK(refused.read_until_closed());
+  REQUIRE(handler.events.wait([&] { return handler.refused.size() == 1; }));
+  CHECK(handler.refused[0] == std::errc::permission_denied);
+}
+
+TEST_CASE("server: user data set on connect is there for every message", "[runtime][events]") {
+  gatekeeper handler;
+  bench::server server(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  std::vector<std::string> payloads;
+  wiregen::test::waiter got;
+  class payload_client final : public bench::client_handler {
+   public:
+    explicit payload_client(std::function<void(const std::string&)> f) : f_(std::move(f)) {}
+    void on_message(bench::client_session&, const bench::EchoReply& reply) override {
+      f_(reply.payload());
+    }
+    std::function<void(const std::string&)> f_;
+  };
+  payload_client first_handler([&](const std::string& p) { got.update([&] { payloads.push_back(p); }); });
+  payload_client second_handler([&](const std::string& p) { got.update([&] { payloads.push_back(p); }); });
+  bench::client first(first_handler);
+  REQUIRE_FALSE(first.connect("127.0.0.1", server.port()));
+  REQUIRE_FALSE(first.send(bench::EchoRequest()));
+  REQUIRE(got.wait([&] { return payloads.size() == 1; }));
+  bench::client second(second_handler);
+  REQUIRE_FALSE(second.connect("127.0.0.1", server.port()));
+  REQUIRE_FALSE(second.send(bench::EchoRequest()));
+  REQUIRE_FALSE(first.send(bench::EchoRequest()));
+  REQUIRE(got.wait([&] { return payloads.size() == 3; }));
+  CHECK(payloads[0] == "user-1");
+  CHECK(std::count(payloads.begin(), payloads.end(), "user-1") == 2);
+  CHECK(std::count(payloads.begin(), payloads.end(), "user-2") == 1);
+}
+
+TEST_CASE("server: out of file descriptors, accept backs off instead of spinning",
+          "[runtime][server][limits]") {
+  gatekeeper handler;
+  bench::server server(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+
+  rlimit original{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &original) == 0);
+  // Take every descriptor there is under a lowered limit, then give one
+  // back for the client's socket: the server's accept gets EMFILE.
+  rlimit lowered = original;
+  lowered.rlim_cur = std::min<rlim_t>(original.rlim_cur, 256);
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+  std::vector<int> hogs;
+  for (int fd = ::open("/dev/null", O_RDONLY); fd >= 0; fd = ::open("/dev/null", O_RDONLY)) {
+    hogs.push_back(fd);
+  }
+  REQUIRE(errno == EMFILE);
+  ::close(hogs.back());
+  hogs.pop_back();
+
+  const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(client >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(server.port());
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  // The kernel completes the handshake; the accept is what fails.
+  REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+
+  const bool backed_off = handler.events.wait([&] { return handler.accept_errors.size() >= 5; });
+  for (int fd : hogs) {
+    ::close(fd);
+  }
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &original) == 0);
+  REQUIRE(backed_off);
+  CHECK(handler.accept_errors[0] == asio::error::no_descriptors);
+  // 5, 10, 20, 40 ms apart at least: doubling, not spinning.
+  const auto& at = handler.accept_error_times;
+  for (std::size_t i = 1; i < 5; ++i) {
+    CHECK(at[i] - at[i - 1] >= std::chrono::milliseconds(5 << (i - 1)));
+  }
+  // With descriptors back, the waiting connection is served.
+  CHECK(wait_count(server, 1));
+  ::close(client);
+}
