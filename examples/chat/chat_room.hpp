@@ -84,13 +84,28 @@ class chat_room final : public chat::server_handler {
         " says to the server: " + notice_from_client.text());
   }
 
-  void on_closed(chat::server_session& session, std::error_code reason, const wiregen::connection_stats&) override {
+  // A member whose queue fills up is not reading: rather than buffer without
+  // end or slow the room down, drop it. Its on_closed tells the room.
+  void on_writability_changed(chat::server_session& session, bool writable) override {
+    if (writable) {
+      return;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      users_[session.id()].dropped = true;
+    }
+    session.stop(wiregen::stop_mode::immediate);
+  }
+
+  void on_closed(chat::server_session& session, std::error_code reason,
+                 const wiregen::connection_stats&) override {
     std::lock_guard lock(mutex_);
     const auto user = users_.find(session.id());
     if (user == users_.end()) {
       return;
     }
     const std::string name = user->second.name;
+    const bool dropped = user->second.dropped;
     users_.erase(user);
     if (name.empty()) {
       return;
@@ -104,15 +119,20 @@ class chat_room final : public chat::server_handler {
         }
       }
     }
-    log(name + (reason == asio::error::eof
-                    ? " left"
-                    : " disconnected (" + (reason ? reason.message() : "closed by server") + ")"));
+    if (dropped) {
+      log(name + " dropped: not reading");
+    } else if (reason == asio::error::eof) {
+      log(name + " left");
+    } else {
+      log(name + " disconnected (" + (reason ? reason.message() : "closed by server") + ")");
+    }
   }
 
  private:
   struct user {
     std::string name;
     chat::server_session session;
+    bool dropped = false;  // for not reading
   };
 
   bool taken(const std::string& name) const {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "support/gate.hpp"
 #include "support/options.hpp"
 #include "support/waiter.hpp"
 
@@ -25,6 +26,9 @@ class chat_user final : public chat::client_handler {
   }
   void on_message(chat::client_session&, const chat::Line& line,
                   const wiregen::frame_meta&) override {
+    if (hold != nullptr) {
+      hold->pass();  // this user stops reading
+    }
     record(line.user() + ": " + line.text());
   }
   void on_message(chat::client_session&, const chat::Notice& notice,
@@ -37,6 +41,7 @@ class chat_user final : public chat::client_handler {
   }
 
   std::vector<std::string> seen;
+  wiregen::test::gate* hold = nullptr;
 
  private:
   void record(std::string event) {
@@ -46,7 +51,8 @@ class chat_user final : public chat::client_handler {
 };
 
 struct connected_user {
-  explicit connected_user(std::uint16_t port) : client(handler) {
+  explicit connected_user(std::uint16_t port, wiregen::client_options options = {})
+      : client(handler, std::move(options)) {
     REQUIRE_FALSE(client.connect("127.0.0.1", port));
   }
   void login(const std::string& name, std::uint32_t request_id) {
@@ -119,5 +125,51 @@ TEST_CASE("chat: users log in, join a room, and every line reaches everyone in i
   CHECK(alice.handler.saw("* bob left lobby"));
   CHECK(
       log_waiter.wait([&] { return std::find(log.begin(), log.end(), "bob left") != log.end(); }));
+  CHECK(server.stop(wiregen::stop_mode::graceful_wait) == 0);
+}
+
+TEST_CASE("chat: a member who stops reading is dropped; the room goes on",
+          "[integration][chat]") {
+  wiregen::test::waiter log_waiter;
+  std::vector<std::string> log;
+  chat_room room([&](const std::string& line) { log_waiter.update([&] { log.push_back(line); }); });
+  auto options = wiregen::test::with_threads(2);
+  options.connection.max_queued_bytes = 32 * 1024;
+  options.connection.low_watermark = 8 * 1024;
+  options.connection.send_buffer_size = 4096;
+  chat::server server(room, options);
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+
+  wiregen::client_options small_buffer;
+  small_buffer.connection.receive_buffer_size = 4096;
+  connected_user talker(server.port());
+  connected_user sloth(server.port(), small_buffer);
+  wiregen::test::gate hold;  // after sloth: opened before sloth's thread is joined
+  talker.login("talker", 1);
+  sloth.login("sloth", 2);
+  CHECK(talker.handler.saw("login ok #1"));
+  CHECK(sloth.handler.saw("login ok #2"));
+  talker.join("lobby");
+  CHECK(talker.handler.saw("joined lobby with 1"));
+  sloth.join("lobby");
+  CHECK(talker.handler.saw("* sloth joined lobby"));
+  sloth.handler.hold = &hold;
+
+  // The talker keeps talking, at the pace it reads, until the room drops
+  // the sloth; bounded.
+  bool dropped = false;
+  for (int i = 0; i < 20000 && !dropped; ++i) {
+    const std::string text = std::to_string(i) + std::string(1000, 'z');
+    talker.say("lobby", text);
+    REQUIRE(talker.handler.saw("talker: " + text));
+    dropped = log_waiter.read([&] {
+      return std::find(log.begin(), log.end(), "sloth dropped: not reading") != log.end();
+    });
+  }
+  CHECK(dropped);
+  CHECK(talker.handler.saw("* sloth left lobby"));
+  talker.say("lobby", "still here");
+  CHECK(talker.handler.saw("talker: still here"));
+  hold.open();
   CHECK(server.stop(wiregen::stop_mode::graceful_wait) == 0);
 }
