@@ -6,6 +6,7 @@
 #
 #   scripts/test.sh            plain RelWithDebInfo build in build/
 #   scripts/test.sh --sanitize the same under AddressSanitizer + UBSan in build-asan/
+#   scripts/test.sh --tsan     the same under ThreadSanitizer in build-tsan/
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
@@ -19,6 +20,11 @@ if [ "${1:-}" = "--sanitize" ]; then
          "-DCMAKE_EXE_LINKER_FLAGS=$sanitize")
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+elif [ "${1:-}" = "--tsan" ]; then
+  build=${WIREGEN_BUILD_DIR:-$root/build-tsan}
+  flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS=-fsanitize=thread"
+         "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread")
+  export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 fi
 
 cmake -S "$root" -B "$build" -DWIREGEN_WERROR=ON "${flags[@]}" >/dev/null

@@ -128,7 +128,7 @@ TEST_CASE("chat: users log in, join a room, and every line reaches everyone in i
   CHECK(server.stop(wiregen::stop_mode::graceful_wait) == 0);
 }
 
-TEST_CASE("chat: a member who stops reading is dropped; the room goes on",
+TEST_CASE("chat: a member who stops reading is dropped, and the room goes on",
           "[integration][chat]") {
   wiregen::test::waiter log_waiter;
   std::vector<std::string> log;

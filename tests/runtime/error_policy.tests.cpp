@@ -88,7 +88,7 @@ struct pulse_fixture {
 
 }  // namespace
 
-TEST_CASE("policy: skip drops an oversized frame as it arrives; the next frame is intact",
+TEST_CASE("policy: skip drops an oversized frame as it arrives, the next frame is intact",
           "[runtime][policy]") {
   pulse_fixture f(wiregen::error_action::skip);
   // 1000 payload bytes against a 64-byte limit, sent in pieces, then a good frame.

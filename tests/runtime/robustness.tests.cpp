@@ -1,0 +1,120 @@
+// Robustness over loopback: impossible lengths, one slow connection among
+// others, and concurrent clients while other threads query the server.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "support/bench_peers.hpp"
+#include "support/raw_peer.hpp"
+
+using namespace std::chrono_literals;
+using wiregen::test::recording_server;
+using wiregen::test::reply_counter;
+
+TEST_CASE("robustness: a length smaller than the header closes the connection, never wedges it",
+          "[runtime][robustness]") {
+  recording_server handler;
+  handler.policy = wiregen::error_action::skip;  // asked to skip, it still cannot
+  bench::server server(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  wiregen::test::raw_peer peer(server.port());
+  // bench: u32 length of what follows it, which includes the u16 type.
+  peer.write(std::string("\x00\x00\x00\x01\x00\x01\x00\x00\x00\x02\x00\x01", 12));
+  CHECK(peer.read_until_closed());
+  REQUIRE(handler.wait_closed(1));
+  CHECK(handler.reasons[0] == wiregen::error::length_too_small);
+  CHECK(handler.errors == std::vector<std::error_code>{wiregen::error::length_too_small});
+}
+
+TEST_CASE("robustness: a slow handler holds up only its own loop's connections",
+          "[runtime][robustness]") {
+  recording_server handler;
+  wiregen::test::gate slow;
+  handler.on_request = [&](bench::server_session& session, const bench::EchoRequest& request) {
+    if (request.payload() == "slow") {
+      slow.pass();  // this connection's loop is stuck until the gate opens
+    }
+    bench::EchoReply reply;
+    reply.set_seq(request.seq());
+    (void)session.send(reply);
+  };
+  // Two loops: connections are handed out round-robin, so A and B differ.
+  bench::server server(handler, wiregen::test::with_threads(2));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  reply_counter a_counter, b_counter;
+  bench::client a(a_counter), b(b_counter);
+  REQUIRE_FALSE(a.connect("127.0.0.1", server.port()));
+  REQUIRE_FALSE(b.connect("127.0.0.1", server.port()));
+  bench::EchoRequest stuck;
+  stuck.set_payload("slow");
+  REQUIRE_FALSE(a.send(stuck));
+  REQUIRE(slow.wait_until_held());
+  for (std::uint64_t seq = 0; seq < 100; ++seq) {
+    bench::EchoRequest request;
+    request.set_seq(seq);
+    REQUIRE_FALSE(b.send(request));
+  }
+  CHECK(b_counter.wait_received(100));  // while A's handler is still stuck
+  CHECK(a_counter.count() == 0);
+  slow.open();
+  CHECK(a_counter.wait_received(1));
+}
+
+TEST_CASE("robustness: concurrent clients echo while other threads query the server",
+          "[runtime][robustness]") {
+  recording_server handler;
+  bench::server server(handler, wiregen::test::with_threads(2));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  std::atomic<bool> querying{true};
+  std::atomic<std::uint64_t> queries{0};
+  std::vector<std::thread> observers;
+  for (int i = 0; i < 2; ++i) {
+    observers.emplace_back([&] {
+      while (querying.load()) {
+        (void)server.is_running();
+        (void)server.connection_count();
+        (void)server.state();
+        queries.fetch_add(1);
+      }
+    });
+  }
+  constexpr int clients = 10;
+  constexpr std::uint64_t echoes = 20;
+  std::vector<std::thread> load;
+  std::atomic<int> complete{0};
+  for (int i = 0; i < clients; ++i) {
+    load.emplace_back([&] {
+      reply_counter counter;
+      bench::client client(counter);
+      if (client.connect("127.0.0.1", server.port())) {
+        return;
+      }
+      for (std::uint64_t seq = 0; seq < echoes; ++seq) {
+        bench::EchoRequest request;
+        request.set_seq(seq);
+        if (client.send(request) || !counter.wait_received(seq + 1)) {
+          return;
+        }
+      }
+      if (counter.in_order) {
+        complete.fetch_add(1);
+      }
+      client.stop(wiregen::stop_mode::graceful_wait);
+    });
+  }
+  for (auto& thread : load) {
+    thread.join();
+  }
+  REQUIRE(handler.wait_closed(clients));
+  querying.store(false);
+  for (auto& thread : observers) {
+    thread.join();
+  }
+  CHECK(complete.load() == clients);
+  CHECK(queries.load() > 0);
+  CHECK(server.connection_count() == 0);
+  CHECK(server.stop() == 0);
+}
