@@ -51,7 +51,6 @@ client::client(std::shared_ptr<dispatcher> dispatcher, client_options options)
     : dispatcher_(std::move(dispatcher)),
       options_(std::move(options)),
       pool_(1),
-      redial_timer_(*pool_.first()),
       random_(std::random_device{}()) {
   options_.retry.attempts = std::max(1u, options_.retry.attempts);
 }
@@ -73,25 +72,28 @@ std::error_code client::connect(std::string_view host, std::uint16_t port) {
   asio::post(*pool_.first(), [this, &outcome, host = std::string(host), port] {
     host_ = host;
     port_ = port;
-    dial(1, options_.retry.attempts, [this, &outcome](std::error_code ec, asio::ip::tcp::socket s) {
-      if (!ec) {
-        attach(std::move(s));
-      }
-      // attach() posted on_open; the loop runs posts in order, so the caller
-      // wakes after on_connected has run.
-      asio::post(*pool_.first(), [&outcome, ec] { outcome.set_value(ec); });
-    });
+    auto timer = std::make_shared<asio::steady_timer>(*pool_.first());
+    dial(1, options_.retry.attempts, timer,
+         [this, &outcome](std::error_code ec, asio::ip::tcp::socket s) {
+           if (!ec && !attach(std::move(s))) {
+             ec = error::stopped;
+           }
+           // attach() posted on_open; the loop runs posts in order, so the
+           // caller wakes after on_connected has run.
+           asio::post(*pool_.first(), [&outcome, ec] { outcome.set_value(ec); });
+         });
   });
   return outcome.get_future().get();
 }
 
-void client::dial(unsigned attempt, unsigned attempts, dial_done done) {
+void client::dial(unsigned attempt, unsigned attempts, std::shared_ptr<asio::steady_timer> timer,
+                  dial_done done) {
   if (stopping_.load()) {
     done(error::stopped, asio::ip::tcp::socket(*pool_.first()));
     return;
   }
-  dial_once([this, attempt, attempts, done = std::move(done)](std::error_code ec,
-                                                              asio::ip::tcp::socket s) mutable {
+  dial_once([this, attempt, attempts, timer, done = std::move(done)](
+                std::error_code ec, asio::ip::tcp::socket s) mutable {
     if (!ec) {
       done(ec, std::move(s));
       return;
@@ -105,15 +107,14 @@ void client::dial(unsigned attempt, unsigned attempts, dial_done done) {
       done(stopping_.load() ? std::error_code(error::stopped) : ec, std::move(s));
       return;
     }
-    redial_timer_.expires_after(backoff(attempt));
-    redial_timer_.async_wait(
-        [this, attempt, attempts, done = std::move(done)](std::error_code wait_ec) mutable {
-          if (wait_ec) {
-            done(error::stopped, asio::ip::tcp::socket(*pool_.first()));
-            return;
-          }
-          dial(attempt + 1, attempts, std::move(done));
-        });
+    std::erase_if(backoff_timers_, [](const auto& weak) { return weak.expired(); });
+    backoff_timers_.push_back(timer);
+    timer->expires_after(backoff(attempt));
+    timer->async_wait([this, attempt, attempts, timer, done = std::move(done)](
+                          std::error_code) mutable {
+      // Woken early only by stop(), which dial() notices.
+      dial(attempt + 1, attempts, std::move(timer), std::move(done));
+    });
   });
 }
 
@@ -149,18 +150,19 @@ std::chrono::milliseconds client::backoff(unsigned attempt) {
   return std::chrono::milliseconds(static_cast<long long>(std::max(0.0, capped * (1 + spread(random_)))));
 }
 
-void client::attach(asio::ip::tcp::socket socket) {
-  if (stopping_.load()) {
-    std::error_code ignored;
-    socket.close(ignored);  // dialed while stop() ran: not wanted any more
-    return;
-  }
+bool client::attach(asio::ip::tcp::socket socket) {
   auto conn = std::make_shared<wiregen::connection>(pool_.first(), std::move(socket), dispatcher_,
                                                     options_.connection);
-  conn->set_close_observer([this](wiregen::connection&, std::error_code reason) { on_lost(reason); });
+  conn->set_close_observer(
+      [this](wiregen::connection& closed, std::error_code) { on_lost(closed); });
   std::shared_ptr<wiregen::connection> previous;
   {
+    // Under the lock stop() takes: either stop() comes first and this
+    // connection is never used, or it comes after and stops it.
     std::lock_guard lock(mutex_);
+    if (stopping_.load()) {
+      return false;  // dialed while stop() ran: not wanted any more
+    }
     previous = std::exchange(connection_, conn);
     if (!backlog_.empty()) {
       // The queue is empty, so the backlog fits whatever its size; it is
@@ -171,18 +173,28 @@ void client::attach(asio::ip::tcp::socket socket) {
       });
       backlog_.clear();
     }
+    conn->start();  // only posts: on_open runs before any stop() posted later
   }
   if (previous) {
     previous->stop(stop_mode::immediate);  // a second connect() replaces the first
   }
-  conn->start();
+  return true;
 }
 
-void client::on_lost(std::error_code /*reason*/) {
+void client::on_lost(const wiregen::connection& lost) {
   if (!options_.auto_reconnect || stopping_.load()) {
     return;
   }
-  dial(1, 0, [this](std::error_code ec, asio::ip::tcp::socket s) {
+  {
+    // Only the current connection is worth redialing: one replaced by a
+    // newer connect() was closed on purpose.
+    std::lock_guard lock(mutex_);
+    if (connection_.get() != &lost) {
+      return;
+    }
+  }
+  auto timer = std::make_shared<asio::steady_timer>(*pool_.first());
+  dial(1, 0, std::move(timer), [this](std::error_code ec, asio::ip::tcp::socket s) {
     if (!ec) {
       attach(std::move(s));
     }
@@ -205,14 +217,21 @@ std::size_t client::backlog_bytes() const {
 }
 
 void client::stop(stop_mode mode, std::chrono::milliseconds deadline) {
-  stopping_.store(true);
-  asio::post(*pool_.first(), [this] { redial_timer_.cancel(); });
   std::shared_ptr<wiregen::connection> conn;
   {
     std::lock_guard lock(mutex_);
+    stopping_.store(true);
     conn = connection_;
     backlog_.clear();
   }
+  asio::post(*pool_.first(), [this] {
+    for (const auto& weak : backoff_timers_) {
+      if (auto timer = weak.lock()) {
+        timer->cancel();
+      }
+    }
+    backoff_timers_.clear();
+  });
   if (conn) {
     conn->stop(mode, deadline);
   }

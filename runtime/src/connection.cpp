@@ -54,6 +54,13 @@ bool enabled(Duration d) noexcept {
   return d.count() > 0;
 }
 
+// Waits longer than this are as good as forever, and cannot overflow a
+// clock's time_point when added to now().
+std::chrono::milliseconds clamp_wait(std::chrono::milliseconds wait) noexcept {
+  constexpr std::chrono::milliseconds longest = std::chrono::hours(24 * 365);
+  return std::min(wait, longest);
+}
+
 }  // namespace
 
 bool is_skippable(std::error_code ec) noexcept {
@@ -73,6 +80,7 @@ connection::connection(std::shared_ptr<asio::io_context> context, asio::ip::tcp:
   remote_endpoint_ = socket_.remote_endpoint(ec);
   remote_address_ = ec ? "unknown" : format_endpoint(remote_endpoint_);
   local_endpoint_ = socket_.local_endpoint(ec);
+  native_handle_ = socket_.is_open() ? socket_.native_handle() : -1;
   apply_socket_options(socket_, options_);
   options_.read_chunk_size = std::max<std::size_t>(options_.read_chunk_size, 64);
   options_.low_watermark = std::min(options_.low_watermark, options_.max_queued_bytes);
@@ -142,8 +150,10 @@ std::error_code connection::write_frame_waiting(std::size_t size,
                                                 std::chrono::milliseconds timeout,
                                                 std::stop_token cancel) {
   if (cancel.stop_requested()) {
+    frames_dropped_.fetch_add(1, std::memory_order_relaxed);
     return error::send_cancelled;
   }
+  timeout = clamp_wait(timeout);
   std::unique_lock lock(send_mutex_);
   if (!accepting_sends_) {
     return error::connection_closed;
@@ -429,6 +439,12 @@ bool connection::skip_bad_frame(std::error_code ec) {
 
 void connection::on_peer_eof() {
   peer_eof_ = true;
+  if (state_.load() == state::open && stop_requested_.load()) {
+    // A stop asked for before this EOF was seen: its deadline and its
+    // (empty) reason stand; frames it left undecoded are not truncation.
+    begin_drain({}, std::chrono::milliseconds(requested_deadline_ms_.load()));
+    return;
+  }
   if (state_.load() == state::open) {
     // The peer finished sending; what it asked for may still be queued, so
     // flush before closing. A frame cut short is worth a reason of its own.
@@ -501,6 +517,10 @@ void connection::on_written(std::error_code ec, std::size_t n) {
     return;
   }
   if (ec) {
+    // The socket broke under this batch: none of it counts as sent.
+    frames_dropped_.fetch_add(writing_frames_, std::memory_order_relaxed);
+    writing_frames_ = 0;
+    writing_.clear();
     finish(ec);
     return;
   }
@@ -522,9 +542,8 @@ void connection::on_written(std::error_code ec, std::size_t n) {
 // Stopping
 
 void connection::stop(stop_mode mode, std::chrono::milliseconds deadline) {
-  if (!enabled(deadline)) {
-    deadline = options_.graceful_stop_timeout;
-  }
+  deadline = clamp_wait(enabled(deadline) ? deadline : options_.graceful_stop_timeout);
+  requested_deadline_ms_.store(deadline.count());
   stop_requested_.store(true);
   fail_waiters(error::connection_closed);
   if (mode == stop_mode::immediate) {
@@ -540,25 +559,39 @@ void connection::stop(stop_mode mode, std::chrono::milliseconds deadline) {
 }
 
 bool connection::wait_closed(std::chrono::milliseconds timeout) {
+  timeout = clamp_wait(timeout);
   std::unique_lock lock(send_mutex_);
   return space_cv_.wait_for(lock, timeout, [this] { return close_reported_; });
 }
 
 void connection::begin_drain(std::error_code reason, std::chrono::milliseconds deadline) {
+  const auto until = clock::now() + deadline;
+  if (state_.load() == state::draining && until < drain_until_) {
+    // A later stop with a nearer deadline makes the drain more immediate.
+    drain_until_ = until;
+    drain_timer_.expires_at(until);
+    arm_drain_timer();
+    return;
+  }
   if (state_.load() != state::open) {
     return;
   }
   fail_waiters(error::connection_closed);
   state_.store(state::draining);
   drain_reason_ = reason;
-  drain_timer_.expires_after(deadline);
+  drain_until_ = until;
+  drain_timer_.expires_at(until);
+  arm_drain_timer();
+  finish_drain_if_flushed();
+}
+
+void connection::arm_drain_timer() {
   drain_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
     if (!ec) {
       // A drain that began with an error keeps it as the reason.
       self->finish(self->drain_reason_ ? self->drain_reason_ : error::stop_timeout);
     }
   });
-  finish_drain_if_flushed();
 }
 
 void connection::finish_drain_if_flushed() {

@@ -47,7 +47,12 @@ void io_pool::stop() {
     context->stop();
   }
   for (auto& thread : threads_) {
-    if (thread.joinable()) {
+    if (thread.get_id() == std::this_thread::get_id()) {
+      // Stopped from one of its own handlers (its owner destroyed there):
+      // that thread cannot join itself. Its loop is stopped, so it ends
+      // when the handler returns; it holds its io_context.
+      thread.detach();
+    } else if (thread.joinable()) {
       thread.join();
     }
   }

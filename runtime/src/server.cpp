@@ -165,8 +165,21 @@ void server::on_accepted(std::error_code ec, asio::ip::tcp::socket socket,
     forget(closed, reason);
   });
   {
+    // Re-checked under the lock stop() takes its snapshot under: a stop()
+    // from one of the accept-time events above must not let this one in.
     std::lock_guard lock(connections_mutex_);
-    connections_.emplace(conn->id(), conn);
+    if (state_.load() != run_state::running) {
+      conn.reset();
+    } else {
+      connections_.emplace(conn->id(), conn);
+    }
+  }
+  if (!conn) {  // its socket closed with it
+    try {
+      dispatcher_->on_refused(remote, error::stopped);
+    } catch (...) {
+    }
+    return;
   }
   conn->start();
 }
@@ -207,8 +220,21 @@ void server::close_acceptor() {
 
 std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
   const bool on_own_thread = pool_.owns_current_thread() || accept_loop_.owns_current_thread();
+  // As good as forever, and no overflow when added to a time.
+  deadline = std::min<std::chrono::milliseconds>(deadline, std::chrono::hours(24 * 365));
+  // Held while the first stop() closes the acceptor and stops the
+  // connections (quick: it never waits for a connection), so that a
+  // concurrent stop() drains only after that. Not on the server's own
+  // threads: the accept loop may be what the holder waits for.
+  std::unique_lock phase(stop_phase_mutex_, std::defer_lock);
+  if (!on_own_thread) {
+    phase.lock();
+  }
   auto expected = run_state::running;
   if (!state_.compare_exchange_strong(expected, run_state::draining)) {
+    if (phase.owns_lock()) {
+      phase.unlock();
+    }
     if (expected == run_state::idle) {
       // Never listened: a listen() still on its way finds the state and fails.
       auto idle = run_state::idle;
@@ -245,6 +271,9 @@ std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
   for (const auto& conn : open) {
     conn->stop(mode == stop_mode::immediate ? stop_mode::immediate : stop_mode::graceful,
                deadline);
+  }
+  if (phase.owns_lock()) {
+    phase.unlock();
   }
   if (mode == stop_mode::graceful || on_own_thread) {
     return 0;

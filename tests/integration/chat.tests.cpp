@@ -142,9 +142,9 @@ TEST_CASE("chat: a member who stops reading is dropped, and the room goes on",
 
   wiregen::client_options small_buffer;
   small_buffer.connection.receive_buffer_size = 4096;
+  wiregen::test::gate hold;  // outlives the sloth's thread, which waits at it
   connected_user talker(server.port());
   connected_user sloth(server.port(), small_buffer);
-  wiregen::test::gate hold;  // after sloth: opened before sloth's thread is joined
   talker.login("talker", 1);
   sloth.login("sloth", 2);
   CHECK(talker.handler.saw("login ok #1"));

@@ -176,3 +176,23 @@ TEST_CASE("client: a queued backlog survives a lost connection until the redial"
   CHECK(counter.in_order);
   CHECK(counter.events.read([&] { return counter.connected; }) == 2);
 }
+
+TEST_CASE("client: a second connect replaces the first, with no reconnect storm",
+          "[runtime][client]") {
+  recording_server handler;
+  bench::server server(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  reply_counter counter;
+  auto options = retrying(1, 10ms);
+  options.auto_reconnect = true;
+  bench::client client(counter, options);
+  REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+  REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+  REQUIRE(handler.wait_closed(1));  // the first, replaced on purpose
+  // A replaced connection is not redialed: a round trip later there are
+  // still exactly two.
+  REQUIRE_FALSE(client.send(request_of(0)));
+  REQUIRE(counter.wait_received(1));
+  CHECK(handler.events.read([&] { return handler.sessions.size(); }) == 2);
+  CHECK(counter.events.read([&] { return counter.connected; }) == 2);
+}

@@ -51,11 +51,15 @@ struct full_queue {
     REQUIRE(hold.wait_until_held());
   }
 
+  // The client's thread may still be at the gate: open it before the
+  // client is destroyed, and keep it alive until the client joined its thread.
+  ~full_queue() { hold.open(); }
+
   recording_server handler;
   reply_counter counter;
+  wiregen::test::gate hold;
   bench::server server;
   bench::client client;
-  wiregen::test::gate hold;  // declared last: opened before the client joins its thread
   bench::server_session session;
   std::uint64_t sent = 0;
   bool full = false;
@@ -250,4 +254,24 @@ TEST_CASE("send queue: counters count frames and bytes both ways", "[runtime][se
   CHECK(server_stats.bytes_received == client_stats.bytes_sent);
   CHECK(server_stats.bytes_sent == client_stats.bytes_received);
   CHECK(server_stats.queued_bytes == 0);
+}
+
+TEST_CASE("send queue: async_send on a session that outlived its client still completes",
+          "[runtime][send][async]") {
+  recording_server handler;
+  bench::server server(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  bench::client_session kept;
+  {
+    reply_counter counter;
+    bench::client client(counter);
+    REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+    kept = client.session();
+  }  // the client, its thread and its loop are gone
+  bench::EchoRequest request;
+  std::promise<std::error_code> done;
+  kept.async_send(request, [&](std::error_code ec) { done.set_value(ec); });
+  auto result = done.get_future();
+  REQUIRE(result.wait_for(10s) == std::future_status::ready);
+  CHECK(result.get() == wiregen::error::connection_closed);
 }

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -198,11 +199,14 @@ TEST_CASE("server: stop is safe before listen, and a later listen fails", "[runt
 TEST_CASE("server: stop called from inside a handler does not deadlock", "[runtime][server]") {
   recording_server handler;
   bench::server* running = nullptr;
+  std::size_t forced_from_handler = 99;
   handler.on_request = [&](bench::server_session& session, const bench::EchoRequest& request) {
     bench::EchoReply reply;
     reply.set_seq(request.seq());
     (void)session.send(reply);
-    CHECK(running->stop(wiregen::stop_mode::graceful_wait) == 0);  // cannot wait here: returns
+    // Cannot wait here: returns at once. (Catch2 asserts only on the test's thread.)
+    const auto forced = running->stop(wiregen::stop_mode::graceful_wait);
+    handler.events.update([&] { forced_from_handler = forced; });
   };
   bench::server server(handler, wiregen::test::with_threads(1));
   running = &server;
@@ -213,6 +217,7 @@ TEST_CASE("server: stop called from inside a handler does not deadlock", "[runti
   REQUIRE_FALSE(client.send(bench::EchoRequest()));
   CHECK(counter.wait_received(1));  // the reply was flushed
   REQUIRE(handler.wait_closed(1));
+  CHECK(handler.events.read([&] { return forced_from_handler; }) == 0);
   CHECK(wait_count(server, 0));
   CHECK(server.stop() == 0);
   CHECK(server.state() == run_state::stopped);
@@ -404,4 +409,33 @@ TEST_CASE("server: out of file descriptors, accept backs off instead of spinning
   // With descriptors back, the waiting connection is served.
   CHECK(wait_count(server, 1));
   ::close(client);
+}
+
+TEST_CASE("server: socket options reach every accepted socket", "[runtime][server][limits]") {
+  recording_server handler;
+  auto options = wiregen::test::with_threads(1);
+  options.connection.keepalive.enabled = true;
+  options.connection.keepalive.idle = 42s;
+  options.connection.keepalive.interval = 7s;
+  options.connection.keepalive.count = 3;
+  options.connection.receive_buffer_size = 64 * 1024;
+  bench::server server(handler, options);
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  reply_counter counter;
+  bench::client client(counter);
+  REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+  REQUIRE(handler.wait_sessions(1));
+  const int fd = handler.session().connection()->native_handle();
+  auto get = [fd](int level, int name) {
+    int value = -1;
+    socklen_t size = sizeof value;
+    REQUIRE(::getsockopt(fd, level, name, &value, &size) == 0);
+    return value;
+  };
+  CHECK(get(IPPROTO_TCP, TCP_NODELAY) != 0);  // on by default
+  CHECK(get(SOL_SOCKET, SO_KEEPALIVE) != 0);
+  CHECK(get(IPPROTO_TCP, TCP_KEEPIDLE) == 42);
+  CHECK(get(IPPROTO_TCP, TCP_KEEPINTVL) == 7);
+  CHECK(get(IPPROTO_TCP, TCP_KEEPCNT) == 3);
+  CHECK(get(SOL_SOCKET, SO_RCVBUF) >= 64 * 1024);  // Linux doubles what it is given
 }

@@ -43,11 +43,13 @@ struct connected_pair {
     session = handler.session();
   }
 
+  ~connected_pair() { hold.open(); }  // before the client joins its thread
+
   recording_server handler;
   reply_counter counter;
+  wiregen::test::gate hold;
   bench::server server;
   bench::client client;
-  wiregen::test::gate hold;
   bench::server_session session;
 };
 

@@ -165,9 +165,9 @@ TEST_CASE("timeouts: queued data that stops draining trips the write stall timeo
   bench::server server(handler, options);
   REQUIRE_FALSE(server.listen("127.0.0.1", 0));
   wiregen::test::reply_counter counter;
-  bench::client client(counter, wiregen::test::small_buffer_client());
-  wiregen::test::gate hold;
+  wiregen::test::gate hold;  // outlives the client, whose thread may be at it
   counter.hold = &hold;
+  bench::client client(counter, wiregen::test::small_buffer_client());
   REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
   REQUIRE(handler.wait_sessions(1));
   auto session = handler.session();

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "wiregen/byte_buffer.hpp"
 #include "wiregen/connection.hpp"
@@ -67,19 +68,23 @@ class client {
  private:
   using dial_done = std::function<void(std::error_code, asio::ip::tcp::socket)>;
 
-  void dial(unsigned attempt, unsigned attempts, dial_done done);
+  void dial(unsigned attempt, unsigned attempts, std::shared_ptr<asio::steady_timer> timer,
+            dial_done done);
   void dial_once(dial_done done);
   std::chrono::milliseconds backoff(unsigned attempt);
-  void attach(asio::ip::tcp::socket socket);
-  void on_lost(std::error_code reason);
+  bool attach(asio::ip::tcp::socket socket);
+  void on_lost(const wiregen::connection& lost);
 
   std::shared_ptr<dispatcher> dispatcher_;
   client_options options_;
   io_pool pool_;
-  asio::steady_timer redial_timer_;  // loop thread only
-  std::minstd_rand random_;          // loop thread only
+  // Each dial chain (connect() or a reconnect) waits on its own timer; the
+  // live ones are listed so that stop() can cut their backoff short.
+  std::vector<std::weak_ptr<asio::steady_timer>> backoff_timers_;  // loop thread only
+  std::minstd_rand random_;                                         // loop thread only
   std::string host_;                 // set before the first dial
   std::uint16_t port_ = 0;
+  // Set under mutex_, so attach() and stop() agree on it; read anywhere.
   std::atomic<bool> stopping_{false};
 
   mutable std::mutex mutex_;  // guards the members below

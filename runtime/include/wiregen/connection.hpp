@@ -3,6 +3,7 @@
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
@@ -122,6 +123,9 @@ class connection : public std::enable_shared_from_this<connection>,
   const std::string& remote_address() const noexcept { return remote_address_; }
   const asio::ip::tcp::endpoint& remote_endpoint() const noexcept { return remote_endpoint_; }
   const asio::ip::tcp::endpoint& local_endpoint() const noexcept { return local_endpoint_; }
+  /// The socket's descriptor, for getsockopt() and the like; meaningful
+  /// only while the connection is open (the number is reused after).
+  int native_handle() const noexcept { return native_handle_; }
   /// The counters right now. Thread-safe.
   connection_stats stats() const;
   std::uint64_t bytes_received() const noexcept { return bytes_in_.load(); }
@@ -180,6 +184,7 @@ class connection : public std::enable_shared_from_this<connection>,
   void write_some();
   void on_written(std::error_code ec, std::size_t n);
   void begin_drain(std::error_code reason, std::chrono::milliseconds deadline);
+  void arm_drain_timer();
   void finish_drain_if_flushed();
   void finish(std::error_code reason);
   void report_close();
@@ -196,6 +201,7 @@ class connection : public std::enable_shared_from_this<connection>,
   asio::ip::tcp::endpoint remote_endpoint_;
   asio::ip::tcp::endpoint local_endpoint_;
   std::string remote_address_;
+  int native_handle_ = -1;
   std::function<void(connection&, std::error_code)> close_observer_;
   std::any user_data_;
 
@@ -204,6 +210,7 @@ class connection : public std::enable_shared_from_this<connection>,
   // stops its connection sees no further frame of the batch being decoded.
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> writable_{true};
+  std::atomic<std::int64_t> requested_deadline_ms_{0};  // of the latest stop()
 
   // Connection-thread state.
   byte_buffer input_;
@@ -212,6 +219,7 @@ class connection : public std::enable_shared_from_this<connection>,
   bool peer_eof_ = false;
   bool shutdown_sent_ = false;
   std::error_code drain_reason_;
+  clock::time_point drain_until_;
   byte_buffer writing_;  // the block the socket is writing now
   std::size_t write_offset_ = 0;
   std::size_t writing_frames_ = 0;
@@ -302,11 +310,24 @@ auto connection::async_write_frame(std::vector<std::uint8_t> frame,
         auto executor = asio::get_associated_executor(handler, self->context_->get_executor());
         // Handlers may be move-only; std::function wants a copyable target.
         auto shared = std::make_shared<handler_type>(std::move(handler));
-        waiter->complete = [executor, shared](std::error_code ec) {
-          asio::post(executor, [shared, ec] {
+        // Outstanding work keeps the handler's executor (an io_context
+        // running a coroutine, say) from running out while the send waits.
+        auto work = std::make_shared<decltype(asio::make_work_guard(executor))>(
+            asio::make_work_guard(executor));
+        waiter->complete = [executor, shared, work](std::error_code ec) {
+          auto call = [shared, ec] {
             asio::get_associated_cancellation_slot(*shared).clear();
             std::move(*shared)(ec);
-          });
+          };
+          if (ec == error::connection_closed) {
+            // The connection's loop may be gone with its server or client;
+            // the handler's own executor (the system executor for a plain
+            // callback) is not.
+            asio::post(asio::get_associated_executor(*shared), std::move(call));
+          } else {
+            asio::post(executor, std::move(call));
+          }
+          work->reset();
         };
         if (slot.is_connected()) {
           slot.assign([weak_self = std::weak_ptr<connection>(self),

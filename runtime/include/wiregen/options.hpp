@@ -64,7 +64,7 @@ struct server_options {
   std::size_t max_connections = 0;
   /// Sees every accepted socket before it is served, e.g. to set socket
   /// options wiregen has no name for; an error closes that socket and is
-  /// reported to the handler's on_refused(). Runs on an I/O thread.
+  /// reported to the handler's on_refused(). Runs on the accept thread.
   std::function<std::error_code(asio::ip::tcp::socket&)> socket_hook;
   /// Applied to every accepted connection.
   connection_options connection;

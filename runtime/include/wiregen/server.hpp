@@ -86,6 +86,7 @@ class server {
   std::chrono::milliseconds accept_backoff_{0};
   std::atomic<std::uint16_t> port_{0};
   std::atomic<run_state> state_{run_state::idle};
+  std::mutex stop_phase_mutex_;
 
   mutable std::mutex connections_mutex_;
   std::condition_variable connections_cv_;
