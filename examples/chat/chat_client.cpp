@@ -51,7 +51,8 @@ class chat_printer final : public chat::client_handler {
                   const wiregen::frame_meta&) override {
     record("* " + notice.text(), 0);
   }
-  void on_closed(chat::client_session&, std::error_code reason, const wiregen::connection_stats&) override {
+  void on_closed(chat::client_session&, std::error_code reason,
+                 const wiregen::connection_stats&) override {
     std::lock_guard lock(mutex_);
     closed_ = true;
     if (reason && reason != asio::error::eof) {

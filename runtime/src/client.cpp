@@ -110,11 +110,11 @@ void client::dial(unsigned attempt, unsigned attempts, std::shared_ptr<asio::ste
     std::erase_if(backoff_timers_, [](const auto& weak) { return weak.expired(); });
     backoff_timers_.push_back(timer);
     timer->expires_after(backoff(attempt));
-    timer->async_wait([this, attempt, attempts, timer, done = std::move(done)](
-                          std::error_code) mutable {
-      // Woken early only by stop(), which dial() notices.
-      dial(attempt + 1, attempts, std::move(timer), std::move(done));
-    });
+    timer->async_wait(
+        [this, attempt, attempts, timer, done = std::move(done)](std::error_code) mutable {
+          // Woken early only by stop(), which dial() notices.
+          dial(attempt + 1, attempts, std::move(timer), std::move(done));
+        });
   });
 }
 
@@ -147,7 +147,8 @@ std::chrono::milliseconds client::backoff(unsigned attempt) {
   const double capped = std::min(base, static_cast<double>(retry.max_backoff.count()));
   // Jitter spreads the redials of many clients that lost the same server.
   std::uniform_real_distribution<double> spread(-retry.jitter, retry.jitter);
-  return std::chrono::milliseconds(static_cast<long long>(std::max(0.0, capped * (1 + spread(random_)))));
+  return std::chrono::milliseconds(
+      static_cast<long long>(std::max(0.0, capped * (1 + spread(random_)))));
 }
 
 bool client::attach(asio::ip::tcp::socket socket) {
@@ -168,9 +169,8 @@ bool client::attach(asio::ip::tcp::socket socket) {
       // The queue is empty, so the backlog fits whatever its size; it is
       // sent before anything on_connected sends.
       const auto held = backlog_.readable();
-      (void)conn->write_frame(held.size(), [&](std::uint8_t* out) {
-        std::memcpy(out, held.data(), held.size());
-      });
+      (void)conn->write_frame(
+          held.size(), [&](std::uint8_t* out) { std::memcpy(out, held.data(), held.size()); });
       backlog_.clear();
     }
     conn->start();  // only posts: on_open runs before any stop() posted later

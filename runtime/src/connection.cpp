@@ -210,8 +210,8 @@ void connection::submit(const waiter_ptr& waiter, std::chrono::milliseconds time
       waiters_.push_back(waiter);
       if (enabled(timeout)) {
         waiter->deadline = std::make_unique<asio::steady_timer>(*context_, timeout);
-        waiter->deadline->async_wait([self = shared_from_this(),
-                                      weak = std::weak_ptr<send_waiter>(waiter)](std::error_code ec) {
+        waiter->deadline->async_wait([self = shared_from_this(), weak = std::weak_ptr<send_waiter>(
+                                                                     waiter)](std::error_code ec) {
           if (auto late = weak.lock(); late && !ec) {
             self->abandon(late, error::send_queue_full);
           }
@@ -377,8 +377,8 @@ void connection::on_read(std::error_code ec, std::size_t n) {
 void connection::decode_input() {
   for (;;) {
     if (skip_remaining_ > 0) {
-      const auto dropped = static_cast<std::size_t>(
-          std::min<std::uint64_t>(skip_remaining_, input_.size()));
+      const auto dropped =
+          static_cast<std::size_t>(std::min<std::uint64_t>(skip_remaining_, input_.size()));
       input_.consume(dropped);
       skip_remaining_ -= dropped;
       if (skip_remaining_ > 0) {
@@ -449,9 +449,9 @@ void connection::on_peer_eof() {
     // The peer finished sending; what it asked for may still be queued, so
     // flush before closing. A frame cut short is worth a reason of its own.
     const bool mid_frame = !input_.empty() || skip_remaining_ > 0;
-    begin_drain(mid_frame ? std::error_code(error::truncated_frame)
-                          : std::error_code(asio::error::eof),
-                options_.graceful_stop_timeout);
+    begin_drain(
+        mid_frame ? std::error_code(error::truncated_frame) : std::error_code(asio::error::eof),
+        options_.graceful_stop_timeout);
     return;
   }
   finish_drain_if_flushed();

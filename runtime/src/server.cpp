@@ -161,9 +161,8 @@ void server::on_accepted(std::error_code ec, asio::ip::tcp::socket socket,
   }
   auto conn = std::make_shared<connection>(std::move(context), std::move(socket), dispatcher_,
                                            options_.connection);
-  conn->set_close_observer([this](connection& closed, std::error_code reason) {
-    forget(closed, reason);
-  });
+  conn->set_close_observer(
+      [this](connection& closed, std::error_code reason) { forget(closed, reason); });
   {
     // Re-checked under the lock stop() takes its snapshot under: a stop()
     // from one of the accept-time events above must not let this one in.
@@ -269,8 +268,7 @@ std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
     }
   }
   for (const auto& conn : open) {
-    conn->stop(mode == stop_mode::immediate ? stop_mode::immediate : stop_mode::graceful,
-               deadline);
+    conn->stop(mode == stop_mode::immediate ? stop_mode::immediate : stop_mode::graceful, deadline);
   }
   if (phase.owns_lock()) {
     phase.unlock();

@@ -22,7 +22,8 @@ class echo_handler final : public bench::server_handler {
     reply.set_payload(request.payload());
     session.send(reply);
   }
-  void on_closed(bench::server_session&, std::error_code reason, const wiregen::connection_stats&) override {
+  void on_closed(bench::server_session&, std::error_code reason,
+                 const wiregen::connection_stats&) override {
     closed.update([&] { reasons.push_back(reason); });
   }
   wiregen::test::waiter closed;

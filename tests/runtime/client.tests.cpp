@@ -54,8 +54,7 @@ TEST_CASE("client: dialing a closed port fails with the dial error and no connec
   CHECK_FALSE(client.is_connected());
 }
 
-TEST_CASE("client: a dial to a good port gives on_connected, then messages",
-          "[runtime][client]") {
+TEST_CASE("client: a dial to a good port gives on_connected, then messages", "[runtime][client]") {
   recording_server handler;
   bench::server server(handler, wiregen::test::with_threads(1));
   REQUIRE_FALSE(server.listen("127.0.0.1", 0));
@@ -93,8 +92,7 @@ TEST_CASE("client: a retrying dial succeeds once the server comes up", "[runtime
   CHECK(counter.wait_received(1));
 }
 
-TEST_CASE("client: automatic reconnect redials after the connection is lost",
-          "[runtime][client]") {
+TEST_CASE("client: automatic reconnect redials after the connection is lost", "[runtime][client]") {
   recording_server handler;
   bench::server server(handler, wiregen::test::with_threads(1));
   REQUIRE_FALSE(server.listen("127.0.0.1", 0));

@@ -53,7 +53,8 @@ std::string reading_frame(std::uint64_t seq, const std::string& sensor = "t1") {
   reading.set_sensor(sensor);
   reading.set_value(21.5);
   std::string frame;
-  REQUIRE_FALSE(pulse::codec::append_frame(frame, pulse::message_id<pulse::Reading>::value, reading));
+  REQUIRE_FALSE(
+      pulse::codec::append_frame(frame, pulse::message_id<pulse::Reading>::value, reading));
   return frame;
 }
 

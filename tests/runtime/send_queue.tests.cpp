@@ -137,8 +137,9 @@ TEST_CASE("send queue: send_for times out with send_queue_full, and a cancelled 
   f.hold.open();
 }
 
-TEST_CASE("send queue: a sender blocked on a full queue is woken at once when the connection closes",
-          "[runtime][send][stop]") {
+TEST_CASE(
+    "send queue: a sender blocked on a full queue is woken at once when the connection closes",
+    "[runtime][send][stop]") {
   full_queue f;
   auto blocked = std::async(std::launch::async, [&] {
     const auto start = clock_type::now();
@@ -158,9 +159,8 @@ TEST_CASE("send queue: a sender blocked on a full queue is woken at once when th
 TEST_CASE("send queue: a blocked send_for goes through once the peer reads, in order",
           "[runtime][send]") {
   full_queue f;
-  auto blocked = std::async(std::launch::async, [&] {
-    return f.session.send_for(reply_of(f.sent, 1024), 30s);
-  });
+  auto blocked = std::async(std::launch::async,
+                            [&] { return f.session.send_for(reply_of(f.sent, 1024), 30s); });
   REQUIRE(blocked.wait_for(20ms) == std::future_status::timeout);
   f.hold.open();
   CHECK_FALSE(blocked.get());
@@ -172,16 +172,14 @@ TEST_CASE("send queue: async_send completes when room frees, on its deadline, or
           "[runtime][send][async]") {
   full_queue f;
   std::promise<std::error_code> late;
-  f.session.async_send(reply_of(0, 1024), 30ms,
-                       [&](std::error_code ec) { late.set_value(ec); });
+  f.session.async_send(reply_of(0, 1024), 30ms, [&](std::error_code ec) { late.set_value(ec); });
   CHECK(late.get_future().get() == wiregen::error::send_queue_full);
 
   asio::cancellation_signal signal;
   std::promise<std::error_code> cancelled;
   f.session.async_send(reply_of(0, 1024), 30s,
-                       asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec) {
-                         cancelled.set_value(ec);
-                       }));
+                       asio::bind_cancellation_slot(
+                           signal.slot(), [&](std::error_code ec) { cancelled.set_value(ec); }));
   auto cancelled_result = cancelled.get_future();
   CHECK(cancelled_result.wait_for(20ms) == std::future_status::timeout);
   signal.emit(asio::cancellation_type::terminal);

@@ -106,7 +106,7 @@ TEST_CASE("server: states go idle, running, stopped, and counts step up and back
   CHECK(wait_count(server, 0));
   CHECK(server.stop() == 0);
   CHECK(server.state() == run_state::stopped);
-  CHECK(server.stop() == 0);  // idempotent
+  CHECK(server.stop() == 0);                                        // idempotent
   CHECK(server.listen("127.0.0.1", 0) == wiregen::error::stopped);  // not restartable
 }
 
@@ -342,8 +342,10 @@ TEST_CASE("server: user data set on connect is there for every message", "[runti
     }
     std::function<void(const std::string&)> f_;
   };
-  payload_client first_handler([&](const std::string& p) { got.update([&] { payloads.push_back(p); }); });
-  payload_client second_handler([&](const std::string& p) { got.update([&] { payloads.push_back(p); }); });
+  payload_client first_handler(
+      [&](const std::string& p) { got.update([&] { payloads.push_back(p); }); });
+  payload_client second_handler(
+      [&](const std::string& p) { got.update([&] { payloads.push_back(p); }); });
   bench::client first(first_handler);
   REQUIRE_FALSE(first.connect("127.0.0.1", server.port()));
   REQUIRE_FALSE(first.send(bench::EchoRequest()));

@@ -190,7 +190,8 @@ TEST_CASE("stop: across a graceful server stop under load, every reply accepted 
       for (std::uint64_t seq = 0; sending.load(); ++seq) {
         bench::EchoRequest request;
         request.set_seq(seq);
-        if (dialed[static_cast<std::size_t>(i)]->send(request) == wiregen::error::connection_closed) {
+        if (dialed[static_cast<std::size_t>(i)]->send(request) ==
+            wiregen::error::connection_closed) {
           break;
         }
       }

@@ -77,7 +77,8 @@ wiregen::server_options server_with(std::chrono::milliseconds wiregen::connectio
 
 TEST_CASE("timeouts: a silent peer is closed by the read idle timeout", "[runtime][timeouts]") {
   pulse_server handler;
-  pulse::server server(handler, server_with(&wiregen::connection_options::read_idle_timeout, 300ms));
+  pulse::server server(handler,
+                       server_with(&wiregen::connection_options::read_idle_timeout, 300ms));
   REQUIRE_FALSE(server.listen("127.0.0.1", 0));
   pulse_client client_handler;
   pulse::client client(client_handler);
@@ -93,7 +94,8 @@ TEST_CASE("timeouts: a silent peer is closed by the read idle timeout", "[runtim
 
 TEST_CASE("timeouts: traffic resets the read idle timeout", "[runtime][timeouts]") {
   pulse_server handler;
-  pulse::server server(handler, server_with(&wiregen::connection_options::read_idle_timeout, 300ms));
+  pulse::server server(handler,
+                       server_with(&wiregen::connection_options::read_idle_timeout, 300ms));
   REQUIRE_FALSE(server.listen("127.0.0.1", 0));
   pulse_client client_handler;
   pulse::client client(client_handler);
@@ -115,7 +117,8 @@ TEST_CASE("timeouts: traffic resets the read idle timeout", "[runtime][timeouts]
 TEST_CASE("timeouts: heartbeats keep an idle connection alive under a read idle timeout",
           "[runtime][timeouts][heartbeat]") {
   pulse_server handler;
-  pulse::server server(handler, server_with(&wiregen::connection_options::read_idle_timeout, 300ms));
+  pulse::server server(handler,
+                       server_with(&wiregen::connection_options::read_idle_timeout, 300ms));
   REQUIRE_FALSE(server.listen("127.0.0.1", 0));
   pulse_client client_handler;
   wiregen::client_options options;

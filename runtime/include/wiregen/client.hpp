@@ -81,8 +81,8 @@ class client {
   // Each dial chain (connect() or a reconnect) waits on its own timer; the
   // live ones are listed so that stop() can cut their backoff short.
   std::vector<std::weak_ptr<asio::steady_timer>> backoff_timers_;  // loop thread only
-  std::minstd_rand random_;                                         // loop thread only
-  std::string host_;                 // set before the first dial
+  std::minstd_rand random_;                                        // loop thread only
+  std::string host_;                                               // set before the first dial
   std::uint16_t port_ = 0;
   // Set under mutex_, so attach() and stop() agree on it; read anywhere.
   std::atomic<bool> stopping_{false};
@@ -95,8 +95,8 @@ class client {
 template <class Fill>
 std::error_code client::write_frame(std::size_t size, Fill&& fill) {
   std::lock_guard lock(mutex_);
-  std::error_code ec = connection_ ? connection_->write_frame(size, fill)
-                                   : std::error_code(error::not_connected);
+  std::error_code ec =
+      connection_ ? connection_->write_frame(size, fill) : std::error_code(error::not_connected);
   const bool lost = ec == error::not_connected || ec == error::connection_closed;
   if (!lost || options_.while_disconnected == disconnected_sends::fail) {
     return ec;

@@ -233,7 +233,7 @@ class connection : public std::enable_shared_from_this<connection>,
   clock::time_point timeouts_due_;
 
   mutable std::mutex send_mutex_;  // guards the members up to space_cv_
-  byte_buffer pending_;    // frames queued since the last write began
+  byte_buffer pending_;            // frames queued since the last write began
   std::size_t pending_frames_ = 0;
   std::size_t queued_bytes_ = 0;  // pending_ plus what writing_ has not written yet
   bool accepting_sends_ = true;
@@ -253,7 +253,8 @@ class connection : public std::enable_shared_from_this<connection>,
 inline bool connection::fits_locked(std::size_t size) const noexcept {
   // A frame larger than the whole bound still goes into an empty queue, so
   // that it can never wait forever.
-  return waiters_.empty() && (queued_bytes_ == 0 || queued_bytes_ + size <= options_.max_queued_bytes);
+  return waiters_.empty() &&
+         (queued_bytes_ == 0 || queued_bytes_ + size <= options_.max_queued_bytes);
 }
 
 template <class Fill>
@@ -317,7 +318,7 @@ auto connection::async_write_frame(std::vector<std::uint8_t> frame,
         waiter->complete = [executor, shared, work](std::error_code ec) {
           auto call = [shared, ec] {
             asio::get_associated_cancellation_slot(*shared).clear();
-            std::move(*shared)(ec);
+            std::move (*shared)(ec);
           };
           if (ec == error::connection_closed) {
             // The connection's loop may be gone with its server or client;

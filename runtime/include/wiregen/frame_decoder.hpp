@@ -42,7 +42,8 @@ decode_result decode_frames(const connection& conn, std::span<const std::uint8_t
             ? std::numeric_limits<std::uint64_t>::max()
             : HeaderSize + header.payload_size;
     if (header_error) {
-      const std::size_t here = static_cast<std::size_t>(std::min<std::uint64_t>(frame_size, rest.size()));
+      const std::size_t here =
+          static_cast<std::size_t>(std::min<std::uint64_t>(frame_size, rest.size()));
       result.consumed += here;
       result.skip = frame_size - here;
       result.wanted = 0;

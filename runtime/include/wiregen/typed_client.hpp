@@ -27,8 +27,8 @@ class typed_client : public client {
   /// Queues `message` without blocking; see client::write_frame for what
   /// happens while disconnected.
   template <class Message>
-    requires(role::template sends<Message>)
-  std::error_code send(const Message& message, const frame_meta& meta = {}) {
+  requires(role::template sends<Message>) std::error_code
+      send(const Message& message, const frame_meta& meta = {}) {
     const frame_writer<role, Message> frame(message, meta);
     if (const auto ec = frame.check()) {
       return ec;

@@ -79,8 +79,9 @@ class typed_session : public session {
   using session::session;
 
   template <class Message>
-    requires(Role::template sends<Message>)
-  std::error_code try_send(const Message& message, const frame_meta& meta = {}) const {
+  requires(Role::template sends<Message>) std::error_code
+      try_send(const Message& message, const frame_meta& meta = {})
+  const {
     const frame_writer<Role, Message> frame(message, meta);
     if (const auto ec = frame.check()) {
       return ec;
@@ -93,15 +94,15 @@ class typed_session : public session {
 
   /// The same as try_send: the plain send never blocks.
   template <class Message>
-    requires(Role::template sends<Message>)
-  std::error_code send(const Message& message, const frame_meta& meta = {}) const {
-    return try_send(message, meta);
-  }
+  requires(Role::template sends<Message>) std::error_code
+      send(const Message& message, const frame_meta& meta = {})
+  const { return try_send(message, meta); }
 
   template <class Message>
-    requires(Role::template sends<Message>)
-  std::error_code send_for(const Message& message, std::chrono::milliseconds timeout,
-                           const frame_meta& meta = {}, std::stop_token cancel = {}) const {
+  requires(Role::template sends<Message>) std::error_code
+      send_for(const Message& message, std::chrono::milliseconds timeout,
+               const frame_meta& meta = {}, std::stop_token cancel = {})
+  const {
     const frame_writer<Role, Message> frame(message, meta);
     if (const auto ec = frame.check()) {
       return ec;
@@ -116,9 +117,10 @@ class typed_session : public session {
   /// zero waits for room without deadline. The message is encoded before
   /// this returns and need not outlive the call.
   template <class Message, class Token>
-    requires(Role::template sends<Message>)
-  auto async_send(const Message& message, const frame_meta& meta,
-                  std::chrono::milliseconds timeout, Token&& token) const {
+  requires(Role::template sends<Message>) auto async_send(const Message& message,
+                                                          const frame_meta& meta,
+                                                          std::chrono::milliseconds timeout,
+                                                          Token&& token) const {
     const frame_writer<Role, Message> frame(message, meta);
     std::error_code refused = frame.check();
     if (!refused && !connection()) {
@@ -138,14 +140,15 @@ class typed_session : public session {
   }
 
   template <class Message, class Token>
-    requires(Role::template sends<Message>)
-  auto async_send(const Message& message, std::chrono::milliseconds timeout, Token&& token) const {
+  requires(Role::template sends<Message>) auto async_send(const Message& message,
+                                                          std::chrono::milliseconds timeout,
+                                                          Token&& token) const {
     return async_send(message, frame_meta{}, timeout, std::forward<Token>(token));
   }
 
   template <class Message, class Token>
-    requires(Role::template sends<Message>)
-  auto async_send(const Message& message, Token&& token) const {
+  requires(Role::template sends<Message>) auto async_send(const Message& message,
+                                                          Token&& token) const {
     return async_send(message, frame_meta{}, std::chrono::milliseconds(0),
                       std::forward<Token>(token));
   }

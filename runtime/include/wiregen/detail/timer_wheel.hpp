@@ -56,7 +56,9 @@ class timer_wheel final : public asio::execution_context::service {
   ~timer_wheel() override;
 
   /// The wheel of `context`, created on first use.
-  static timer_wheel& of(asio::io_context& context) { return asio::use_service<timer_wheel>(context); }
+  static timer_wheel& of(asio::io_context& context) {
+    return asio::use_service<timer_wheel>(context);
+  }
 
   /// Files `e` to expire at `due`, moving it if it is filed already.
   void schedule(entry& e, clock::time_point due);
