@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <future>
 #include <utility>
 
@@ -168,10 +167,9 @@ bool client::attach(asio::ip::tcp::socket socket) {
     if (!backlog_.empty()) {
       // The queue is empty, so the backlog fits whatever its size; it is
       // sent before anything on_connected sends.
-      const auto held = backlog_.readable();
-      (void)conn->write_frame(
-          held.size(), [&](std::uint8_t* out) { std::memcpy(out, held.data(), held.size()); });
+      (void)conn->write_frames(backlog_.readable(), backlog_frames_);
       backlog_.clear();
+      backlog_frames_ = 0;
     }
     conn->start();  // only posts: on_open runs before any stop() posted later
   }
@@ -223,6 +221,7 @@ void client::stop(stop_mode mode, std::chrono::milliseconds deadline) {
     stopping_.store(true);
     conn = connection_;
     backlog_.clear();
+    backlog_frames_ = 0;
   }
   asio::post(*pool_.first(), [this] {
     for (const auto& weak : backoff_timers_) {

@@ -144,6 +144,25 @@ void connection::post_writability(bool writable) {
   });
 }
 
+std::error_code connection::write_frames(std::span<const std::uint8_t> bytes, std::size_t frames) {
+  bool post_write = false;
+  {
+    std::lock_guard lock(send_mutex_);
+    if (!accepting_sends_) {
+      return error::connection_closed;
+    }
+    if (queued_bytes_ != 0 || !waiters_.empty()) {
+      return error::send_queue_full;
+    }
+    auto copy = [&](std::uint8_t* out) { std::memcpy(out, bytes.data(), bytes.size()); };
+    post_write = queue_locked(bytes.size(), copy, frames);
+  }
+  if (post_write) {
+    schedule_write();
+  }
+  return {};
+}
+
 std::error_code connection::write_frame_waiting(std::size_t size,
                                                 void (*fill)(void*, std::uint8_t*),
                                                 void* fill_context,

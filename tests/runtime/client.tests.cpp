@@ -150,6 +150,8 @@ TEST_CASE("client: with the queue policy, sends wait in a bounded backlog and go
   REQUIRE_FALSE(client.send(request_of(queued)));  // after the backlog
   REQUIRE(counter.wait_received(queued + 1));
   CHECK(counter.in_order);
+  client.stop(wiregen::stop_mode::graceful_wait);
+  CHECK(client.session().stats().frames_sent == queued + 1);  // the backlog counts frame by frame
 }
 
 TEST_CASE("client: a queued backlog survives a lost connection until the redial",

@@ -90,6 +90,7 @@ class client {
   mutable std::mutex mutex_;  // guards the members below
   std::shared_ptr<wiregen::connection> connection_;
   byte_buffer backlog_;
+  std::size_t backlog_frames_ = 0;
 };
 
 template <class Fill>
@@ -109,6 +110,7 @@ std::error_code client::write_frame(std::size_t size, Fill&& fill) {
   }
   fill(backlog_.prepare(size));
   backlog_.commit(size);
+  ++backlog_frames_;
   return {};
 }
 

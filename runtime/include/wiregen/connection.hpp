@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <system_error>
@@ -72,6 +73,12 @@ class connection : public std::enable_shared_from_this<connection>,
   /// or senders are waiting for room; then nothing is queued.
   template <class Fill>
   std::error_code write_frame(std::size_t size, Fill&& fill);
+
+  /// Queues `bytes`, which hold `frames` whole frames already encoded, as
+  /// one unit, however large: only into an empty queue (else
+  /// send_queue_full). Clients use it to hand their backlog to a new
+  /// connection with the right frame count.
+  std::error_code write_frames(std::span<const std::uint8_t> bytes, std::size_t frames);
 
   /// Like write_frame, but waits up to `timeout` for room, in line behind
   /// earlier waiting senders. Returns send_queue_full when the time is up,
@@ -160,7 +167,7 @@ class connection : public std::enable_shared_from_this<connection>,
   // Send queue, under send_mutex_.
   bool fits_locked(std::size_t size) const noexcept;
   template <class Fill>
-  bool queue_locked(std::size_t size, Fill& fill);
+  bool queue_locked(std::size_t size, Fill& fill, std::size_t frames = 1);
   void refuse_locked();
   std::error_code write_frame_waiting(std::size_t size, void (*fill)(void*, std::uint8_t*),
                                       void* fill_context, std::chrono::milliseconds timeout,
@@ -258,11 +265,11 @@ inline bool connection::fits_locked(std::size_t size) const noexcept {
 }
 
 template <class Fill>
-bool connection::queue_locked(std::size_t size, Fill& fill) {
+bool connection::queue_locked(std::size_t size, Fill& fill, std::size_t frames) {
   fill(pending_.prepare(size));
   pending_.commit(size);
   queued_bytes_ += size;
-  ++pending_frames_;
+  pending_frames_ += frames;
   const bool post_write = !write_scheduled_;
   write_scheduled_ = true;
   return post_write;
