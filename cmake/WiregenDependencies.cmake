@@ -3,6 +3,7 @@ include_guard(GLOBAL)
 
 find_package(Threads REQUIRED)
 find_package(Protobuf REQUIRED)
+find_package(OpenSSL REQUIRED)  # TLS, through Asio's SSL support (libssl-dev)
 
 find_path(WIREGEN_ASIO_INCLUDE_DIR asio.hpp)
 if(NOT WIREGEN_ASIO_INCLUDE_DIR)
@@ -12,7 +13,7 @@ if(NOT TARGET wiregen_asio)
   add_library(wiregen_asio INTERFACE)
   target_include_directories(wiregen_asio SYSTEM INTERFACE "${WIREGEN_ASIO_INCLUDE_DIR}")
   target_compile_definitions(wiregen_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
-  target_link_libraries(wiregen_asio INTERFACE Threads::Threads)
+  target_link_libraries(wiregen_asio INTERFACE Threads::Threads OpenSSL::SSL OpenSSL::Crypto)
 endif()
 
 # The generator is a Python protoc plugin that needs jinja2 and protobuf. The

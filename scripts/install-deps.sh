@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake g++ make
   protobuf-compiler libprotobuf-dev
-  libasio-dev libssl-dev
+  libasio-dev libssl-dev openssl haproxy
   catch2
   python3 python3-jinja2 python3-protobuf python3-pytest
 )

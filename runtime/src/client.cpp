@@ -67,19 +67,29 @@ std::error_code client::connect(std::string_view host, std::uint16_t port) {
     // It would wait for its own thread: connect from outside the handlers.
     return std::make_error_code(std::errc::resource_deadlock_would_occur);
   }
+  std::shared_ptr<asio::ssl::context> tls_context;
+  if (options_.tls) {
+    if (auto ec = make_tls_context(*options_.tls, tls_context)) {
+      return ec;
+    }
+  }
   std::promise<std::error_code> outcome;
-  asio::post(*pool_.first(), [this, &outcome, host = std::string(host), port] {
+  asio::post(*pool_.first(), [this, &outcome, host = std::string(host), port,
+                              tls_context = std::move(tls_context)]() mutable {
     host_ = host;
     port_ = port;
+    tls_context_ = std::move(tls_context);
     auto timer = std::make_shared<asio::steady_timer>(*pool_.first());
     dial(1, options_.retry.attempts, timer,
          [this, &outcome](std::error_code ec, asio::ip::tcp::socket s) {
-           if (!ec && !attach(std::move(s))) {
-             ec = error::stopped;
+           // The caller wakes once on_connected has run, or with what
+           // refused the connection (a failed TLS handshake, say).
+           auto report = [&outcome](std::error_code result) { outcome.set_value(result); };
+           if (ec) {
+             report(ec);
+           } else if (!attach(std::move(s), report)) {
+             report(error::stopped);
            }
-           // attach() posted on_open; the loop runs posts in order, so the
-           // caller wakes after on_connected has run.
-           asio::post(*pool_.first(), [&outcome, ec] { outcome.set_value(ec); });
          });
   });
   return outcome.get_future().get();
@@ -150,9 +160,16 @@ std::chrono::milliseconds client::backoff(unsigned attempt) {
       static_cast<long long>(std::max(0.0, capped * (1 + spread(random_)))));
 }
 
-bool client::attach(asio::ip::tcp::socket socket) {
+bool client::attach(asio::ip::tcp::socket socket, std::function<void(std::error_code)> started) {
+  connection_setup setup;
+  if (tls_context_) {
+    const auto& tls = *options_.tls;
+    setup.tls = detail::tls_setup{tls_context_, false,
+                                  tls.server_name.empty() ? host_ : tls.server_name,
+                                  !tls.insecure_skip_verify};
+  }
   auto conn = std::make_shared<wiregen::connection>(pool_.first(), std::move(socket), dispatcher_,
-                                                    options_.connection);
+                                                    options_.connection, std::move(setup));
   conn->set_close_observer(
       [this](wiregen::connection& closed, std::error_code) { on_lost(closed); });
   std::shared_ptr<wiregen::connection> previous;
@@ -171,7 +188,7 @@ bool client::attach(asio::ip::tcp::socket socket) {
       backlog_.clear();
       backlog_frames_ = 0;
     }
-    conn->start();  // only posts: on_open runs before any stop() posted later
+    conn->start(std::move(started));  // only posts: on_open runs before a later stop()
   }
   if (previous) {
     previous->stop(stop_mode::immediate);  // a second connect() replaces the first
@@ -180,7 +197,9 @@ bool client::attach(asio::ip::tcp::socket socket) {
 }
 
 void client::on_lost(const wiregen::connection& lost) {
-  if (!options_.auto_reconnect || stopping_.load()) {
+  // Only a connection that was served is redialed: one refused in its
+  // handshake is connect()'s failure to report, not to retry for ever.
+  if (!options_.auto_reconnect || stopping_.load() || !lost.was_opened()) {
     return;
   }
   {
@@ -194,7 +213,7 @@ void client::on_lost(const wiregen::connection& lost) {
   auto timer = std::make_shared<asio::steady_timer>(*pool_.first());
   dial(1, 0, std::move(timer), [this](std::error_code ec, asio::ip::tcp::socket s) {
     if (!ec) {
-      attach(std::move(s));
+      attach(std::move(s), {});
     }
   });
 }

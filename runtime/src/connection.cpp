@@ -5,6 +5,9 @@
 
 #include <asio/detail/socket_option.hpp>
 #include <asio/post.hpp>
+#include <asio/read.hpp>
+#include <asio/ssl/error.hpp>
+#include <asio/ssl/host_name_verification.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -69,7 +72,8 @@ bool is_skippable(std::error_code ec) noexcept {
 }
 
 connection::connection(std::shared_ptr<asio::io_context> context, asio::ip::tcp::socket socket,
-                       std::shared_ptr<dispatcher> dispatcher, const connection_options& options)
+                       std::shared_ptr<dispatcher> dispatcher, const connection_options& options,
+                       connection_setup setup)
     : context_(std::move(context)),
       socket_(std::move(socket)),
       drain_timer_(*context_),
@@ -84,6 +88,26 @@ connection::connection(std::shared_ptr<asio::io_context> context, asio::ip::tcp:
   apply_socket_options(socket_, options_);
   options_.read_chunk_size = std::max<std::size_t>(options_.read_chunk_size, 64);
   options_.low_watermark = std::min(options_.low_watermark, options_.max_queued_bytes);
+  if (options_.message_rate > 0 && options_.message_burst == 0) {
+    options_.message_burst = static_cast<std::size_t>(std::max(1.0, options_.message_rate));
+  }
+  trusted_proxies_ = std::move(setup.trusted_proxies);
+  admit_ = std::move(setup.admit);
+  if (setup.tls) {
+    tls_context_ = std::move(setup.tls->context);
+    tls_server_ = setup.tls->server;
+    tls_ = std::make_unique<detail::tls_stream>(socket_, *tls_context_);
+    const auto& name = setup.tls->server_name;
+    std::error_code not_an_address;
+    (void)asio::ip::make_address(name, not_an_address);
+    if (!tls_server_ && !name.empty() && not_an_address) {
+      // SNI carries host names only, never addresses.
+      SSL_set_tlsext_host_name(tls_->native_handle(), name.c_str());
+    }
+    if (!tls_server_ && setup.tls->verify_name && !name.empty()) {
+      tls_->set_verify_callback(asio::ssl::host_name_verification(name));
+    }
+  }
 }
 
 connection::~connection() {
@@ -98,26 +122,136 @@ void connection::set_close_observer(std::function<void(connection&, std::error_c
   close_observer_ = std::move(observer);
 }
 
-void connection::start() {
-  asio::post(*context_, [self = shared_from_this()] {
-    if (self->state_.load() == state::closed) {
-      return;
-    }
-    const auto now = clock::now();
-    self->opened_at_ = self->last_read_at_ = self->last_send_at_ = now;
-    try {
-      self->dispatcher_->on_open(*self);
-    } catch (...) {
-      self->report_handler_failure();
-      self->finish(error::handler_failed);
-      return;
-    }
-    if (self->state_.load() == state::closed) {
-      return;
-    }
-    self->file_timeouts();
-    self->read_more();
+void connection::start(std::function<void(std::error_code)> started) {
+  started_ = std::move(started);
+  asio::post(*context_, [self = shared_from_this()] { self->begin(); });
+}
+
+void connection::begin() {
+  if (state_.load() == state::closed) {
+    return;
+  }
+  if (trusted_proxies_ || tls_) {
+    // One deadline for everything before the connection is served, so a
+    // peer that connects and stalls holds nothing for long.
+    drain_timer_.expires_after(options_.handshake_timeout);
+    drain_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+      if (!ec && !self->opened_) {
+        self->finish(error::handshake_timeout);
+      }
+    });
+  }
+  if (!trusted_proxies_) {
+    after_proxy();
+    return;
+  }
+  const auto& trusted = *trusted_proxies_;
+  const bool from_proxy = std::any_of(trusted.begin(), trusted.end(), [&](const auto& network) {
+    return network.contains(remote_endpoint_.address());
   });
+  if (!from_proxy) {
+    finish(error::untrusted_proxy);
+    return;
+  }
+  read_proxy_header();
+}
+
+void connection::read_proxy_header() {
+  std::error_code ec;
+  const std::size_t needed = proxy_protocol::bytes_needed(proxy_bytes_, ec);
+  if (ec) {
+    finish(ec);
+    return;
+  }
+  if (needed == 0) {
+    proxy_protocol::header header;
+    if ((ec = proxy_protocol::parse(proxy_bytes_, header))) {
+      finish(ec);
+      return;
+    }
+    if (!header.local) {
+      // From here on the connection is the client's, not the balancer's.
+      remote_endpoint_ = header.source;
+      remote_address_ = format_endpoint(header.source);
+    }
+    std::vector<std::uint8_t>().swap(proxy_bytes_);
+    after_proxy();
+    return;
+  }
+  // Exactly what the header still needs, never a byte more: what follows
+  // belongs to TLS or to the first frame.
+  const std::size_t have = proxy_bytes_.size();
+  proxy_bytes_.resize(have + needed);
+  asio::async_read(socket_, asio::buffer(proxy_bytes_.data() + have, needed),
+                   [self = shared_from_this()](std::error_code read_ec, std::size_t) {
+                     if (self->state_.load() == state::closed) {
+                       return;
+                     }
+                     if (read_ec) {
+                       self->finish(read_ec == asio::error::eof ? error::bad_proxy_header
+                                                                : read_ec);
+                       return;
+                     }
+                     self->read_proxy_header();
+                   });
+}
+
+void connection::after_proxy() {
+  if (admit_) {
+    std::error_code refused;
+    try {
+      refused = admit_(*this);
+    } catch (...) {
+      refused = error::handler_failed;
+    }
+    if (refused) {
+      finish(refused);
+      return;
+    }
+  }
+  if (!tls_) {
+    open();
+    return;
+  }
+  tls_->async_handshake(
+      tls_server_ ? asio::ssl::stream_base::server : asio::ssl::stream_base::client,
+      [self = shared_from_this()](std::error_code ec) {
+        if (self->state_.load() == state::closed) {
+          return;
+        }
+        if (ec) {
+          self->finish(ec);
+          return;
+        }
+        auto info = std::make_unique<tls_info>();
+        detail::describe_session(self->tls_->native_handle(), *info);
+        self->tls_info_ = std::move(info);
+        self->open();
+      });
+}
+
+void connection::open() {
+  drain_timer_.cancel();
+  opened_ = true;
+  const auto now = clock::now();
+  opened_at_ = last_read_at_ = last_send_at_ = refilled_at_ = now;
+  tokens_ = static_cast<double>(options_.message_burst);
+  try {
+    dispatcher_->on_open(*this);
+  } catch (...) {
+    report_handler_failure();
+    finish(error::handler_failed);
+    return;
+  }
+  if (state_.load() == state::closed) {
+    return;
+  }
+  if (started_) {
+    std::exchange(started_, nullptr)({});
+  }
+  file_timeouts();
+  write_pending();
+  read_more();
 }
 
 // ---------------------------------------------------------------------------
@@ -360,7 +494,7 @@ void connection::read_more() {
   // frame size whatever a peer writes in its length field.
   const std::size_t missing = wanted_ > input_.size() ? wanted_ - input_.size() : 0;
   input_.prepare(std::max(missing, options_.read_chunk_size));
-  socket_.async_read_some(
+  stream_read_some(
       asio::buffer(input_.prepare(0), input_.writable()),
       [self = shared_from_this()](std::error_code ec, std::size_t n) { self->on_read(ec, n); });
 }
@@ -369,7 +503,10 @@ void connection::on_read(std::error_code ec, std::size_t n) {
   if (state_.load() == state::closed) {
     return;
   }
-  if (ec == asio::error::eof) {
+  // A TLS peer that closes its socket without a close_notify ends the
+  // stream the same way: frames carry their own lengths, so a cut-off frame
+  // is still told apart (truncated_frame).
+  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
     on_peer_eof();
     return;
   }
@@ -388,7 +525,7 @@ void connection::on_read(std::error_code ec, std::size_t n) {
     return;
   }
   decode_input();
-  if (state_.load() != state::closed) {
+  if (state_.load() != state::closed && !throttled_) {
     read_more();
   }
 }
@@ -420,6 +557,10 @@ void connection::decode_input() {
     if (result.frames > 0) {
       frames_in_.fetch_add(result.frames, std::memory_order_relaxed);
       first_frame_seen_ = true;
+    }
+    if (result.throttled) {
+      throttle();
+      return;
     }
     if (!result.error || !skip_bad_frame(result.error)) {
       return;
@@ -456,6 +597,48 @@ bool connection::skip_bad_frame(std::error_code ec) {
   return false;
 }
 
+bool connection::take_message_token() {
+  if (options_.message_rate <= 0) {
+    return true;
+  }
+  const auto now = clock::now();
+  const double elapsed = std::chrono::duration<double>(now - refilled_at_).count();
+  refilled_at_ = now;
+  tokens_ = std::min(static_cast<double>(options_.message_burst),
+                     tokens_ + elapsed * options_.message_rate);
+  if (tokens_ < 1) {
+    return false;
+  }
+  tokens_ -= 1;
+  return true;
+}
+
+void connection::throttle() {
+  if (options_.on_rate_exceeded == rate_limit_action::close) {
+    begin_drain(error::message_rate_exceeded, options_.graceful_stop_timeout);
+    return;
+  }
+  // Stop reading until the next token is due; TCP's flow control then
+  // slows the peer. The frames already buffered wait where they are.
+  throttled_ = true;
+  if (!rate_timer_) {
+    rate_timer_ = std::make_unique<asio::steady_timer>(*context_);
+  }
+  const double wait = (1 - tokens_) / options_.message_rate;
+  rate_timer_->expires_after(std::chrono::duration_cast<clock::duration>(
+      std::chrono::duration<double>(std::max(wait, 0.0))));
+  rate_timer_->async_wait([self = shared_from_this()](std::error_code ec) {
+    if (ec || self->state_.load() != state::open) {
+      return;
+    }
+    self->throttled_ = false;
+    self->decode_input();
+    if (self->state_.load() != state::closed && !self->throttled_) {
+      self->read_more();
+    }
+  });
+}
+
 void connection::on_peer_eof() {
   peer_eof_ = true;
   if (state_.load() == state::open && stop_requested_.load()) {
@@ -484,8 +667,8 @@ void connection::schedule_write() {
 }
 
 void connection::write_pending() {
-  if (state_.load() == state::closed) {
-    return;
+  if (state_.load() == state::closed || !opened_) {
+    return;  // open() writes what was queued before it (a client's backlog)
   }
   {
     std::lock_guard lock(send_mutex_);
@@ -516,7 +699,7 @@ void connection::write_pending() {
 void connection::write_some() {
   write_in_flight_ = true;
   const auto block = writing_.readable().subspan(write_offset_);
-  socket_.async_write_some(
+  stream_write_some(
       asio::buffer(block.data(), block.size()),
       [self = shared_from_this()](std::error_code ec, std::size_t n) { self->on_written(ec, n); });
 }
@@ -584,6 +767,10 @@ bool connection::wait_closed(std::chrono::milliseconds timeout) {
 }
 
 void connection::begin_drain(std::error_code reason, std::chrono::milliseconds deadline) {
+  if (!opened_) {
+    finish(reason);  // never served: nothing to flush
+    return;
+  }
   const auto until = clock::now() + deadline;
   if (state_.load() == state::draining && until < drain_until_) {
     // A later stop with a nearer deadline makes the drain more immediate.
@@ -598,6 +785,11 @@ void connection::begin_drain(std::error_code reason, std::chrono::milliseconds d
   fail_waiters(error::connection_closed);
   state_.store(state::draining);
   drain_reason_ = reason;
+  if (throttled_) {
+    // Reading was paused by the rate limit; the peer's EOF must be seen.
+    throttled_ = false;
+    read_more();
+  }
   drain_until_ = until;
   drain_timer_.expires_at(until);
   arm_drain_timer();
@@ -654,6 +846,9 @@ void connection::finish(std::error_code reason) {
   detail::timer_wheel::of(*context_).cancel(*this);
   std::error_code ignored;
   drain_timer_.cancel();
+  if (rate_timer_) {
+    rate_timer_->cancel();
+  }
   socket_.close(ignored);
   close_reason_ = reason;
   if (!write_in_flight_) {
@@ -663,10 +858,19 @@ void connection::finish(std::error_code reason) {
 
 void connection::report_close() {
   try {
-    dispatcher_->on_close(*this, close_reason_);
+    if (opened_) {
+      dispatcher_->on_close(*this, close_reason_);
+    } else {
+      // Never served: it was refused, not closed.
+      dispatcher_->on_refused(remote_endpoint_, close_reason_);
+    }
   } catch (...) {
-    // on_close is the last callback of this connection; there is nobody left
+    // This is the last callback of this connection; there is nobody left
     // to report a failure to, and the process must go on.
+  }
+  if (started_) {
+    std::exchange(started_, nullptr)(close_reason_ ? close_reason_
+                                                   : std::error_code(error::connection_closed));
   }
   if (close_observer_) {
     close_observer_(*this, close_reason_);

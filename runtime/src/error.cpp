@@ -56,6 +56,20 @@ class wiregen_category final : public std::error_category {
         return "send cancelled";
       case error::stopped:
         return "stopped; cannot be started again";
+      case error::handshake_timeout:
+        return "TLS handshake timed out";
+      case error::tls_not_configured:
+        return "TLS needs a certificate chain and a private key";
+      case error::untrusted_proxy:
+        return "PROXY protocol header from an untrusted address";
+      case error::bad_proxy_header:
+        return "malformed or missing PROXY protocol header";
+      case error::too_many_from_address:
+        return "too many connections from this address";
+      case error::accept_rate_exceeded:
+        return "connections arrive faster than the accept rate allows";
+      case error::message_rate_exceeded:
+        return "messages arrive faster than the message rate allows";
     }
     return "unknown wiregen error " + std::to_string(value);
   }

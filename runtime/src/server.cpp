@@ -35,7 +35,46 @@ server::~server() {
   pool_.stop();
 }
 
+std::error_code server::reload_tls() {
+  if (!options_.tls) {
+    return error::tls_not_configured;
+  }
+  return reload_tls(*options_.tls);
+}
+
+std::error_code server::reload_tls(const tls_server_options& options) {
+  std::shared_ptr<asio::ssl::context> fresh;
+  if (auto ec = make_tls_context(options, fresh)) {
+    return ec;
+  }
+  std::lock_guard lock(tls_mutex_);
+  tls_context_ = std::move(fresh);
+  return {};
+}
+
 std::error_code server::listen(std::string_view host, std::uint16_t port) {
+  // Configuration first: a server that cannot do what it was asked to does
+  // not take the port.
+  if (options_.tls) {
+    if (auto ec = reload_tls(*options_.tls)) {
+      return ec;
+    }
+  }
+  if (options_.proxy_protocol.enabled) {
+    auto networks = std::make_shared<std::vector<proxy_protocol::network>>();
+    std::string bad_entry;
+    if (options_.proxy_protocol.trusted_proxies.empty()) {
+      return error::untrusted_proxy;  // nobody would be trusted to send the header
+    }
+    if (auto ec = proxy_protocol::parse_networks(options_.proxy_protocol.trusted_proxies,
+                                                 *networks, bad_entry)) {
+      return ec;
+    }
+    trusted_proxies_ = std::move(networks);
+  }
+  accept_tokens_ = options_.accept_burst > 0 ? static_cast<double>(options_.accept_burst)
+                                             : std::max(1.0, options_.accept_rate);
+  accept_refilled_ = std::chrono::steady_clock::now();
   if (pool_.owns_current_thread() || accept_loop_.owns_current_thread()) {
     // It would wait for its own thread: listen from outside the server.
     return std::make_error_code(std::errc::resource_deadlock_would_occur);
@@ -133,18 +172,12 @@ void server::on_accepted(std::error_code ec, asio::ip::tcp::socket socket,
   if (endpoint_ec) {
     return;  // already gone again
   }
-  if (options_.max_connections > 0 && connection_count() >= options_.max_connections) {
-    refuse(socket, remote, error::too_many_connections);
+  if (!take_accept_token()) {
+    refuse(socket, remote, error::accept_rate_exceeded);
     return;
   }
-  bool accepted = false;
-  try {
-    accepted = dispatcher_->on_accept(remote);
-  } catch (...) {
-    accepted = false;
-  }
-  if (!accepted) {
-    refuse(socket, remote, error::connection_rejected);
+  if (options_.max_connections > 0 && connection_count() >= options_.max_connections) {
+    refuse(socket, remote, error::too_many_connections);
     return;
   }
   if (options_.socket_hook) {
@@ -159,8 +192,19 @@ void server::on_accepted(std::error_code ec, asio::ip::tcp::socket socket,
       return;
     }
   }
+  connection_setup setup;
+  {
+    std::lock_guard lock(tls_mutex_);
+    if (tls_context_) {
+      setup.tls = detail::tls_setup{tls_context_, true, {}, false};
+    }
+  }
+  setup.trusted_proxies = trusted_proxies_;
+  // on_accept and the per-address limit come after the PROXY header, so
+  // that they see the client's address rather than the balancer's.
+  setup.admit = [this](connection& candidate) { return admit(candidate); };
   auto conn = std::make_shared<connection>(std::move(context), std::move(socket), dispatcher_,
-                                           options_.connection);
+                                           options_.connection, std::move(setup));
   conn->set_close_observer(
       [this](connection& closed, std::error_code reason) { forget(closed, reason); });
   {
@@ -194,10 +238,54 @@ void server::refuse(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint
   }
 }
 
+bool server::take_accept_token() {
+  if (options_.accept_rate <= 0) {
+    return true;
+  }
+  const double burst = options_.accept_burst > 0
+                           ? static_cast<double>(options_.accept_burst)
+                           : std::max(1.0, options_.accept_rate);
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - accept_refilled_).count();
+  accept_refilled_ = now;
+  accept_tokens_ = std::min(burst, accept_tokens_ + elapsed * options_.accept_rate);
+  if (accept_tokens_ < 1) {
+    return false;
+  }
+  accept_tokens_ -= 1;
+  return true;
+}
+
+std::error_code server::admit(connection& conn) {
+  const auto& remote = conn.remote_endpoint();
+  if (!dispatcher_->on_accept(remote)) {  // a throw is caught by the connection
+    return error::connection_rejected;
+  }
+  if (options_.max_connections_per_address > 0) {
+    std::lock_guard lock(connections_mutex_);
+    auto& count = per_address_[remote.address()];
+    if (count >= options_.max_connections_per_address) {
+      if (count == 0) {
+        per_address_.erase(remote.address());
+      }
+      return error::too_many_from_address;
+    }
+    ++count;
+    counted_.emplace(conn.id(), remote.address());
+  }
+  return {};
+}
+
 void server::forget(connection& conn, std::error_code reason) {
   {
     std::lock_guard lock(connections_mutex_);
     connections_.erase(conn.id());
+    if (const auto counted = counted_.find(conn.id()); counted != counted_.end()) {
+      if (--per_address_[counted->second] == 0) {
+        per_address_.erase(counted->second);
+      }
+      counted_.erase(counted);
+    }
     if (state_.load() == run_state::draining) {
       if (reason == error::stop_timeout) {
         ++timed_out_;

@@ -130,7 +130,6 @@ TEST_CASE("timeouts: heartbeats keep an idle connection alive under a read idle 
   REQUIRE(handler.events.wait([&] { return handler.pings >= 20; }));
   CHECK(clock_type::now() - start >= 20 * 50ms - 50ms);
   CHECK(handler.events.read([&] { return handler.reasons.empty(); }));
-  CHECK(client.session().stats().frames_sent >= 20);  // the pings are ordinary frames
 }
 
 TEST_CASE("timeouts: no complete frame within first_frame_timeout closes the connection",

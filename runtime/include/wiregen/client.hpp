@@ -72,7 +72,7 @@ class client {
             dial_done done);
   void dial_once(dial_done done);
   std::chrono::milliseconds backoff(unsigned attempt);
-  bool attach(asio::ip::tcp::socket socket);
+  bool attach(asio::ip::tcp::socket socket, std::function<void(std::error_code)> started);
   void on_lost(const wiregen::connection& lost);
 
   std::shared_ptr<dispatcher> dispatcher_;
@@ -83,6 +83,7 @@ class client {
   std::vector<std::weak_ptr<asio::steady_timer>> backoff_timers_;  // loop thread only
   std::minstd_rand random_;                                        // loop thread only
   std::string host_;                                               // set before the first dial
+  std::shared_ptr<asio::ssl::context> tls_context_;  // built by connect(); loop thread only
   std::uint16_t port_ = 0;
   // Set under mutex_, so attach() and stop() agree on it; read anywhere.
   std::atomic<bool> stopping_{false};

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <stop_token>
 #include <string>
@@ -29,12 +30,27 @@
 #include "wiregen/byte_buffer.hpp"
 #include "wiregen/connection_stats.hpp"
 #include "wiregen/detail/timer_wheel.hpp"
+#include "wiregen/detail/tls_stream.hpp"
 #include "wiregen/dispatcher.hpp"
 #include "wiregen/error.hpp"
 #include "wiregen/options.hpp"
+#include "wiregen/proxy_protocol.hpp"
 #include "wiregen/stop_mode.hpp"
+#include "wiregen/tls.hpp"
 
 namespace wiregen {
+
+class connection;
+
+/// What a connection does before it is served: read a PROXY protocol
+/// header (when `trusted_proxies` is set), pass `admit` (a server's
+/// on_accept and per-address limits), then a TLS handshake (when `tls` is
+/// set). Servers and clients fill it in.
+struct connection_setup {
+  std::optional<detail::tls_setup> tls;
+  std::shared_ptr<const std::vector<proxy_protocol::network>> trusted_proxies;
+  std::function<std::error_code(connection&)> admit;
+};
 
 /// One TCP peer. Reads into a reusable buffer and hands every complete frame
 /// to its dispatcher on the connection's own thread; sends append encoded
@@ -52,7 +68,8 @@ class connection : public std::enable_shared_from_this<connection>,
   /// Takes over a connected socket and applies the socket options; nothing
   /// happens until start().
   connection(std::shared_ptr<asio::io_context> context, asio::ip::tcp::socket socket,
-             std::shared_ptr<dispatcher> dispatcher, const connection_options& options);
+             std::shared_ptr<dispatcher> dispatcher, const connection_options& options,
+             connection_setup setup = {});
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
   ~connection();
@@ -62,8 +79,11 @@ class connection : public std::enable_shared_from_this<connection>,
   /// forget the connection.
   void set_close_observer(std::function<void(connection&, std::error_code)> observer);
 
-  /// Starts reading on the connection's thread. Call once.
-  void start();
+  /// Starts the connection on its thread: the PROXY header, admission and
+  /// TLS handshake if set up, then on_open and reading. `started` (if any)
+  /// is called on that thread once on_open ran ({}) or the connection was
+  /// refused before that (the reason). Call once.
+  void start(std::function<void(std::error_code)> started = {});
 
   /// Appends one frame of `size` bytes to the send queue without waiting;
   /// `fill(out)` writes exactly `size` bytes at `out` while the queue is
@@ -142,6 +162,18 @@ class connection : public std::enable_shared_from_this<connection>,
   /// user. Use it on the connection's thread (in handlers) only.
   std::any& user_data() noexcept { return user_data_; }
 
+  /// What the TLS handshake established; null for a plain connection (and
+  /// before on_open). Immutable once set: safe from any thread after.
+  const tls_info* tls() const noexcept { return tls_info_.get(); }
+
+  /// Takes one token of the message rate limit (always true without one).
+  /// The frame loop asks before each frame; connection thread only.
+  bool take_message_token();
+
+  /// Whether on_open ran: the connection was served, not refused before.
+  /// Connection thread only.
+  bool was_opened() const noexcept { return opened_; }
+
   /// The I/O context this connection's handlers run on.
   asio::io_context& context() noexcept { return *context_; }
   const connection_options& options() const noexcept { return options_; }
@@ -179,6 +211,15 @@ class connection : public std::enable_shared_from_this<connection>,
   void post_writability(bool writable);
 
   // Everything below runs on the connection's thread.
+  void begin();
+  void read_proxy_header();
+  void after_proxy();
+  void open();
+  void throttle();
+  template <class Buffers, class Handler>
+  void stream_read_some(const Buffers& buffers, Handler&& handler);
+  template <class Buffers, class Handler>
+  void stream_write_some(const Buffers& buffers, Handler&& handler);
   void read_more();
   void on_read(std::error_code ec, std::size_t n);
   void decode_input();
@@ -211,6 +252,21 @@ class connection : public std::enable_shared_from_this<connection>,
   int native_handle_ = -1;
   std::function<void(connection&, std::error_code)> close_observer_;
   std::any user_data_;
+  // Before the connection is served (connection thread).
+  std::shared_ptr<asio::ssl::context> tls_context_;  // kept for the stream's life
+  std::unique_ptr<detail::tls_stream> tls_;           // over socket_, destroyed before it
+  bool tls_server_ = true;
+  std::unique_ptr<tls_info> tls_info_;
+  std::shared_ptr<const std::vector<proxy_protocol::network>> trusted_proxies_;
+  std::vector<std::uint8_t> proxy_bytes_;
+  std::function<std::error_code(connection&)> admit_;
+  std::function<void(std::error_code)> started_;
+  bool opened_ = false;  // on_open ran: on_close will too
+  // The message rate limit (connection thread).
+  double tokens_ = 0;
+  clock::time_point refilled_at_;
+  bool throttled_ = false;
+  std::unique_ptr<asio::steady_timer> rate_timer_;
 
   std::atomic<state> state_{state::open};
   // Set by stop() before it posts the stop itself, so that a handler that
@@ -256,6 +312,24 @@ class connection : public std::enable_shared_from_this<connection>,
   std::atomic<std::uint64_t> frames_dropped_{0};
   std::atomic<std::uint64_t> frames_skipped_{0};
 };
+
+template <class Buffers, class Handler>
+void connection::stream_read_some(const Buffers& buffers, Handler&& handler) {
+  if (tls_) {
+    tls_->async_read_some(buffers, std::forward<Handler>(handler));
+  } else {
+    socket_.async_read_some(buffers, std::forward<Handler>(handler));
+  }
+}
+
+template <class Buffers, class Handler>
+void connection::stream_write_some(const Buffers& buffers, Handler&& handler) {
+  if (tls_) {
+    tls_->async_write_some(buffers, std::forward<Handler>(handler));
+  } else {
+    socket_.async_write_some(buffers, std::forward<Handler>(handler));
+  }
+}
 
 inline bool connection::fits_locked(std::size_t size) const noexcept {
   // A frame larger than the whole bound still goes into an empty queue, so

@@ -26,6 +26,9 @@ struct decode_result {
   /// With `error`, bytes of the bad frame still to come: skipping it means
   /// discarding them as they arrive, never buffering them.
   std::uint64_t skip = 0;
+  /// Decoding stopped at a complete frame the message rate does not allow
+  /// yet; it stays in the input.
+  bool throttled = false;
 };
 
 /// What to do about a bad frame; see dispatcher::on_error.
@@ -79,7 +82,9 @@ class dispatcher {
   /// at once with error::connection_rejected.
   virtual bool on_accept(const asio::ip::tcp::endpoint& /*remote*/) { return true; }
 
-  /// Server only: a connection from `remote` was closed before it was served.
+  /// A connection from `remote` was closed before it was served (refused
+  /// at accept, by on_accept or a limit, or failing its PROXY header or TLS
+  /// handshake); on_open and on_close never run for it.
   virtual void on_refused(const asio::ip::tcp::endpoint& /*remote*/, std::error_code /*reason*/) {}
 
   /// A listening socket failed to accept (the server backs off and retries),

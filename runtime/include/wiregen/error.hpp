@@ -51,6 +51,21 @@ enum class error {
   send_cancelled,
   /// The server or client was stopped; it cannot be started again.
   stopped,
+  /// The TLS handshake did not finish within handshake_timeout.
+  handshake_timeout,
+  /// TLS is asked for without what it needs (a certificate and key for a
+  /// server); the message names what is missing.
+  tls_not_configured,
+  /// A PROXY protocol header came from an address not in trusted_proxies.
+  untrusted_proxy,
+  /// The PROXY protocol header is malformed, or missing.
+  bad_proxy_header,
+  /// The source address already has max_connections_per_address connections.
+  too_many_from_address,
+  /// Connections arrive faster than accept_rate allows.
+  accept_rate_exceeded,
+  /// The peer sends messages faster than message_rate allows.
+  message_rate_exceeded,
 };
 
 /// The category of wiregen::error; its name() is "wiregen".

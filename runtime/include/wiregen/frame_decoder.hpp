@@ -21,7 +21,7 @@ namespace wiregen {
 /// be skipped, and early when the connection stops reading: a handler may
 /// stop it, and the frames behind that point are not delivered.
 template <std::size_t HeaderSize, class Header, class ReadHeader, class Dispatch>
-decode_result decode_frames(const connection& conn, std::span<const std::uint8_t> input,
+decode_result decode_frames(connection& conn, std::span<const std::uint8_t> input,
                             ReadHeader&& read_header, Dispatch&& dispatch) {
   decode_result result;
   while (conn.is_reading()) {
@@ -52,6 +52,10 @@ decode_result decode_frames(const connection& conn, std::span<const std::uint8_t
     }
     if (rest.size() < frame_size) {
       result.wanted = static_cast<std::size_t>(frame_size);
+      break;
+    }
+    if (!conn.take_message_token()) {
+      result.throttled = true;  // the frame stays for later
       break;
     }
     result.consumed += static_cast<std::size_t>(frame_size);

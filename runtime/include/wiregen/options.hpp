@@ -5,7 +5,11 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <system_error>
+
+#include "wiregen/proxy_protocol.hpp"
+#include "wiregen/tls.hpp"
 
 namespace wiregen {
 
@@ -19,6 +23,15 @@ struct keepalive_options {
   std::chrono::seconds interval{10};
   /// Unanswered probes before the kernel drops the connection.
   int count = 5;
+};
+
+/// What happens to a connection whose peer sends faster than message_rate.
+enum class rate_limit_action {
+  /// Stop reading until the rate allows the next message: TCP flow control
+  /// then slows the peer down.
+  delay,
+  /// Close with error::message_rate_exceeded (after flushing replies).
+  close,
 };
 
 /// Per-connection settings shared by servers and clients. A zero duration
@@ -53,6 +66,15 @@ struct connection_options {
   /// Send the spec's heartbeat message after this long without sending
   /// anything. Needs a `heartbeat` in the framing spec.
   std::chrono::milliseconds heartbeat_interval{0};
+  /// How long the PROXY protocol header and the TLS handshake may take
+  /// together before the connection is closed with error::handshake_timeout.
+  std::chrono::milliseconds handshake_timeout{10000};
+  /// Received messages per second allowed, on average (a token bucket);
+  /// 0 means no limit.
+  double message_rate = 0;
+  /// Messages that may arrive at once above the rate; 0 means one second's worth.
+  std::size_t message_burst = 0;
+  rate_limit_action on_rate_exceeded = rate_limit_action::delay;
 };
 
 /// Settings of a wiregen::server.
@@ -66,6 +88,20 @@ struct server_options {
   /// options wiregen has no name for; an error closes that socket and is
   /// reported to the handler's on_refused(). Runs on the accept thread.
   std::function<std::error_code(asio::ip::tcp::socket&)> socket_hook;
+  /// Serve TLS with these settings; listen() fails if they do not load.
+  std::optional<tls_server_options> tls;
+  /// Expect a PROXY protocol header on every connection (behind HAProxy).
+  proxy_protocol_options proxy_protocol;
+  /// Connections one source address may hold at once (after the PROXY
+  /// header, the client's address); more are refused with
+  /// error::too_many_from_address. 0 means no limit.
+  std::size_t max_connections_per_address = 0;
+  /// New connections per second accepted, on average (a token bucket);
+  /// faster ones are closed at once with error::accept_rate_exceeded. 0
+  /// means no limit.
+  double accept_rate = 0;
+  /// Connections accepted at once above the rate; 0 means one second's worth.
+  std::size_t accept_burst = 0;
   /// Applied to every accepted connection.
   connection_options connection;
 };
@@ -101,6 +137,8 @@ struct client_options {
   bool auto_reconnect = false;
   disconnected_sends while_disconnected = disconnected_sends::fail;
   std::size_t max_backlog_bytes = 1024 * 1024;
+  /// Speak TLS to the server with these settings.
+  std::optional<tls_client_options> tls;
   /// Applied to the dialed connection.
   connection_options connection;
 };

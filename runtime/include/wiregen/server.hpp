@@ -12,7 +12,9 @@
 #include <mutex>
 #include <string_view>
 #include <system_error>
+#include <map>
 #include <unordered_map>
+#include <vector>
 
 #include "wiregen/connection.hpp"
 #include "wiregen/dispatcher.hpp"
@@ -41,6 +43,12 @@ class server {
   /// Returns the resolve or bind error, or error::stopped after stop(). Call
   /// once: a server is not restartable.
   std::error_code listen(std::string_view host, std::uint16_t port);
+
+  /// Reads the TLS certificate chain and key again (and the rest of
+  /// `options`, if given): connections accepted from now on use them, open
+  /// ones keep theirs. On an error the old settings stay. Thread-safe.
+  std::error_code reload_tls();
+  std::error_code reload_tls(const tls_server_options& options);
 
   /// The bound port, once listen() succeeded.
   std::uint16_t port() const noexcept { return port_.load(); }
@@ -72,6 +80,8 @@ class server {
   void refuse(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& remote,
               std::error_code reason);
   void forget(connection& conn, std::error_code reason);
+  std::error_code admit(connection& conn);
+  bool take_accept_token();
   void close_acceptor();
   std::size_t drain(std::chrono::milliseconds deadline);
 
@@ -92,6 +102,16 @@ class server {
   std::condition_variable connections_cv_;
   std::unordered_map<std::uint64_t, std::shared_ptr<connection>> connections_;
   std::size_t timed_out_ = 0;  // closed by their own stop deadline during a stop
+  // Admitted connections per source address, for max_connections_per_address.
+  std::map<asio::ip::address, std::size_t> per_address_;
+  std::unordered_map<std::uint64_t, asio::ip::address> counted_;
+
+  mutable std::mutex tls_mutex_;
+  std::shared_ptr<asio::ssl::context> tls_context_;  // for connections accepted from now on
+  std::shared_ptr<const std::vector<proxy_protocol::network>> trusted_proxies_;
+  // The accept rate's token bucket (accept thread).
+  double accept_tokens_ = 0;
+  std::chrono::steady_clock::time_point accept_refilled_;
 };
 
 }  // namespace wiregen
