@@ -32,7 +32,11 @@ std::error_code apply_common(context_holder& holder, const tls_common_options& o
                              asio::ssl::context::single_dh_use);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
   const int min = options.min_version == tls_version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
-  if (SSL_CTX_set_min_proto_version(ctx, min) != 1) {
+  const int max = options.max_version == tls_version::tls1_2 ? TLS1_2_VERSION : TLS1_3_VERSION;
+  if (min > max) {
+    return std::make_error_code(std::errc::invalid_argument);
+  }
+  if (SSL_CTX_set_min_proto_version(ctx, min) != 1 || SSL_CTX_set_max_proto_version(ctx, max) != 1) {
     return openssl_error();
   }
   if (!options.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, options.ciphers.c_str()) != 1) {

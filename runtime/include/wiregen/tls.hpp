@@ -26,6 +26,7 @@ enum class client_certificates {
 /// The settings both sides share.
 struct tls_common_options {
   tls_version min_version = tls_version::tls1_2;
+  tls_version max_version = tls_version::tls1_3;
   /// OpenSSL cipher list for TLS 1.2 (e.g. "ECDHE+AESGCM:ECDHE+CHACHA20");
   /// empty keeps OpenSSL's default.
   std::string ciphers;
