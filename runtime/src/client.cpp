@@ -164,9 +164,9 @@ bool client::attach(asio::ip::tcp::socket socket, std::function<void(std::error_
   connection_setup setup;
   if (tls_context_) {
     const auto& tls = *options_.tls;
-    setup.tls = detail::tls_setup{tls_context_, false,
-                                  tls.server_name.empty() ? host_ : tls.server_name,
-                                  !tls.insecure_skip_verify};
+    setup.tls =
+        detail::tls_setup{tls_context_, false, tls.server_name.empty() ? host_ : tls.server_name,
+                          !tls.insecure_skip_verify};
   }
   auto conn = std::make_shared<wiregen::connection>(pool_.first(), std::move(socket), dispatcher_,
                                                     options_.connection, std::move(setup));

@@ -182,18 +182,18 @@ void connection::read_proxy_header() {
   // belongs to TLS or to the first frame.
   const std::size_t have = proxy_bytes_.size();
   proxy_bytes_.resize(have + needed);
-  asio::async_read(socket_, asio::buffer(proxy_bytes_.data() + have, needed),
-                   [self = shared_from_this()](std::error_code read_ec, std::size_t) {
-                     if (self->state_.load() == state::closed) {
-                       return;
-                     }
-                     if (read_ec) {
-                       self->finish(read_ec == asio::error::eof ? error::bad_proxy_header
-                                                                : read_ec);
-                       return;
-                     }
-                     self->read_proxy_header();
-                   });
+  asio::async_read(
+      socket_, asio::buffer(proxy_bytes_.data() + have, needed),
+      [self = shared_from_this()](std::error_code read_ec, std::size_t) {
+        if (self->state_.load() == state::closed) {
+          return;
+        }
+        if (read_ec) {
+          self->finish(read_ec == asio::error::eof ? error::bad_proxy_header : read_ec);
+          return;
+        }
+        self->read_proxy_header();
+      });
 }
 
 void connection::after_proxy() {
@@ -250,7 +250,9 @@ void connection::open() {
     std::exchange(started_, nullptr)({});
   }
   file_timeouts();
-  write_pending();
+  if (std::exchange(write_deferred_, false)) {
+    write_pending();
+  }
   read_more();
 }
 
@@ -667,8 +669,14 @@ void connection::schedule_write() {
 }
 
 void connection::write_pending() {
-  if (state_.load() == state::closed || !opened_) {
-    return;  // open() writes what was queued before it (a client's backlog)
+  if (state_.load() == state::closed) {
+    return;
+  }
+  if (!opened_) {
+    // Queued before the connection was served (a client's backlog): this
+    // write round resumes in open(), once TLS, if any, is up.
+    write_deferred_ = true;
+    return;
   }
   {
     std::lock_guard lock(send_mutex_);

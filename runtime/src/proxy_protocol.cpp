@@ -13,7 +13,7 @@ namespace wiregen::proxy_protocol {
 namespace {
 
 constexpr std::array<std::uint8_t, 12> v2_signature = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
-                                                        0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
+                                                       0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
 constexpr std::string_view v1_prefix = "PROXY ";
 
 bool starts_like(std::span<const std::uint8_t> bytes, const std::uint8_t* expected,
@@ -194,8 +194,8 @@ bool network::contains(const asio::ip::address& candidate) const noexcept {
   return true;
 }
 
-std::error_code parse_networks(const std::vector<std::string>& entries,
-                               std::vector<network>& out, std::string& bad_entry) {
+std::error_code parse_networks(const std::vector<std::string>& entries, std::vector<network>& out,
+                               std::string& bad_entry) {
   out.clear();
   for (const auto& entry : entries) {
     const auto slash = entry.find('/');

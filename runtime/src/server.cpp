@@ -66,8 +66,8 @@ std::error_code server::listen(std::string_view host, std::uint16_t port) {
     if (options_.proxy_protocol.trusted_proxies.empty()) {
       return error::untrusted_proxy;  // nobody would be trusted to send the header
     }
-    if (auto ec = proxy_protocol::parse_networks(options_.proxy_protocol.trusted_proxies,
-                                                 *networks, bad_entry)) {
+    if (auto ec = proxy_protocol::parse_networks(options_.proxy_protocol.trusted_proxies, *networks,
+                                                 bad_entry)) {
       return ec;
     }
     trusted_proxies_ = std::move(networks);
@@ -242,9 +242,8 @@ bool server::take_accept_token() {
   if (options_.accept_rate <= 0) {
     return true;
   }
-  const double burst = options_.accept_burst > 0
-                           ? static_cast<double>(options_.accept_burst)
-                           : std::max(1.0, options_.accept_rate);
+  const double burst = options_.accept_burst > 0 ? static_cast<double>(options_.accept_burst)
+                                                 : std::max(1.0, options_.accept_rate);
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - accept_refilled_).count();
   accept_refilled_ = now;

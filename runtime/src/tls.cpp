@@ -36,7 +36,8 @@ std::error_code apply_common(context_holder& holder, const tls_common_options& o
   if (min > max) {
     return std::make_error_code(std::errc::invalid_argument);
   }
-  if (SSL_CTX_set_min_proto_version(ctx, min) != 1 || SSL_CTX_set_max_proto_version(ctx, max) != 1) {
+  if (SSL_CTX_set_min_proto_version(ctx, min) != 1 ||
+      SSL_CTX_set_max_proto_version(ctx, max) != 1) {
     return openssl_error();
   }
   if (!options.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, options.ciphers.c_str()) != 1) {
@@ -189,8 +190,8 @@ void describe_session(SSL* ssl, tls_info& info) {
     info.peer_subject.assign(text, static_cast<std::size_t>(size));
     BIO_free(out);
   }
-  auto* names = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(peer, NID_subject_alt_name, nullptr, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(peer, NID_subject_alt_name, nullptr, nullptr));
   for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
     if (name->type == GEN_DNS || name->type == GEN_URI) {

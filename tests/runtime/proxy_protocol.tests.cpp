@@ -25,8 +25,10 @@ std::string v2_tcp4(const std::uint8_t (&src)[4], const std::uint8_t (&dst)[4], 
   h += static_cast<char>(command);
   h += '\x11';  // TCP over IPv4
   h += std::string("\x00\x0c", 2);
-  for (auto b : src) h += static_cast<char>(b);
-  for (auto b : dst) h += static_cast<char>(b);
+  for (auto b : src)
+    h += static_cast<char>(b);
+  for (auto b : dst)
+    h += static_cast<char>(b);
   h += static_cast<char>(sport >> 8);
   h += static_cast<char>(sport & 0xFF);
   h += static_cast<char>(dport >> 8);
@@ -121,7 +123,8 @@ TEST_CASE("proxy protocol: malformed headers are rejected", "[proxy][parser]") {
   for (const std::string& bad :
        {std::string("GET / HTTP/1.1\r\n"), std::string("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n"),
         std::string("PROXY TCP4 1.2.3.4 5.6.7.8 70000 2\r\n"),
-        std::string("PROXY TCP4 ::1 ::1 1 2\r\n"), std::string("PROXY TCP9 1.2.3.4 5.6.7.8 1 2\r\n"),
+        std::string("PROXY TCP4 ::1 ::1 1 2\r\n"),
+        std::string("PROXY TCP9 1.2.3.4 5.6.7.8 1 2\r\n"),
         std::string("PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n"),
         "PROXY TCP4 " + std::string(120, '1') + "\r\n", v2_tcp4(src, src, 1, 2, 0x13),
         v2_tcp4(src, src, 1, 2, 0x31)}) {
@@ -149,8 +152,7 @@ TEST_CASE("proxy protocol: trusted networks match addresses and prefixes", "[pro
   CHECK(bad == "10.0.0.0/33");
 }
 
-TEST_CASE("proxy protocol: the session reports the address the header names",
-          "[runtime][proxy]") {
+TEST_CASE("proxy protocol: the session reports the address the header names", "[runtime][proxy]") {
   address_recorder handler;
   bench::server server(handler, behind_proxy());
   REQUIRE_FALSE(server.listen("127.0.0.1", 0));

@@ -155,7 +155,11 @@ TEST_CASE("timeouts: no complete frame within first_frame_timeout closes the con
   REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
   pulse::Reading reading;
   REQUIRE_FALSE(client.send(reading));
-  REQUIRE(handler.events.wait([&] { return handler.pings >= 5; }));
+  const bool pinged =
+      handler.events.wait([&] { return handler.pings >= 5; }, std::chrono::seconds(3));
+  INFO("pings " << handler.pings << ", server closes " << handler.reasons.size()
+                << ", client frames sent " << client.session().stats().frames_sent);
+  REQUIRE(pinged);
   CHECK(handler.events.read([&] { return handler.reasons.size() == 1; }));
 }
 

@@ -32,8 +32,7 @@ inline std::uint16_t free_port() {
 /// on port v1_port, `send-proxy-v2` on v2_port. Stopped with the object.
 class haproxy {
  public:
-  explicit haproxy(std::uint16_t backend_port)
-      : v1_port(free_port()), v2_port(free_port()) {
+  explicit haproxy(std::uint16_t backend_port) : v1_port(free_port()), v2_port(free_port()) {
     const std::string binary = find_binary();
     config_ = (std::filesystem::temp_directory_path() /
                ("wiregen-haproxy-" + std::to_string(::getpid()) + ".cfg"))
@@ -89,7 +88,8 @@ class haproxy {
 
  private:
   static std::string find_binary() {
-    for (const char* candidate : {"/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy"}) {
+    for (const char* candidate :
+         {"/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy"}) {
       if (::access(candidate, X_OK) == 0) {
         return candidate;
       }

@@ -37,9 +37,9 @@ struct owned_certs : test_certs {
 inline const test_certs& certs() {
   static const owned_certs made = [] {
     test_certs c;
-    c.dir = (std::filesystem::temp_directory_path() /
-             ("wiregen-certs-" + std::to_string(::getpid())))
-                .string();
+    c.dir =
+        (std::filesystem::temp_directory_path() / ("wiregen-certs-" + std::to_string(::getpid())))
+            .string();
     std::filesystem::create_directories(c.dir);
     const std::string d = c.dir + "/";
     auto run = [](const std::string& command) {
@@ -54,12 +54,11 @@ inline const test_certs& certs() {
         " -addext keyUsage=critical,keyCertSign,cRLSign");
     auto issue = [&](const std::string& name, const std::string& subject,
                      const std::string& extensions) {
-      run("openssl req " + key + " -keyout " + d + name + ".key -out " + d + name +
-          ".csr -subj '" + subject + "'");
+      run("openssl req " + key + " -keyout " + d + name + ".key -out " + d + name + ".csr -subj '" +
+          subject + "'");
       std::ofstream(d + name + ".ext") << extensions;
       run("openssl x509 -req -in " + d + name + ".csr -CA " + d + "ca.pem -CAkey " + d +
-          "ca.key -CAcreateserial -days 2 -out " + d + name + ".pem -extfile " + d + name +
-          ".ext");
+          "ca.key -CAcreateserial -days 2 -out " + d + name + ".pem -extfile " + d + name + ".ext");
     };
     issue("server", "/CN=localhost",
           "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");

@@ -254,14 +254,15 @@ class connection : public std::enable_shared_from_this<connection>,
   std::any user_data_;
   // Before the connection is served (connection thread).
   std::shared_ptr<asio::ssl::context> tls_context_;  // kept for the stream's life
-  std::unique_ptr<detail::tls_stream> tls_;           // over socket_, destroyed before it
+  std::unique_ptr<detail::tls_stream> tls_;          // over socket_, destroyed before it
   bool tls_server_ = true;
   std::unique_ptr<tls_info> tls_info_;
   std::shared_ptr<const std::vector<proxy_protocol::network>> trusted_proxies_;
   std::vector<std::uint8_t> proxy_bytes_;
   std::function<std::error_code(connection&)> admit_;
   std::function<void(std::error_code)> started_;
-  bool opened_ = false;  // on_open ran: on_close will too
+  bool opened_ = false;          // on_open ran: on_close will too
+  bool write_deferred_ = false;  // a write round waits for open()
   // The message rate limit (connection thread).
   double tokens_ = 0;
   clock::time_point refilled_at_;

@@ -58,8 +58,8 @@ struct network {
 
 /// Parses trusted_proxies; error::bad_address names nothing useful, so the
 /// offending entry is returned in `bad_entry`.
-std::error_code parse_networks(const std::vector<std::string>& entries,
-                               std::vector<network>& out, std::string& bad_entry);
+std::error_code parse_networks(const std::vector<std::string>& entries, std::vector<network>& out,
+                               std::string& bad_entry);
 
 }  // namespace proxy_protocol
 

@@ -8,11 +8,11 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string_view>
 #include <system_error>
-#include <map>
 #include <unordered_map>
 #include <vector>
 

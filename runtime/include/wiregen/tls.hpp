@@ -70,7 +70,7 @@ struct tls_client_options : tls_common_options {
 struct tls_info {
   std::string version;  // "TLSv1.3"
   std::string cipher;
-  std::string alpn;     // the protocol agreed on, if any
+  std::string alpn;  // the protocol agreed on, if any
   /// The peer's certificate, if it sent one: whether it verified, its
   /// subject (RFC 2253) and its subject alternative names.
   bool peer_certificate = false;
