@@ -110,6 +110,7 @@ class chat_printer final : public chat::client_handler {
 int main(int argc, char** argv) {
   wiregen::host_port target;
   std::string label = "chat";
+  std::string tls_ca;
   bool have_target = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
@@ -117,15 +118,25 @@ int main(int argc, char** argv) {
       have_target = true;
     } else if (flag == "--name") {
       label = argv[i + 1];
+    } else if (flag == "--tls-ca") {
+      tls_ca = argv[i + 1];
     }
   }
   if (!have_target || argc % 2 == 0) {
-    std::fprintf(stderr, "usage: %s --connect HOST:PORT [--name LABEL] < commands\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s --connect HOST:PORT [--name LABEL] [--tls-ca CA.pem] < commands\n",
+                 argv[0]);
     return 2;
   }
 
   chat_printer printer(label);
-  chat::client client(printer);
+  wiregen::client_options options;
+  if (!tls_ca.empty()) {
+    // TLS, verifying the server against this CA and the host name dialed.
+    options.tls.emplace();
+    options.tls->ca_file = tls_ca;
+  }
+  chat::client client(printer, options);
   if (const auto ec = client.connect(target.host, target.port)) {
     std::fprintf(stderr, "%s | cannot connect: %s\n", label.c_str(), ec.message().c_str());
     return 1;
