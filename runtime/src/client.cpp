@@ -170,8 +170,10 @@ bool client::attach(asio::ip::tcp::socket socket, std::function<void(std::error_
   }
   auto conn = std::make_shared<wiregen::connection>(pool_.first(), std::move(socket), dispatcher_,
                                                     options_.connection, std::move(setup));
-  conn->set_close_observer(
-      [this](wiregen::connection& closed, std::error_code) { on_lost(closed); });
+  const bool from_connect = static_cast<bool>(started);
+  conn->set_close_observer([this, from_connect](wiregen::connection& closed, std::error_code why) {
+    on_lost(closed, why, from_connect);
+  });
   std::shared_ptr<wiregen::connection> previous;
   {
     // Under the lock stop() takes: either stop() comes first and this
@@ -196,10 +198,10 @@ bool client::attach(asio::ip::tcp::socket socket, std::function<void(std::error_
   return true;
 }
 
-void client::on_lost(const wiregen::connection& lost) {
-  // Only a connection that was served is redialed: one refused in its
-  // handshake is connect()'s failure to report, not to retry for ever.
-  if (!options_.auto_reconnect || stopping_.load() || !lost.was_opened()) {
+void client::on_lost(const wiregen::connection& lost, std::error_code reason, bool from_connect) {
+  // A connection connect() made and that was never served is connect()'s
+  // failure to report, not one to retry for ever.
+  if (!options_.auto_reconnect || stopping_.load() || (from_connect && !lost.was_opened())) {
     return;
   }
   {
@@ -210,12 +212,35 @@ void client::on_lost(const wiregen::connection& lost) {
       return;
     }
   }
-  auto timer = std::make_shared<asio::steady_timer>(*pool_.first());
-  dial(1, 0, std::move(timer), [this](std::error_code ec, asio::ip::tcp::socket s) {
-    if (!ec) {
-      attach(std::move(s), {});
+  // A connection that was refused in its handshake, or closed soon after
+  // opening without a frame (a server refusing by policy), must not turn
+  // into a tight redial loop: such losses back off like failed dials.
+  const bool lasted = lost.was_opened() && (lost.stats().frames_received > 0 ||
+                                            std::chrono::steady_clock::now() - lost.opened_at() >=
+                                                std::chrono::seconds(1));
+  if (!lost.was_opened()) {
+    try {
+      dispatcher_->on_transport_error(reason);
+    } catch (...) {
+      // Reporting must not stop the redialing.
     }
-  });
+  }
+  redial_streak_ = lasted ? 0 : redial_streak_ + 1;
+  auto timer = std::make_shared<asio::steady_timer>(*pool_.first());
+  auto redial = [this, timer] {
+    dial(1, 0, timer, [this](std::error_code ec, asio::ip::tcp::socket s) {
+      if (!ec) {
+        attach(std::move(s), {});
+      }
+    });
+  };
+  if (redial_streak_ == 0) {
+    redial();
+    return;
+  }
+  backoff_timers_.push_back(timer);
+  timer->expires_after(backoff(redial_streak_));
+  timer->async_wait([redial](std::error_code) { redial(); });  // dial() notices a stop()
 }
 
 std::shared_ptr<connection> client::connection() const {

@@ -131,10 +131,10 @@ void connection::begin() {
   if (state_.load() == state::closed) {
     return;
   }
-  if (trusted_proxies_ || tls_) {
+  if ((trusted_proxies_ || tls_) && enabled(options_.handshake_timeout)) {
     // One deadline for everything before the connection is served, so a
     // peer that connects and stalls holds nothing for long.
-    drain_timer_.expires_after(options_.handshake_timeout);
+    drain_timer_.expires_after(clamp_wait(options_.handshake_timeout));
     drain_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
       if (!ec && !self->opened_) {
         self->finish(error::handshake_timeout);
@@ -249,6 +249,9 @@ void connection::open() {
   if (started_) {
     std::exchange(started_, nullptr)({});
   }
+  if (!writable_.load()) {
+    post_writability(false);
+  }
   file_timeouts();
   if (std::exchange(write_deferred_, false)) {
     write_pending();
@@ -268,7 +271,9 @@ void connection::refuse_locked() {
 
 void connection::post_writability(bool writable) {
   asio::post(*context_, [self = shared_from_this(), writable] {
-    if (self->state_.load() != state::open) {
+    // Not before on_connected (a client's backlog may fill the queue during
+    // the handshake): open() reports a queue still unwritable then.
+    if (self->state_.load() != state::open || !self->opened_) {
       return;
     }
     try {
@@ -626,14 +631,18 @@ void connection::throttle() {
   if (!rate_timer_) {
     rate_timer_ = std::make_unique<asio::steady_timer>(*context_);
   }
-  const double wait = (1 - tokens_) / options_.message_rate;
-  rate_timer_->expires_after(std::chrono::duration_cast<clock::duration>(
-      std::chrono::duration<double>(std::max(wait, 0.0))));
+  // Capped at an hour: a rate of nearly zero must not overflow the clock.
+  const double wait = std::clamp((1 - tokens_) / options_.message_rate, 0.0, 3600.0);
+  rate_timer_->expires_after(
+      std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(wait)));
   rate_timer_->async_wait([self = shared_from_this()](std::error_code ec) {
     if (ec || self->state_.load() != state::open) {
       return;
     }
     self->throttled_ = false;
+    // Held back by the rate limit, the peer was not idle: the idle clock
+    // restarts as if the frames had just arrived.
+    self->last_read_at_ = clock::now();
     self->decode_input();
     if (self->state_.load() != state::closed && !self->throttled_) {
       self->read_more();
@@ -776,7 +785,7 @@ bool connection::wait_closed(std::chrono::milliseconds timeout) {
 
 void connection::begin_drain(std::error_code reason, std::chrono::milliseconds deadline) {
   if (!opened_) {
-    finish(reason);  // never served: nothing to flush
+    finish(reason ? reason : std::error_code(error::stopped));  // never served: nothing to flush
     return;
   }
   const auto until = clock::now() + deadline;

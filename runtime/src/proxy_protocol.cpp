@@ -215,6 +215,15 @@ std::error_code parse_networks(const std::vector<std::string>& entries, std::vec
       }
       net.prefix = prefix;
     }
+    if (!ec && net.address.is_v6() && net.address.to_v6().is_v4_mapped()) {
+      // "::ffff:10.0.0.0/104" is the IPv4 network 10.0.0.0/8.
+      if (net.prefix < 96) {
+        ec = error::bad_address;
+      } else {
+        net.address = asio::ip::make_address_v4(asio::ip::v4_mapped, net.address.to_v6());
+        net.prefix -= 96;
+      }
+    }
     if (ec) {
       bad_entry = entry;
       return error::bad_address;

@@ -215,6 +215,7 @@ void server::on_accepted(std::error_code ec, asio::ip::tcp::socket socket,
       conn.reset();
     } else {
       connections_.emplace(conn->id(), conn);
+      conn->start();  // only posts; under the lock, so a stop() sees it started
     }
   }
   if (!conn) {  // its socket closed with it
@@ -224,7 +225,6 @@ void server::on_accepted(std::error_code ec, asio::ip::tcp::socket socket,
     }
     return;
   }
-  conn->start();
 }
 
 void server::refuse(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& remote,
@@ -259,6 +259,9 @@ std::error_code server::admit(connection& conn) {
   const auto& remote = conn.remote_endpoint();
   if (!dispatcher_->on_accept(remote)) {  // a throw is caught by the connection
     return error::connection_rejected;
+  }
+  if (state_.load() != run_state::running) {
+    return error::stopped;  // on_accept (or anyone) stopped the server meanwhile
   }
   if (options_.max_connections_per_address > 0) {
     std::lock_guard lock(connections_mutex_);

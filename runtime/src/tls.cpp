@@ -106,6 +106,11 @@ std::error_code make_tls_context(const tls_server_options& options,
                                 options.private_key_file)) {
     return ec;
   }
+  // Without a session id context, OpenSSL fails the handshake of a client
+  // that resumes a session while client certificates are verified.
+  static constexpr unsigned char session_context[] = "wiregen";
+  SSL_CTX_set_session_id_context(holder->context.native_handle(), session_context,
+                                 sizeof session_context - 1);
   if (options.client_certificates_mode != client_certificates::none) {
     if (options.client_ca_file.empty()) {
       return error::tls_not_configured;

@@ -115,7 +115,7 @@ TEST_CASE("limits: a peer over the message rate is slowed down, and nothing is l
   // 10 at once, then 50 at 100 a second.
   CHECK(std::chrono::steady_clock::now() - start >= 450ms);
   CHECK(counter.in_order);
-  CHECK(handler.closed.empty());
+  CHECK(handler.events.read([&] { return handler.closed.empty(); }));
 }
 
 TEST_CASE("limits: with the close action, a peer over the message rate is disconnected",

@@ -148,6 +148,11 @@ TEST_CASE("proxy protocol: trusted networks match addresses and prefixes", "[pro
   CHECK(trusted("fd12::1"));
   CHECK(trusted("::ffff:10.1.1.1"));  // v4-mapped
   CHECK_FALSE(trusted("11.0.0.1"));
+  // A v4-mapped network is the IPv4 network it maps.
+  REQUIRE_FALSE(pp::parse_networks({"::ffff:10.0.0.0/104"}, networks, bad));
+  CHECK(trusted("10.9.9.9"));
+  CHECK_FALSE(trusted("11.0.0.1"));
+  CHECK(pp::parse_networks({"::ffff:10.0.0.0/64"}, networks, bad) == wiregen::error::bad_address);
   CHECK(pp::parse_networks({"10.0.0.0/33"}, networks, bad) == wiregen::error::bad_address);
   CHECK(bad == "10.0.0.0/33");
 }

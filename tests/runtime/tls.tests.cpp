@@ -3,8 +3,10 @@
 // timeout, certificate reload, ALPN and configuration errors.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "support/bench_peers.hpp"
 #include "support/raw_peer.hpp"
@@ -170,6 +172,11 @@ TEST_CASE("tls: a client that never completes its handshake is cut off by the ti
   CHECK(handler.refused[0] == wiregen::error::handshake_timeout);
   CHECK(std::chrono::steady_clock::now() - start >= 200ms);
   CHECK(handler.sessions.empty());
+  // It leaves the count right after on_refused returns.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (server.connection_count() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
   CHECK(server.connection_count() == 0);
 }
 
@@ -277,4 +284,49 @@ TEST_CASE("tls: a plain client cannot talk to a TLS server; a plain server serve
   REQUIRE_FALSE(plain_client.connect("127.0.0.1", plain_server.port()));
   CHECK(echoes(plain_client, plain_counter, 0));
   CHECK(plain_client.session().connection()->tls() == nullptr);
+}
+
+TEST_CASE("tls: an auto-reconnecting client keeps redialing through refused handshakes",
+          "[runtime][tls][client]") {
+  // A server that turns connections away (by on_accept, before TLS) for a while.
+  class moody final : public bench::server_handler {
+   public:
+    std::atomic<bool> admit{true};
+    bool on_accept(const asio::ip::tcp::endpoint&) override { return admit.load(); }
+    void on_message(bench::server_session& session, const bench::EchoRequest& request) override {
+      bench::EchoReply reply;
+      reply.set_seq(request.seq());
+      (void)session.send(reply);
+    }
+    void on_connected(bench::server_session& session) override {
+      events.update([&] { sessions.push_back(session); });
+    }
+    void on_refused(const asio::ip::tcp::endpoint&, std::error_code) override {
+      events.update([&] { ++refused; });
+    }
+    wiregen::test::waiter events;
+    std::vector<bench::server_session> sessions;
+    int refused = 0;
+  } handler;
+  bench::server server(handler, tls_server());
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+
+  reply_counter counter;
+  auto options = tls_client();
+  options.auto_reconnect = true;
+  options.retry.initial_backoff = 10ms;
+  options.retry.max_backoff = 50ms;
+  bench::client client(counter, options);
+  REQUIRE_FALSE(client.connect("localhost", server.port()));
+  REQUIRE(handler.events.wait([&] { return handler.sessions.size() == 1; }));
+
+  handler.admit = false;
+  handler.events.read([&] { return handler.sessions[0]; }).stop(wiregen::stop_mode::immediate);
+  // Each redial's handshake is cut off; the client goes on, with backoff.
+  REQUIRE(handler.events.wait([&] { return handler.refused >= 3; }));
+  CHECK(counter.events.read([&] { return counter.dial_errors.size(); }) >= 3);
+  handler.admit = true;
+  REQUIRE(handler.events.wait([&] { return handler.sessions.size() == 2; }));
+  REQUIRE(counter.events.wait([&] { return counter.connected == 2; }));
+  REQUIRE(echoes(client, counter, 0));
 }

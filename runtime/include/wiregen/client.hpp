@@ -73,7 +73,7 @@ class client {
   void dial_once(dial_done done);
   std::chrono::milliseconds backoff(unsigned attempt);
   bool attach(asio::ip::tcp::socket socket, std::function<void(std::error_code)> started);
-  void on_lost(const wiregen::connection& lost);
+  void on_lost(const wiregen::connection& lost, std::error_code reason, bool from_connect);
 
   std::shared_ptr<dispatcher> dispatcher_;
   client_options options_;
@@ -81,8 +81,9 @@ class client {
   // Each dial chain (connect() or a reconnect) waits on its own timer; the
   // live ones are listed so that stop() can cut their backoff short.
   std::vector<std::weak_ptr<asio::steady_timer>> backoff_timers_;  // loop thread only
-  std::minstd_rand random_;                                        // loop thread only
-  std::string host_;                                               // set before the first dial
+  unsigned redial_streak_ = 0;  // losses in a row that did not last; loop thread only
+  std::minstd_rand random_;     // loop thread only
+  std::string host_;            // set before the first dial
   std::shared_ptr<asio::ssl::context> tls_context_;  // built by connect(); loop thread only
   std::uint16_t port_ = 0;
   // Set under mutex_, so attach() and stop() agree on it; read anywhere.

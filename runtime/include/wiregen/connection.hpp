@@ -173,6 +173,8 @@ class connection : public std::enable_shared_from_this<connection>,
   /// Whether on_open ran: the connection was served, not refused before.
   /// Connection thread only.
   bool was_opened() const noexcept { return opened_; }
+  /// When on_open ran. Connection thread only.
+  clock::time_point opened_at() const noexcept { return opened_at_; }
 
   /// The I/O context this connection's handlers run on.
   asio::io_context& context() noexcept { return *context_; }
