@@ -324,7 +324,7 @@ TEST_CASE("tls: an auto-reconnecting client keeps redialing through refused hand
   handler.events.read([&] { return handler.sessions[0]; }).stop(wiregen::stop_mode::immediate);
   // Each redial's handshake is cut off; the client goes on, with backoff.
   REQUIRE(handler.events.wait([&] { return handler.refused >= 3; }));
-  CHECK(counter.events.read([&] { return counter.dial_errors.size(); }) >= 3);
+  CHECK(counter.events.wait([&] { return counter.dial_errors.size() >= 3; }));
   handler.admit = true;
   REQUIRE(handler.events.wait([&] { return handler.sessions.size() == 2; }));
   REQUIRE(counter.events.wait([&] { return counter.connected == 2; }));
