@@ -23,8 +23,10 @@ tls=""
 
 work=$(mktemp -d)
 server_pid=""
+echo_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  [ -n "$echo_pid" ] && kill "$echo_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -64,8 +66,12 @@ run_client() {
 }
 
 echo "== chat_server on 127.0.0.1 (port picked by the OS) =="
-"$build/examples/chat_server" --listen 127.0.0.1:0 "${server_flags[@]}" | tee "$work/server.log" &
-server_pid=$(jobs -p | tail -n 1)
+# The server's own pid (not a pipeline's) is what the signals below go to:
+# several demos may run at once.
+"$build/examples/chat_server" --listen 127.0.0.1:0 "${server_flags[@]}" >"$work/server.log" &
+server_pid=$!
+tail -n +1 -f "$work/server.log" &
+echo_pid=$!
 wait_for "$work/server.log" "listening on"
 port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/server.log")
 
@@ -74,7 +80,7 @@ alice=$!
 wait_for "$work/alice.log" "joined lobby"
 if [ -n "$tls" ]; then
   # New connections get the reloaded certificate; alice keeps hers.
-  kill -HUP "$(pgrep -f "chat_server --listen 127.0.0.1:0" | head -n 1)"
+  kill -HUP "$server_pid"
   wait_for "$work/server.log" "certificate reloaded"
 fi
 run_client bob
@@ -87,7 +93,9 @@ status=0
 for pid in $alice $bob $carol; do
   wait "$pid" || status=1
 done
-kill -INT "$(pgrep -f "chat_server --listen 127.0.0.1:0" | head -n 1)" 2>/dev/null || true
+kill -INT "$server_pid" 2>/dev/null || true
+wait "$server_pid" || status=1
+server_pid=""
 wait_for "$work/server.log" "stopped" || status=1
 if [ $status -eq 0 ]; then
   echo "== demo finished: three clients talked through the server${tls:+ over TLS}, which stopped gracefully =="
