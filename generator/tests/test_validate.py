@@ -48,6 +48,11 @@ def test_bench_spec_is_valid():
     assert spec_errors(BENCH) == []
 
 
+def test_one_message_each_way_needs_no_message_id():
+    # gRPC's message prefix: a flag and a length, nothing naming the message.
+    assert spec_errors(bench(("role: MESSAGE_ID", "role: FLAGS"))) == []
+
+
 def test_examples_are_valid():
     chat_messages = {f"chat.{name}": "chat.proto" for name in (
         "LoginRequest", "LoginReply", "JoinRoom", "Joined", "Say", "Line", "Notice")}
@@ -89,7 +94,7 @@ def test_examples_are_valid():
         pytest.param(
             "\n".join(line for line in BENCH.splitlines() if "header" not in line),
             [(None, "header", "the header has no fields",
-              "add at least a LENGTH and a MESSAGE_ID field")],
+              "add at least a LENGTH field (and a MESSAGE_ID field for several messages)")],
             id="empty-header",
         ),
         pytest.param(
@@ -124,8 +129,7 @@ def test_examples_are_valid():
         pytest.param(
             bench((" role: MESSAGE_ID", "")),
             [(3, "header[1] 'type'", "the role is not set",
-              "add 'role: LENGTH', MESSAGE_ID, REQUEST_ID, FLAGS, CONSTANT or RESERVED"),
-             (2, "header", "no message id field", "role: MESSAGE_ID")],
+              "add 'role: LENGTH', MESSAGE_ID, REQUEST_ID, FLAGS, CONSTANT or RESERVED")],
             id="role-unset",
         ),
         pytest.param(
@@ -169,10 +173,13 @@ def test_examples_are_valid():
             id="no-length",
         ),
         pytest.param(
-            bench(("role: MESSAGE_ID", "role: FLAGS")),
-            [(2, "header", "no message id field",
-              "add 'header { name: \"...\" width: U32 role: MESSAGE_ID }'")],
-            id="no-message-id",
+            bench(("role: MESSAGE_ID", "role: FLAGS"), ("sender: CLIENT", "sender: BOTH")),
+            [(6, "message[1] 'bench.EchoReply'",
+              "the server already sends 'bench.EchoRequest' (message[0]), and the header has no"
+              " MESSAGE_ID field to tell them apart",
+              "add a MESSAGE_ID field to the header, or wrap the messages in one message with a"
+              " oneof")],
+            id="no-message-id-two-messages-one-side",
         ),
         pytest.param(
             bench(("byte_order: BIG_ENDIAN\n",
@@ -375,8 +382,8 @@ def test_every_error_is_reported():
         (2, "header[1] 'length'", "the width is not set", "width: U8"),
         (6, "header[2] 'magic'", "constant value 0x1ff does not fit in 1 byte(s)", "0x100"),
         (8, "message[1] 'bench.EchoRequest'", "listed twice (also message[0])", "sender: BOTH"),
-        (9, "message[1] 'bench.EchoRequest'", "id 1 is also used by message[0]", "own id"),
         (8, "message[1] 'bench.EchoRequest'", "who sends this message is not set", "CLIENT"),
+        (9, "message[1] 'bench.EchoRequest'", "id 1 is also used by message[0]", "own id"),
         (12, "message[2] 'bench.Nope'", "no such message in the .proto or its imports",
          "did you mean"),
     ])

@@ -71,8 +71,8 @@ def build_file(
         namespace=naming.namespace_of(proto.package),
         framing=framing,
         messages=table,
-        server=_build_role("server", "client", table, spec.heartbeat.lstrip(".")),
-        client=_build_role("client", "server", table, spec.heartbeat.lstrip(".")),
+        server=_build_role("server", "client", table, spec.heartbeat.lstrip("."), framing),
+        client=_build_role("client", "server", table, spec.heartbeat.lstrip("."), framing),
     )
 
 
@@ -105,7 +105,8 @@ def _build_framing(spec) -> Framing:
         fields=tuple(fields),
         header_size=size,
         length=by_role["length"],
-        message_id=by_role["message_id"],
+        message_id=by_role.get("message_id"),
+        id_type=by_role["message_id"].cpp_type if "message_id" in by_role else "std::uint32_t",
         request_id=by_role.get("request_id"),
         flags=by_role.get("flags"),
         constants=tuple(field for field in fields if field.role == "constant"),
@@ -161,13 +162,16 @@ def _build_message(entry, file_package: str, messages, framing: Framing) -> Mess
         full_name=full_name,
         cpp_type=naming.cpp_message_type(full_name, package, file_package),
         id=entry.id,
-        id_literal=naming.int_literal(entry.id, framing.message_id.size),
+        id_literal=naming.int_literal(entry.id,
+                                      framing.message_id.size if framing.message_id else 4),
         sender=_SENDERS[entry.sender],
     )
 
 
-def _build_role(name: str, peer: str, table: Tuple[Message, ...], heartbeat: str) -> Role:
+def _build_role(name: str, peer: str, table: Tuple[Message, ...], heartbeat: str,
+                framing: Framing) -> Role:
     outgoing = tuple(m for m in table if m.sender in (name, "both"))
+    incoming = tuple(m for m in table if m.sender in (peer, "both"))
     return Role(
         name=name,
         handler=f"{name}_handler",
@@ -177,8 +181,10 @@ def _build_role(name: str, peer: str, table: Tuple[Message, ...], heartbeat: str
         runtime_endpoint=f"wiregen::{name}",
         runtime_options=f"wiregen::{name}_options",
         peer=peer,
-        incoming=tuple(m for m in table if m.sender in (peer, "both")),
+        incoming=incoming,
         outgoing=outgoing,
         unexpected=tuple(m for m in table if m.sender == name),
         heartbeat=next((m for m in outgoing if m.full_name == heartbeat), None),
+        # Validation allows at most one per side when frames carry no id.
+        only_incoming=incoming[0] if framing.message_id is None and incoming else None,
     )

@@ -32,7 +32,10 @@ class Framing:
     fields: Tuple[HeaderField, ...]
     header_size: int
     length: HeaderField
-    message_id: HeaderField
+    # None when the header has no MESSAGE_ID field: each side then sends one
+    # message type, and frames carry no id.
+    message_id: Optional[HeaderField]
+    id_type: str  # the C++ type of message ids, e.g. std::uint16_t
     request_id: Optional[HeaderField]
     flags: Optional[HeaderField]
     constants: Tuple[HeaderField, ...]
@@ -70,6 +73,8 @@ class Role:
     incoming: Tuple[Message, ...]
     outgoing: Tuple[Message, ...]
     unexpected: Tuple[Message, ...]  # in the table, but only this side sends them
+    # Without a message id: the one message this side receives, if any.
+    only_incoming: Optional[Message]
     heartbeat: Optional[Message]  # the spec's heartbeat, if this side sends it
 
 

@@ -19,7 +19,8 @@ DEFAULT_MAX_FRAME_SIZE = 4 * 1024 * 1024
 LARGEST_MAX_FRAME_SIZE = 2**31 - 1
 _SINGLE_ROLES = {
     framing_pb2.LENGTH: ("length", True),
-    framing_pb2.MESSAGE_ID: ("message id", True),
+    # Optional: without it each side sends a single message type.
+    framing_pb2.MESSAGE_ID: ("message id", False),
     framing_pb2.REQUEST_ID: ("request id", False),
     framing_pb2.FLAGS: ("flags", False),
 }
@@ -81,7 +82,7 @@ def _check_header(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
     spec = loaded.spec
     if not spec.header:
         sink.error(None, "header", "the header has no fields",
-                   "add at least a LENGTH and a MESSAGE_ID field")
+                   "add at least a LENGTH field (and a MESSAGE_ID field for several messages)")
         return
     seen_names = {}
     seen_roles = {}
@@ -155,6 +156,7 @@ def _check_messages(loaded: LoadedSpec, messages: Dict[str, str], sink: Diagnost
     id_field = next((f for f in spec.header if f.role == framing_pb2.MESSAGE_ID), None)
     id_width = WIDTH_BYTES.get(id_field.width) if id_field else None
     ids, types = {}, {}
+    sends = {}  # without a message id: side -> the first entry it sends
     for index, entry in enumerate(spec.message):
         line = loaded.line_of(("message", index))
         name = entry.type.lstrip(".")
@@ -172,6 +174,26 @@ def _check_messages(loaded: LoadedSpec, messages: Dict[str, str], sink: Diagnost
                        "list every message once; use sender: BOTH if both sides send it")
         else:
             types[name] = index
+        if entry.sender == framing_pb2.SENDER_UNSPECIFIED:
+            sink.error(line, subject, "who sends this message is not set",
+                       "add 'sender: CLIENT', 'sender: SERVER' or 'sender: BOTH'")
+        if id_field is None:
+            # Nothing on the wire says which message a frame is: each side
+            # may send one message type, and the ids are not checked.
+            for side, senders in (("client", (framing_pb2.CLIENT, framing_pb2.BOTH)),
+                                  ("server", (framing_pb2.SERVER, framing_pb2.BOTH))):
+                if entry.sender not in senders:
+                    continue
+                if side in sends:
+                    first_index, first_name = sends[side]
+                    sink.error(line, subject,
+                               f"the {side} already sends '{first_name}' (message[{first_index}]),"
+                               " and the header has no MESSAGE_ID field to tell them apart",
+                               "add a MESSAGE_ID field to the header, or wrap the messages in one"
+                               " message with a oneof")
+                else:
+                    sends[side] = (index, name)
+            continue
         if entry.id in ids:
             sink.error(loaded.line_of(("message", index), ("id", 0)), subject,
                        f"id {entry.id} is also used by message[{ids[entry.id]}]",
@@ -183,9 +205,6 @@ def _check_messages(loaded: LoadedSpec, messages: Dict[str, str], sink: Diagnost
                        f"id {entry.id} does not fit the {id_width}-byte message id field "
                        f"'{id_field.name}'",
                        f"use an id below {1 << (8 * id_width)} or widen the field")
-        if entry.sender == framing_pb2.SENDER_UNSPECIFIED:
-            sink.error(line, subject, "who sends this message is not set",
-                       "add 'sender: CLIENT', 'sender: SERVER' or 'sender: BOTH'")
     heartbeat = spec.heartbeat.lstrip(".")
     if spec.heartbeat and heartbeat not in types:
         listed = [entry.type.lstrip(".") for entry in spec.message]
