@@ -92,13 +92,15 @@ inline constexpr bool server_sends<HelloReply> = true;
 
 /// The protocol as the server sends it, for wiregen::typed_session.
 struct server_role {
-  static constexpr std::size_t header_size = framing::header_size;
   static constexpr std::size_t max_payload_size = framing::max_payload_size;
   template <class Message>
   static constexpr bool sends = server_sends<Message>;
   template <class Message>
   static constexpr std::uint32_t id = message_id<Message>::value;
 
+  static constexpr std::size_t header_size_for(std::size_t /*payload_size*/) noexcept {
+    return framing::header_size;
+  }
   static void write_header(std::uint8_t* out, std::uint32_t message_id, std::size_t payload_size,
                            const wiregen::frame_meta& meta) noexcept {
     codec::write_header(out, message_id, payload_size, meta);
@@ -122,13 +124,15 @@ inline constexpr bool client_sends<HelloRequest> = true;
 
 /// The protocol as the client sends it, for wiregen::typed_session.
 struct client_role {
-  static constexpr std::size_t header_size = framing::header_size;
   static constexpr std::size_t max_payload_size = framing::max_payload_size;
   template <class Message>
   static constexpr bool sends = client_sends<Message>;
   template <class Message>
   static constexpr std::uint32_t id = message_id<Message>::value;
 
+  static constexpr std::size_t header_size_for(std::size_t /*payload_size*/) noexcept {
+    return framing::header_size;
+  }
   static void write_header(std::uint8_t* out, std::uint32_t message_id, std::size_t payload_size,
                            const wiregen::frame_meta& meta) noexcept {
     codec::write_header(out, message_id, payload_size, meta);

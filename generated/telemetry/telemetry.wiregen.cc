@@ -61,11 +61,12 @@ std::error_code append_frame(std::string& out, std::uint16_t message_id,
   if (payload_size > framing::max_payload_size) {
     return wiregen::error::message_too_large;
   }
+  const std::size_t header_size = framing::header_size;
   const std::size_t start = out.size();
-  out.resize(start + framing::header_size + payload_size);
+  out.resize(start + header_size + payload_size);
   auto* frame = reinterpret_cast<std::uint8_t*>(out.data()) + start;
   write_header(frame, message_id, payload_size, meta);
-  message.SerializeWithCachedSizesToArray(frame + framing::header_size);
+  message.SerializeWithCachedSizesToArray(frame + header_size);
   return {};
 }
 

@@ -402,3 +402,38 @@ def test_message_from_an_import_is_known():
     text = bench(('"bench.EchoReply"', '"google.protobuf.Empty"'))
     assert spec_errors(text, {"bench.EchoRequest": "echo.proto",
                               "google.protobuf.Empty": "google/protobuf/empty.proto"}) == []
+
+
+# protobuf's delimited format: a varint length and nothing else.
+DELIMITED = """
+format: VARINT_DELIMITED
+message { type: "bench.EchoRequest" sender: CLIENT }
+message { type: "bench.EchoReply" sender: SERVER }
+"""
+
+
+def test_varint_delimited_spec_is_valid():
+    assert spec_errors(DELIMITED) == []
+
+
+def test_varint_delimited_takes_no_header_fields_or_length_settings():
+    text = DELIMITED.replace("format: VARINT_DELIMITED\n",
+                             "format: VARINT_DELIMITED\n"
+                             "header { name: \"length\" width: U32 role: LENGTH }\n"
+                             "length_counts: PAYLOAD\n")
+    check_all(text, [
+        (2, "header[0] 'length'",
+         "a VARINT_DELIMITED frame has no header fields: the varint length is the whole header",
+         "remove the header entries"),
+        (3, "length_counts", "length_counts has no meaning for a VARINT_DELIMITED frame",
+         "remove 'length_counts'"),
+    ])
+
+
+def test_varint_delimited_sends_one_message_type_per_side():
+    text = DELIMITED.replace("sender: SERVER", "sender: CLIENT")
+    check_all(text, [
+        (3, "message[1] 'bench.EchoReply'",
+         "the client already sends 'bench.EchoRequest' (message[0]), and the header has no"
+         " MESSAGE_ID field to tell them apart", "oneof"),
+    ])

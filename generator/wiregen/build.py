@@ -77,6 +77,8 @@ def build_file(
 
 
 def _build_framing(spec) -> Framing:
+    if spec.format == framing_pb2.VARINT_DELIMITED:
+        return _build_varint_framing(spec)
     bias = length_bias(spec)
     fields = []
     offset = 0
@@ -101,6 +103,7 @@ def _build_framing(spec) -> Framing:
     frame_max = max_frame_size(spec)
     size = header_size(spec)
     return Framing(
+        format="header_fields",
         byte_order="big" if spec.byte_order == framing_pb2.BIG_ENDIAN else "little",
         fields=tuple(fields),
         header_size=size,
@@ -115,6 +118,40 @@ def _build_framing(spec) -> Framing:
         max_payload_size=frame_max - size,
         has_meta="request_id" in by_role or "flags" in by_role,
         layout_comment=_layout_comment(fields, size, spec),
+    )
+
+
+def _varint_size(value: int) -> int:
+    size = 1
+    while value >= 0x80:
+        value >>= 7
+        size += 1
+    return size
+
+
+def _build_varint_framing(spec) -> Framing:
+    frame_max = max_frame_size(spec)
+    return Framing(
+        format="varint_delimited",
+        byte_order="big",
+        fields=(),
+        header_size=5,
+        length=None,
+        message_id=None,
+        id_type="std::uint32_t",
+        request_id=None,
+        flags=None,
+        constants=(),
+        length_bias=0,
+        max_frame_size=frame_max,
+        # The largest payload whose prefix still fits: prefixes only grow.
+        max_payload_size=frame_max - _varint_size(frame_max),
+        has_meta=False,
+        layout_comment=(
+            "offset  size  field    meaning",
+            "0       1-5   length   base-128 varint: the payload's size",
+            "1-5     n     payload  the serialized message",
+        ),
     )
 
 

@@ -28,10 +28,11 @@ class HeaderField:
 class Framing:
     """The frame layout, shared by both sides."""
 
-    byte_order: str  # big / little
+    format: str  # header_fields / varint_delimited
+    byte_order: str  # big / little (varint_delimited: unused)
     fields: Tuple[HeaderField, ...]
-    header_size: int
-    length: HeaderField
+    header_size: int  # varint_delimited: the largest prefix, 5
+    length: Optional[HeaderField]  # None for varint_delimited
     # None when the header has no MESSAGE_ID field: each side then sends one
     # message type, and frames carry no id.
     message_id: Optional[HeaderField]

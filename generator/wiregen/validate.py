@@ -51,6 +51,11 @@ def max_frame_size(spec) -> int:
 def validate(loaded: LoadedSpec, messages: Dict[str, str]) -> None:
     """Raise SpecError listing every problem; `messages` maps full name -> file."""
     sink = DiagnosticSink(loaded.path)
+    if loaded.spec.format == framing_pb2.VARINT_DELIMITED:
+        _check_varint_delimited(loaded, sink)
+        _check_messages(loaded, messages, sink)
+        sink.raise_if_any()
+        return
     _check_top_level(loaded, sink)
     header_problems = len(sink.diagnostics)
     _check_header(loaded, sink)
@@ -59,6 +64,27 @@ def validate(loaded: LoadedSpec, messages: Dict[str, str]) -> None:
         _check_length(loaded, sink)
     _check_messages(loaded, messages, sink)
     sink.raise_if_any()
+
+
+def _check_varint_delimited(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
+    """protobuf's delimited format: a varint length is the whole header."""
+    spec = loaded.spec
+    for index, field in enumerate(spec.header):
+        sink.error(loaded.line_of(("header", index)), f"header[{index}] '{field.name}'",
+                   "a VARINT_DELIMITED frame has no header fields: the varint length is the"
+                   " whole header", "remove the header entries, or use format: HEADER_FIELDS")
+    for name in ("length_counts", "length_adjustment", "byte_order"):
+        if getattr(spec, name):
+            sink.error(loaded.line_of((name, 0)), name,
+                       f"{name} has no meaning for a VARINT_DELIMITED frame",
+                       f"remove '{name}'")
+    if spec.max_frame_size > LARGEST_MAX_FRAME_SIZE:
+        sink.error(loaded.line_of(("max_frame_size", 0)), "max_frame_size",
+                   f"{spec.max_frame_size} is larger than protobuf can parse",
+                   f"use at most {LARGEST_MAX_FRAME_SIZE}")
+    if not spec.message:
+        sink.error(None, "message", "the message table is empty",
+                   "add entries like 'message { type: \"pkg.Request\" sender: CLIENT }'")
 
 
 def _check_top_level(loaded: LoadedSpec, sink: DiagnosticSink) -> None:

@@ -70,6 +70,8 @@ class wiregen_category final : public std::error_category {
         return "connections arrive faster than the accept rate allows";
       case error::message_rate_exceeded:
         return "messages arrive faster than the message rate allows";
+      case error::malformed_length_prefix:
+        return "varint length prefix longer than 5 bytes";
     }
     return "unknown wiregen error " + std::to_string(value);
   }

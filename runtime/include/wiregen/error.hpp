@@ -66,6 +66,8 @@ enum class error {
   accept_rate_exceeded,
   /// The peer sends messages faster than message_rate allows.
   message_rate_exceeded,
+  /// A varint length prefix runs past its 5 bytes.
+  malformed_length_prefix,
 };
 
 /// The category of wiregen::error; its name() is "wiregen".

@@ -23,8 +23,8 @@ namespace wiregen {
 /// chat::server_role: the header size and payload limit of its framing, how
 /// to write a header, and which messages the side sends under which id.
 template <class Role>
-concept protocol_role = requires(std::uint8_t* out, std::size_t size, const frame_meta& meta) {
-  { Role::header_size } -> std::convertible_to<std::size_t>;
+concept protocol_role = requires(std::size_t size) {
+  { Role::header_size_for(size) } -> std::convertible_to<std::size_t>;
   { Role::max_payload_size } -> std::convertible_to<std::size_t>;
 };
 
@@ -35,18 +35,21 @@ template <protocol_role Role, class Message>
 class frame_writer {
  public:
   frame_writer(const Message& message, const frame_meta& meta)
-      : message_(message), meta_(meta), payload_size_(message.ByteSizeLong()) {}
+      : message_(message),
+        meta_(meta),
+        payload_size_(message.ByteSizeLong()),
+        header_size_(Role::header_size_for(payload_size_)) {}
 
   /// error::message_too_large when the payload exceeds the framing's limit.
   std::error_code check() const noexcept {
     return payload_size_ > Role::max_payload_size ? std::error_code(error::message_too_large)
                                                   : std::error_code();
   }
-  std::size_t size() const noexcept { return Role::header_size + payload_size_; }
+  std::size_t size() const noexcept { return header_size_ + payload_size_; }
 
   void operator()(std::uint8_t* out) const {
     Role::write_header(out, Role::template id<Message>, payload_size_, meta_);
-    message_.SerializeWithCachedSizesToArray(out + Role::header_size);
+    message_.SerializeWithCachedSizesToArray(out + header_size_);
   }
 
   /// The frame in bytes of its own, for a send that outlives the message.
@@ -60,6 +63,7 @@ class frame_writer {
   const Message& message_;
   const frame_meta& meta_;
   std::size_t payload_size_;
+  std::size_t header_size_;
 };
 
 /// A session that sends the messages of one side of a protocol, typed: a
