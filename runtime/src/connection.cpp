@@ -269,13 +269,21 @@ void connection::refuse_locked() {
   }
 }
 
-void connection::post_writability(bool writable) {
-  asio::post(*context_, [self = shared_from_this(), writable] {
+void connection::post_writability(bool /*writable*/) {
+  // The event reports the state when it runs, not when it was posted: posts
+  // from this loop's own thread and from senders' threads may run out of
+  // order, and the handler must end up told the state that holds.
+  asio::post(*context_, [self = shared_from_this()] {
     // Not before on_connected (a client's backlog may fill the queue during
     // the handshake): open() reports a queue still unwritable then.
     if (self->state_.load() != state::open || !self->opened_) {
       return;
     }
+    const bool writable = self->writable_.load();
+    if (writable == self->reported_writable_) {
+      return;  // a flip and its flip back: nothing changed for the handler
+    }
+    self->reported_writable_ = writable;
     try {
       self->dispatcher_->on_writability(*self, writable);
     } catch (...) {

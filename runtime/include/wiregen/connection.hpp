@@ -265,6 +265,7 @@ class connection : public std::enable_shared_from_this<connection>,
   std::function<void(std::error_code)> started_;
   bool opened_ = false;          // on_open ran: on_close will too
   bool write_deferred_ = false;  // a write round waits for open()
+  bool reported_writable_ = true;  // what on_writability last told the handler
   // The message rate limit (connection thread).
   double tokens_ = 0;
   clock::time_point refilled_at_;
