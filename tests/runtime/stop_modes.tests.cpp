@@ -92,7 +92,8 @@ TEST_CASE("stop: immediate drops what is queued and counts it", "[runtime][stop]
   CHECK(stats.frames_sent + stats.frames_dropped == flood_frames);
   REQUIRE(p.counter.events.wait([&] { return !p.counter.reasons.empty(); }));
   CHECK(p.counter.count() <= flood_frames);
-  CHECK(p.counter.count() <= stats.frames_sent);
+  // frames_sent moves per write batch: a batch the close cut short counts
+  // as dropped as a whole, even if the peer got some of its frames.
 }
 
 TEST_CASE("stop: graceful_wait against a peer that does not read gives up at its deadline",
