@@ -61,7 +61,8 @@ TEST_CASE("stop: graceful returns at once and still delivers everything queued",
   flood(p.session);
   const auto start = clock_type::now();
   p.session.stop(wiregen::stop_mode::graceful);
-  CHECK(clock_type::now() - start < 50ms);  // it only posts the stop
+  // It only posts the stop (the bound is loose for loaded CI machines).
+  CHECK(clock_type::now() - start < 500ms);
   CHECK(p.session.send(reply_of(0, 1)) == wiregen::error::connection_closed);
   REQUIRE(p.handler.wait_closed(1));
   CHECK(p.counter.wait_received(flood_frames));
