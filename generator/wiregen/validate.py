@@ -78,13 +78,7 @@ def _check_varint_delimited(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
             sink.error(loaded.line_of((name, 0)), name,
                        f"{name} has no meaning for a VARINT_DELIMITED frame",
                        f"remove '{name}'")
-    if spec.max_frame_size > LARGEST_MAX_FRAME_SIZE:
-        sink.error(loaded.line_of(("max_frame_size", 0)), "max_frame_size",
-                   f"{spec.max_frame_size} is larger than protobuf can parse",
-                   f"use at most {LARGEST_MAX_FRAME_SIZE}")
-    if not spec.message:
-        sink.error(None, "message", "the message table is empty",
-                   "add entries like 'message { type: \"pkg.Request\" sender: CLIENT }'")
+    _check_size_and_table(loaded, sink, example_entry='type: "pkg.Request" sender: CLIENT')
 
 
 def _check_top_level(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
@@ -95,13 +89,20 @@ def _check_top_level(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
     if spec.length_counts == framing_pb2.LENGTH_COUNTS_UNSPECIFIED:
         sink.error(None, "length_counts", "what the length field counts is not set",
                    "add 'length_counts: AFTER_LENGTH_FIELD', 'PAYLOAD' or 'WHOLE_FRAME'")
+    _check_size_and_table(loaded, sink,
+                          example_entry='id: 1 type: "pkg.Request" sender: CLIENT')
+
+
+def _check_size_and_table(loaded: LoadedSpec, sink: DiagnosticSink, example_entry: str) -> None:
+    """What every format needs: a frame size protobuf can parse, messages."""
+    spec = loaded.spec
     if spec.max_frame_size > LARGEST_MAX_FRAME_SIZE:
         sink.error(loaded.line_of(("max_frame_size", 0)), "max_frame_size",
                    f"{spec.max_frame_size} is larger than protobuf can parse",
                    f"use at most {LARGEST_MAX_FRAME_SIZE}")
     if not spec.message:
         sink.error(None, "message", "the message table is empty",
-                   "add entries like 'message { id: 1 type: \"pkg.Request\" sender: CLIENT }'")
+                   f"add entries like 'message {{ {example_entry} }}'")
 
 
 def _check_header(loaded: LoadedSpec, sink: DiagnosticSink) -> None:

@@ -88,6 +88,9 @@ connection::connection(std::shared_ptr<asio::io_context> context, asio::ip::tcp:
   apply_socket_options(socket_, options_);
   options_.read_chunk_size = std::max<std::size_t>(options_.read_chunk_size, 64);
   options_.low_watermark = std::min(options_.low_watermark, options_.max_queued_bytes);
+  // Decided once: reads and writes only look at the clock when some timeout needs it.
+  uses_timeouts_ = enabled(options_.read_idle_timeout) || enabled(options_.write_stall_timeout) ||
+                   enabled(options_.first_frame_timeout) || enabled(options_.heartbeat_interval);
   if (options_.message_rate > 0 && options_.message_burst == 0) {
     options_.message_burst = static_cast<std::size_t>(std::max(1.0, options_.message_rate));
   }
@@ -250,7 +253,7 @@ void connection::open() {
     std::exchange(started_, nullptr)({});
   }
   if (!writable_.load()) {
-    post_writability(false);
+    post_writability();
   }
   file_timeouts();
   if (std::exchange(write_deferred_, false)) {
@@ -264,12 +267,16 @@ void connection::open() {
 
 void connection::refuse_locked() {
   frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+  mark_unwritable_locked();
+}
+
+void connection::mark_unwritable_locked() {
   if (writable_.exchange(false)) {
-    post_writability(false);
+    post_writability();
   }
 }
 
-void connection::post_writability(bool /*writable*/) {
+void connection::post_writability() {
   // The event reports the state when it runs, not when it was posted: posts
   // from this loop's own thread and from senders' threads may run out of
   // order, and the handler must end up told the state that holds.
@@ -339,9 +346,7 @@ std::error_code connection::write_frame_waiting(std::size_t size,
     refuse_locked();
     return error::send_queue_full;
   }
-  if (writable_.exchange(false)) {
-    post_writability(false);
-  }
+  mark_unwritable_locked();
   auto waiter = std::make_shared<send_waiter>();
   waiter->size = size;
   waiter->fill = fill;
@@ -359,6 +364,12 @@ std::error_code connection::write_frame_waiting(std::size_t size,
 }
 
 void connection::submit(const waiter_ptr& waiter, std::chrono::milliseconds timeout) {
+  // An async sender owns its encoded frame; its fill copies it.
+  waiter->fill = [](void* context, std::uint8_t* out) {
+    const auto& bytes = static_cast<send_waiter*>(context)->bytes;
+    std::memcpy(out, bytes.data(), bytes.size());
+  };
+  waiter->fill_context = waiter.get();
   std::error_code refused;
   bool post_write = false;
   {
@@ -366,15 +377,11 @@ void connection::submit(const waiter_ptr& waiter, std::chrono::milliseconds time
     if (!accepting_sends_) {
       refused = error::connection_closed;
     } else if (fits_locked(waiter->size)) {
-      auto copy = [&](std::uint8_t* out) {
-        std::memcpy(out, waiter->bytes.data(), waiter->bytes.size());
-      };
-      post_write = queue_locked(waiter->size, copy);
+      auto call = [&](std::uint8_t* out) { waiter->fill(waiter->fill_context, out); };
+      post_write = queue_locked(waiter->size, call);
       waiter->done = true;
     } else {
-      if (writable_.exchange(false)) {
-        post_writability(false);
-      }
+      mark_unwritable_locked();
       waiters_.push_back(waiter);
       if (enabled(timeout)) {
         waiter->deadline = std::make_unique<asio::steady_timer>(*context_, timeout);
@@ -425,18 +432,11 @@ void connection::release_written(std::size_t n) {
     // frames queued here leave with the next round.
     while (!waiters_.empty() && accepting_sends_) {
       const auto& next = waiters_.front();
-      if (queued_bytes_ != 0 && queued_bytes_ + next->size > options_.max_queued_bytes) {
+      if (!room_for_locked(next->size)) {
         break;
       }
-      if (next->fill != nullptr) {
-        auto call = [&](std::uint8_t* out) { next->fill(next->fill_context, out); };
-        queue_locked(next->size, call);
-      } else {
-        auto copy = [&](std::uint8_t* out) {
-          std::memcpy(out, next->bytes.data(), next->bytes.size());
-        };
-        queue_locked(next->size, copy);
-      }
+      auto call = [&](std::uint8_t* out) { next->fill(next->fill_context, out); };
+      queue_locked(next->size, call);
       next->done = true;
       if (next->deadline) {
         next->deadline->cancel();
@@ -446,7 +446,7 @@ void connection::release_written(std::size_t n) {
     }
     if (!writable_.load() && waiters_.empty() && queued_bytes_ <= options_.low_watermark) {
       writable_.store(true);
-      post_writability(true);
+      post_writability();
     }
   }
   bool wake_blocked = false;
@@ -531,7 +531,7 @@ void connection::on_read(std::error_code ec, std::size_t n) {
   }
   bytes_in_.fetch_add(n, std::memory_order_relaxed);
   input_.commit(n);
-  if (uses_timeouts()) {
+  if (uses_timeouts_) {
     last_read_at_ = clock::now();
   }
   if (state_.load() != state::open) {
@@ -710,7 +710,7 @@ void connection::write_pending() {
     return;
   }
   write_offset_ = 0;
-  if (uses_timeouts()) {
+  if (uses_timeouts_) {
     last_send_at_ = last_write_progress_at_ = clock::now();
     // A write stall deadline may come before whatever the wheel holds.
     if (enabled(options_.write_stall_timeout) &&
@@ -751,7 +751,7 @@ void connection::on_written(std::error_code ec, std::size_t n) {
     finish(ec);
     return;
   }
-  if (uses_timeouts()) {
+  if (uses_timeouts_) {
     last_write_progress_at_ = clock::now();
   }
   release_written(n);
@@ -912,13 +912,8 @@ void connection::report_close() {
 // ---------------------------------------------------------------------------
 // Timeouts
 
-bool connection::uses_timeouts() const noexcept {
-  return enabled(options_.read_idle_timeout) || enabled(options_.write_stall_timeout) ||
-         enabled(options_.first_frame_timeout) || enabled(options_.heartbeat_interval);
-}
-
 void connection::file_timeouts() {
-  if (!uses_timeouts() || state_.load() == state::closed) {
+  if (!uses_timeouts_ || state_.load() == state::closed) {
     return;
   }
   auto due = clock::time_point::max();

@@ -185,7 +185,7 @@ class connection : public std::enable_shared_from_this<connection>,
 
   /// A sender waiting for room: a blocked write_frame_for (whose caller's
   /// fill stays valid while it waits) or an async_write_frame (which owns
-  /// its encoded bytes and completes through `complete`).
+  /// its encoded bytes, copied by its fill, and completes through `complete`).
   struct send_waiter {
     std::size_t size = 0;
     void (*fill)(void* context, std::uint8_t* out) = nullptr;
@@ -199,6 +199,7 @@ class connection : public std::enable_shared_from_this<connection>,
   using waiter_ptr = std::shared_ptr<send_waiter>;
 
   // Send queue, under send_mutex_.
+  bool room_for_locked(std::size_t size) const noexcept;
   bool fits_locked(std::size_t size) const noexcept;
   template <class Fill>
   bool queue_locked(std::size_t size, Fill& fill, std::size_t frames = 1);
@@ -210,7 +211,8 @@ class connection : public std::enable_shared_from_this<connection>,
   void abandon(const waiter_ptr& waiter, std::error_code reason);
   void release_written(std::size_t n);
   void fail_waiters(std::error_code reason);
-  void post_writability(bool writable);
+  void mark_unwritable_locked();
+  void post_writability();
 
   // Everything below runs on the connection's thread.
   void begin();
@@ -238,7 +240,6 @@ class connection : public std::enable_shared_from_this<connection>,
   void finish_drain_if_flushed();
   void finish(std::error_code reason);
   void report_close();
-  bool uses_timeouts() const noexcept;
   void file_timeouts();
   void expired(clock::time_point now) override;
 
@@ -263,8 +264,8 @@ class connection : public std::enable_shared_from_this<connection>,
   std::vector<std::uint8_t> proxy_bytes_;
   std::function<std::error_code(connection&)> admit_;
   std::function<void(std::error_code)> started_;
-  bool opened_ = false;          // on_open ran: on_close will too
-  bool write_deferred_ = false;  // a write round waits for open()
+  bool opened_ = false;            // on_open ran: on_close will too
+  bool write_deferred_ = false;    // a write round waits for open()
   bool reported_writable_ = true;  // what on_writability last told the handler
   // The message rate limit (connection thread).
   double tokens_ = 0;
@@ -277,6 +278,7 @@ class connection : public std::enable_shared_from_this<connection>,
   // stops its connection sees no further frame of the batch being decoded.
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> writable_{true};
+  bool uses_timeouts_ = false;                          // some timeout or the heartbeat is on
   std::atomic<std::int64_t> requested_deadline_ms_{0};  // of the latest stop()
 
   // Connection-thread state.
@@ -335,11 +337,14 @@ void connection::stream_write_some(const Buffers& buffers, Handler&& handler) {
   }
 }
 
-inline bool connection::fits_locked(std::size_t size) const noexcept {
+inline bool connection::room_for_locked(std::size_t size) const noexcept {
   // A frame larger than the whole bound still goes into an empty queue, so
   // that it can never wait forever.
-  return waiters_.empty() &&
-         (queued_bytes_ == 0 || queued_bytes_ + size <= options_.max_queued_bytes);
+  return queued_bytes_ == 0 || queued_bytes_ + size <= options_.max_queued_bytes;
+}
+
+inline bool connection::fits_locked(std::size_t size) const noexcept {
+  return waiters_.empty() && room_for_locked(size);  // nobody overtakes a waiter
 }
 
 template <class Fill>
