@@ -3,6 +3,7 @@
 #include "echo.wiregen.h"
 
 #include <array>
+#include <utility>
 
 #include <wiregen/byte_order.hpp>
 #include <wiregen/connection.hpp>
@@ -11,16 +12,10 @@
 
 namespace bench {
 
-namespace {
-
-constexpr auto wire_order = wiregen::byte_order::big;
-
-}  // namespace
-
 namespace codec {
 
 std::error_code read_header(const std::uint8_t* in, frame_header& out) noexcept {
-  const std::uint64_t length = wiregen::load<std::uint32_t, wire_order>(in + 0);
+  const std::uint64_t length = wiregen::load_uint<4, wiregen::byte_order::big>(in + 0);
   if (length < 2u) {
     return wiregen::error::length_too_small;
   }
@@ -30,7 +25,8 @@ std::error_code read_header(const std::uint8_t* in, frame_header& out) noexcept 
   if (out.payload_size > framing::max_payload_size) {
     return wiregen::error::frame_too_large;
   }
-  out.message_id = wiregen::load<std::uint16_t, wire_order>(in + 4);
+  out.message_id = static_cast<std::uint16_t>(
+      wiregen::load_uint<2, wiregen::byte_order::big>(in + 4));
   return {};
 }
 
@@ -38,8 +34,8 @@ void write_header(std::uint8_t* out, std::uint16_t id, std::size_t payload_size,
                   const wiregen::frame_meta& meta) noexcept {
   (void)meta;  // this layout has neither a request id nor flags
   const std::uint64_t length = payload_size + 2u;
-  wiregen::store<std::uint32_t, wire_order>(out + 0, static_cast<std::uint32_t>(length));  // length
-  wiregen::store<std::uint16_t, wire_order>(out + 4, static_cast<std::uint16_t>(id));  // type
+  wiregen::store_uint<4, wiregen::byte_order::big>(out + 0, length);  // length
+  wiregen::store_uint<2, wiregen::byte_order::big>(out + 4, id);  // type
 }
 
 std::error_code append_frame(std::string& out, std::uint16_t message_id,
@@ -51,7 +47,7 @@ std::error_code append_frame(std::string& out, std::uint16_t message_id,
   }
   const std::size_t header_size = framing::header_size;
   const std::size_t start = out.size();
-  out.resize(start + header_size + payload_size);
+  out.resize(start + header_size + payload_size + framing::trailer_size);
   auto* frame = reinterpret_cast<std::uint8_t*>(out.data()) + start;
   write_header(frame, message_id, payload_size, meta);
   message.SerializeWithCachedSizesToArray(frame + header_size);
@@ -63,11 +59,12 @@ std::error_code append_frame(std::string& out, std::uint16_t message_id,
 wiregen::decode_result server_dispatcher::on_input(wiregen::connection& conn,
                                                  std::span<const std::uint8_t> input) {
   server_session session(conn.shared_from_this());
-  return wiregen::decode_frames<framing::header_size, frame_header>(
-      conn, input, codec::read_header,
-      [&](const frame_header& header, const std::uint8_t* payload) {
-        return dispatch(session, header, payload);
-      });
+  const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
+                           std::size_t header_size) -> std::error_code {
+    return dispatch(session, header, frame.data() + header_size);
+  };
+  return wiregen::decode_frames<framing::header_size, frame_header, framing::trailer_size>(
+      conn, input, codec::read_header, deliver);
 }
 
 std::error_code server_dispatcher::dispatch(server_session& session,
@@ -96,11 +93,12 @@ std::error_code server_dispatcher::dispatch(server_session& session,
 wiregen::decode_result client_dispatcher::on_input(wiregen::connection& conn,
                                                  std::span<const std::uint8_t> input) {
   client_session session(conn.shared_from_this());
-  return wiregen::decode_frames<framing::header_size, frame_header>(
-      conn, input, codec::read_header,
-      [&](const frame_header& header, const std::uint8_t* payload) {
-        return dispatch(session, header, payload);
-      });
+  const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
+                           std::size_t header_size) -> std::error_code {
+    return dispatch(session, header, frame.data() + header_size);
+  };
+  return wiregen::decode_frames<framing::header_size, frame_header, framing::trailer_size>(
+      conn, input, codec::read_header, deliver);
 }
 
 std::error_code client_dispatcher::dispatch(client_session& session,

@@ -26,7 +26,7 @@ static_assert(WIREGEN_ABI_VERSION == 1,
 
 namespace MumbleProto {
 
-/// The frame layout from mumble.framing.textpb, big-endian:
+/// The frame layout from mumble.framing.textpb, big-endian unless noted:
 ///
 ///   offset  size  field    meaning
 ///   0       2     type     message id
@@ -35,10 +35,12 @@ namespace MumbleProto {
 struct framing {
   /// Bytes before the payload.
   static constexpr std::size_t header_size = 6;
-  /// The largest frame sent or accepted, header included.
+  /// Bytes after the payload: none.
+  static constexpr std::size_t trailer_size = 0;
+  /// The largest frame sent or accepted, header and trailer included.
   static constexpr std::size_t max_frame_size = 8388613;
   /// The largest payload a frame can carry.
-  static constexpr std::size_t max_payload_size = max_frame_size - header_size;
+  static constexpr std::size_t max_payload_size = 8388607;
 };
 
 /// A frame's header fields, as read from the wire.
@@ -102,18 +104,23 @@ inline constexpr bool server_sends<TextMessage> = true;
 /// The protocol as the server sends it, for wiregen::typed_session.
 struct server_role {
   static constexpr std::size_t max_payload_size = framing::max_payload_size;
+  static constexpr std::size_t trailer_size = framing::trailer_size;
   template <class Message>
   static constexpr bool sends = server_sends<Message>;
   template <class Message>
   static constexpr std::uint16_t id = message_id<Message>::value;
 
-  static constexpr std::size_t header_size_for(std::size_t /*payload_size*/) noexcept {
+  static constexpr std::size_t header_size_for(std::uint16_t /*message_id*/,
+                                               std::size_t /*payload_size*/,
+                                               const wiregen::frame_meta& /*meta*/) noexcept {
     return framing::header_size;
   }
   static void write_header(std::uint8_t* out, std::uint16_t message_id, std::size_t payload_size,
                            const wiregen::frame_meta& meta) noexcept {
     codec::write_header(out, message_id, payload_size, meta);
   }
+  static void finish_frame(std::uint8_t* /*frame*/, std::size_t /*header_size*/,
+                           std::size_t /*payload_size*/) noexcept {}
 };
 
 /// The server's end of a connection: a copyable handle whose sends
@@ -138,18 +145,23 @@ inline constexpr bool client_sends<TextMessage> = true;
 /// The protocol as the client sends it, for wiregen::typed_session.
 struct client_role {
   static constexpr std::size_t max_payload_size = framing::max_payload_size;
+  static constexpr std::size_t trailer_size = framing::trailer_size;
   template <class Message>
   static constexpr bool sends = client_sends<Message>;
   template <class Message>
   static constexpr std::uint16_t id = message_id<Message>::value;
 
-  static constexpr std::size_t header_size_for(std::size_t /*payload_size*/) noexcept {
+  static constexpr std::size_t header_size_for(std::uint16_t /*message_id*/,
+                                               std::size_t /*payload_size*/,
+                                               const wiregen::frame_meta& /*meta*/) noexcept {
     return framing::header_size;
   }
   static void write_header(std::uint8_t* out, std::uint16_t message_id, std::size_t payload_size,
                            const wiregen::frame_meta& meta) noexcept {
     codec::write_header(out, message_id, payload_size, meta);
   }
+  static void finish_frame(std::uint8_t* /*frame*/, std::size_t /*header_size*/,
+                           std::size_t /*payload_size*/) noexcept {}
 };
 
 /// The client's end of a connection: a copyable handle whose sends

@@ -3,11 +3,13 @@
 #include "tally.wiregen.h"
 
 #include <array>
+#include <utility>
 
 #include <wiregen/byte_order.hpp>
 #include <wiregen/connection.hpp>
 #include <wiregen/error.hpp>
 #include <wiregen/frame_decoder.hpp>
+#include <wiregen/header_reader.hpp>
 #include <wiregen/varint.hpp>
 
 namespace tally {
@@ -16,18 +18,37 @@ namespace codec {
 
 std::error_code scan_header(std::span<const std::uint8_t> in, frame_header& out,
                             std::size_t& header_size) noexcept {
-  // Checked from the prefix alone, before any byte of the payload is
+  header_size = 0;
+  wiregen::header_reader reader(in);
+  std::uint64_t wire_length = 0;
+  if (!reader.varint(5, wiregen::error::malformed_length_prefix, wire_length)) {
+    return reader.error();  // empty while the header is incomplete
+  }
+  header_size = reader.position();
+  out.payload_size = wire_length;
+  // Checked here, from the header alone, before any byte of the payload is
   // buffered: a peer cannot make us allocate more than max_frame_size.
-  return wiregen::varint::read_prefix(in, framing::max_frame_size, header_size, out.payload_size);
+  if (header_size + framing::trailer_size > framing::max_frame_size ||
+      out.payload_size > framing::max_frame_size - header_size - framing::trailer_size) {
+    return wiregen::error::frame_too_large;
+  }
+  return {};
 }
 
-std::size_t header_size_for(std::size_t payload_size) noexcept {
-  return wiregen::varint::size_of(payload_size);
+std::size_t header_size_for(std::uint32_t id, std::size_t payload_size,
+                            const wiregen::frame_meta& meta) noexcept {
+  (void)id;
+  (void)meta;
+  const std::uint64_t length = payload_size;
+  return wiregen::varint::size_of(length);
 }
 
-void write_header(std::uint8_t* out, std::uint32_t /*id*/, std::size_t payload_size,
-                  const wiregen::frame_meta& /*meta*/) noexcept {
-  wiregen::varint::write(out, payload_size);
+void write_header(std::uint8_t* out, std::uint32_t id, std::size_t payload_size,
+                  const wiregen::frame_meta& meta) noexcept {
+  (void)id;
+  (void)meta;
+  const std::uint64_t length = payload_size;
+  out += wiregen::varint::write(out, length);  // length
 }
 
 std::error_code append_frame(std::string& out, std::uint32_t message_id,
@@ -37,9 +58,9 @@ std::error_code append_frame(std::string& out, std::uint32_t message_id,
   if (payload_size > framing::max_payload_size) {
     return wiregen::error::message_too_large;
   }
-  const std::size_t header_size = header_size_for(payload_size);
+  const std::size_t header_size = header_size_for(message_id, payload_size, meta);
   const std::size_t start = out.size();
-  out.resize(start + header_size + payload_size);
+  out.resize(start + header_size + payload_size + framing::trailer_size);
   auto* frame = reinterpret_cast<std::uint8_t*>(out.data()) + start;
   write_header(frame, message_id, payload_size, meta);
   message.SerializeWithCachedSizesToArray(frame + header_size);
@@ -51,11 +72,12 @@ std::error_code append_frame(std::string& out, std::uint32_t message_id,
 wiregen::decode_result server_dispatcher::on_input(wiregen::connection& conn,
                                                  std::span<const std::uint8_t> input) {
   server_session session(conn.shared_from_this());
-  return wiregen::decode_scanned_frames<frame_header>(
-      conn, input, codec::scan_header,
-      [&](const frame_header& header, const std::uint8_t* payload) {
-        return dispatch(session, header, payload);
-      });
+  const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
+                           std::size_t header_size) -> std::error_code {
+    return dispatch(session, header, frame.data() + header_size);
+  };
+  return wiregen::decode_scanned_frames<frame_header, framing::header_size, framing::trailer_size>(
+      conn, input, codec::scan_header, deliver);
 }
 
 std::error_code server_dispatcher::dispatch(server_session& session,
@@ -77,11 +99,12 @@ std::error_code server_dispatcher::dispatch(server_session& session,
 wiregen::decode_result client_dispatcher::on_input(wiregen::connection& conn,
                                                  std::span<const std::uint8_t> input) {
   client_session session(conn.shared_from_this());
-  return wiregen::decode_scanned_frames<frame_header>(
-      conn, input, codec::scan_header,
-      [&](const frame_header& header, const std::uint8_t* payload) {
-        return dispatch(session, header, payload);
-      });
+  const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
+                           std::size_t header_size) -> std::error_code {
+    return dispatch(session, header, frame.data() + header_size);
+  };
+  return wiregen::decode_scanned_frames<frame_header, framing::header_size, framing::trailer_size>(
+      conn, input, codec::scan_header, deliver);
 }
 
 std::error_code client_dispatcher::dispatch(client_session& session,

@@ -29,14 +29,18 @@ namespace tally {
 /// The frame layout from tally.framing.textpb: protobuf's delimited format.
 ///
 ///   offset  size  field    meaning
-///   0       1-5   length   base-128 varint: the payload's size
-///   1-5     n     payload  the serialized message
+///   0       var   length   varint length of the payload
+///   +       n     payload  the serialized message
 struct framing {
-  /// The longest length prefix.
-  static constexpr std::size_t max_header_size = 5;
-  /// The largest frame sent or accepted, prefix included.
+  /// Bytes before the payload: at least header_size, at most max_header_size
+  /// (a varint field's size depends on its value).
+  static constexpr std::size_t header_size = 1;
+  static constexpr std::size_t max_header_size = 2;
+  /// Bytes after the payload: none.
+  static constexpr std::size_t trailer_size = 0;
+  /// The largest frame sent or accepted, header and trailer included.
   static constexpr std::size_t max_frame_size = 1024;
-  /// The largest payload a frame can carry.
+  /// The largest payload a frame can carry whatever its header's size.
   static constexpr std::size_t max_payload_size = 1022;
 };
 
@@ -50,14 +54,17 @@ struct frame_header {
 /// Frames without a connection: for tests, tools and other transports.
 namespace codec {
 
-/// Reads the length prefix at the front of `in`: sets `header_size` to its
-/// size, or to 0 while it is incomplete. Fails with malformed_length_prefix
-/// past 5 bytes, or frame_too_large (payload_size and header_size still set).
+/// Reads the header at the front of `in`: sets `header_size` to its size, or
+/// to 0 while it is incomplete. Checks the constants and a length that fits
+/// framing::max_frame_size (frame_too_large still sets payload_size and
+/// header_size, so the frame can be skipped); a varint past its width is
+/// malformed. The message id is not checked; dispatchers do that.
 std::error_code scan_header(std::span<const std::uint8_t> in, frame_header& out,
                             std::size_t& header_size) noexcept;
 
-/// The size of the prefix for a payload of `payload_size` bytes.
-std::size_t header_size_for(std::size_t payload_size) noexcept;
+/// The size of the header write_header() writes for these values.
+std::size_t header_size_for(std::uint32_t message_id, std::size_t payload_size,
+                            const wiregen::frame_meta& meta = {}) noexcept;
 
 /// Writes a header for a payload of `payload_size` bytes, which must not
 /// exceed framing::max_payload_size.
@@ -95,18 +102,22 @@ inline constexpr bool server_sends<Total> = true;
 /// The protocol as the server sends it, for wiregen::typed_session.
 struct server_role {
   static constexpr std::size_t max_payload_size = framing::max_payload_size;
+  static constexpr std::size_t trailer_size = framing::trailer_size;
   template <class Message>
   static constexpr bool sends = server_sends<Message>;
   template <class Message>
   static constexpr std::uint32_t id = message_id<Message>::value;
 
-  static std::size_t header_size_for(std::size_t payload_size) noexcept {
-    return codec::header_size_for(payload_size);
+  static std::size_t header_size_for(std::uint32_t message_id, std::size_t payload_size,
+                                     const wiregen::frame_meta& meta) noexcept {
+    return codec::header_size_for(message_id, payload_size, meta);
   }
   static void write_header(std::uint8_t* out, std::uint32_t message_id, std::size_t payload_size,
                            const wiregen::frame_meta& meta) noexcept {
     codec::write_header(out, message_id, payload_size, meta);
   }
+  static void finish_frame(std::uint8_t* /*frame*/, std::size_t /*header_size*/,
+                           std::size_t /*payload_size*/) noexcept {}
 };
 
 /// The server's end of a connection: a copyable handle whose sends
@@ -127,18 +138,22 @@ inline constexpr bool client_sends<Count> = true;
 /// The protocol as the client sends it, for wiregen::typed_session.
 struct client_role {
   static constexpr std::size_t max_payload_size = framing::max_payload_size;
+  static constexpr std::size_t trailer_size = framing::trailer_size;
   template <class Message>
   static constexpr bool sends = client_sends<Message>;
   template <class Message>
   static constexpr std::uint32_t id = message_id<Message>::value;
 
-  static std::size_t header_size_for(std::size_t payload_size) noexcept {
-    return codec::header_size_for(payload_size);
+  static std::size_t header_size_for(std::uint32_t message_id, std::size_t payload_size,
+                                     const wiregen::frame_meta& meta) noexcept {
+    return codec::header_size_for(message_id, payload_size, meta);
   }
   static void write_header(std::uint8_t* out, std::uint32_t message_id, std::size_t payload_size,
                            const wiregen::frame_meta& meta) noexcept {
     codec::write_header(out, message_id, payload_size, meta);
   }
+  static void finish_frame(std::uint8_t* /*frame*/, std::size_t /*header_size*/,
+                           std::size_t /*payload_size*/) noexcept {}
 };
 
 /// The client's end of a connection: a copyable handle whose sends

@@ -3,6 +3,7 @@
 #include "telemetry.wiregen.h"
 
 #include <array>
+#include <utility>
 
 #include <wiregen/byte_order.hpp>
 #include <wiregen/connection.hpp>
@@ -11,22 +12,16 @@
 
 namespace fleet::telemetry {
 
-namespace {
-
-constexpr auto wire_order = wiregen::byte_order::little;
-
-}  // namespace
-
 namespace codec {
 
 std::error_code read_header(const std::uint8_t* in, frame_header& out) noexcept {
-  if (wiregen::load<std::uint32_t, wire_order>(in + 0) != 0xf1ee7001u) {
+  if (wiregen::load_uint<4, wiregen::byte_order::little>(in + 0) != 0xf1ee7001u) {
     return wiregen::error::bad_constant;  // magic
   }
-  if (wiregen::load<std::uint8_t, wire_order>(in + 4) != 2u) {
+  if (wiregen::load_uint<1, wiregen::byte_order::little>(in + 4) != 2u) {
     return wiregen::error::bad_constant;  // version
   }
-  const std::uint64_t length = wiregen::load<std::uint64_t, wire_order>(in + 8);
+  const std::uint64_t length = wiregen::load_uint<8, wiregen::byte_order::little>(in + 8);
   if (length < 36u) {
     return wiregen::error::length_too_small;
   }
@@ -36,22 +31,23 @@ std::error_code read_header(const std::uint8_t* in, frame_header& out) noexcept 
   if (out.payload_size > framing::max_payload_size) {
     return wiregen::error::frame_too_large;
   }
-  out.message_id = wiregen::load<std::uint16_t, wire_order>(in + 6);
-  out.meta.request_id = wiregen::load<std::uint64_t, wire_order>(in + 16);
-  out.meta.flags = wiregen::load<std::uint64_t, wire_order>(in + 24);
+  out.message_id = static_cast<std::uint16_t>(
+      wiregen::load_uint<2, wiregen::byte_order::little>(in + 6));
+  out.meta.request_id = wiregen::load_uint<8, wiregen::byte_order::little>(in + 16);
+  out.meta.flags = wiregen::load_uint<8, wiregen::byte_order::little>(in + 24);
   return {};
 }
 
 void write_header(std::uint8_t* out, std::uint16_t id, std::size_t payload_size,
                   const wiregen::frame_meta& meta) noexcept {
   const std::uint64_t length = payload_size + 36u;
-  wiregen::store<std::uint32_t, wire_order>(out + 0, static_cast<std::uint32_t>(0xf1ee7001u));  // magic
-  wiregen::store<std::uint8_t, wire_order>(out + 4, static_cast<std::uint8_t>(2u));  // version
-  wiregen::store<std::uint8_t, wire_order>(out + 5, static_cast<std::uint8_t>(0));  // reserved
-  wiregen::store<std::uint16_t, wire_order>(out + 6, static_cast<std::uint16_t>(id));  // type
-  wiregen::store<std::uint64_t, wire_order>(out + 8, static_cast<std::uint64_t>(length));  // length
-  wiregen::store<std::uint64_t, wire_order>(out + 16, static_cast<std::uint64_t>(meta.request_id));  // request_id
-  wiregen::store<std::uint64_t, wire_order>(out + 24, static_cast<std::uint64_t>(meta.flags));  // flags
+  wiregen::store_uint<4, wiregen::byte_order::little>(out + 0, 0xf1ee7001u);  // magic
+  wiregen::store_uint<1, wiregen::byte_order::little>(out + 4, 2u);  // version
+  wiregen::store_uint<1, wiregen::byte_order::little>(out + 5, 0);  // reserved
+  wiregen::store_uint<2, wiregen::byte_order::little>(out + 6, id);  // type
+  wiregen::store_uint<8, wiregen::byte_order::little>(out + 8, length);  // length
+  wiregen::store_uint<8, wiregen::byte_order::little>(out + 16, meta.request_id);  // request_id
+  wiregen::store_uint<8, wiregen::byte_order::little>(out + 24, meta.flags);  // flags
 }
 
 std::error_code append_frame(std::string& out, std::uint16_t message_id,
@@ -63,7 +59,7 @@ std::error_code append_frame(std::string& out, std::uint16_t message_id,
   }
   const std::size_t header_size = framing::header_size;
   const std::size_t start = out.size();
-  out.resize(start + header_size + payload_size);
+  out.resize(start + header_size + payload_size + framing::trailer_size);
   auto* frame = reinterpret_cast<std::uint8_t*>(out.data()) + start;
   write_header(frame, message_id, payload_size, meta);
   message.SerializeWithCachedSizesToArray(frame + header_size);
@@ -75,11 +71,12 @@ std::error_code append_frame(std::string& out, std::uint16_t message_id,
 wiregen::decode_result server_dispatcher::on_input(wiregen::connection& conn,
                                                  std::span<const std::uint8_t> input) {
   server_session session(conn.shared_from_this());
-  return wiregen::decode_frames<framing::header_size, frame_header>(
-      conn, input, codec::read_header,
-      [&](const frame_header& header, const std::uint8_t* payload) {
-        return dispatch(session, header, payload);
-      });
+  const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
+                           std::size_t header_size) -> std::error_code {
+    return dispatch(session, header, frame.data() + header_size);
+  };
+  return wiregen::decode_frames<framing::header_size, frame_header, framing::trailer_size>(
+      conn, input, codec::read_header, deliver);
 }
 
 std::error_code server_dispatcher::dispatch(server_session& session,
@@ -109,11 +106,12 @@ std::error_code server_dispatcher::dispatch(server_session& session,
 wiregen::decode_result client_dispatcher::on_input(wiregen::connection& conn,
                                                  std::span<const std::uint8_t> input) {
   client_session session(conn.shared_from_this());
-  return wiregen::decode_frames<framing::header_size, frame_header>(
-      conn, input, codec::read_header,
-      [&](const frame_header& header, const std::uint8_t* payload) {
-        return dispatch(session, header, payload);
-      });
+  const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
+                           std::size_t header_size) -> std::error_code {
+    return dispatch(session, header, frame.data() + header_size);
+  };
+  return wiregen::decode_frames<framing::header_size, frame_header, framing::trailer_size>(
+      conn, input, codec::read_header, deliver);
 }
 
 std::error_code client_dispatcher::dispatch(client_session& session,

@@ -46,7 +46,7 @@ def test_echo_outputs(example_protos):
     assert "struct message_id<EchoRequest>\n    : std::integral_constant<std::uint16_t, 1u>" \
         in header
     assert '#include "echo.wiregen.h"\n' in source
-    assert "wiregen::byte_order::big;" in source
+    assert "wiregen::load_uint<4, wiregen::byte_order::big>(in + 0)" in source
     assert "out.payload_size = length - 2u;" in source
 
 
@@ -57,9 +57,9 @@ def test_chat_outputs(example_protos):
     header, source = files["chat.wiregen.h"], files["chat.wiregen.cc"]
     assert "static constexpr std::size_t header_size = 11;" in header
     assert "static constexpr std::size_t max_frame_size = 65536;" in header
-    assert "wiregen::byte_order::little;" in source
+    assert "wiregen::byte_order::little>" in source
     assert "!= 0x57u) {\n    return wiregen::error::bad_constant;  // magic" in source
-    assert "out.meta.request_id = wiregen::load<std::uint32_t, wire_order>(in + 3);" in source
+    assert "out.meta.request_id = wiregen::load_uint<4, wiregen::byte_order::little>(in + 3);" in source
     assert "out.payload_size = length;" in source  # PAYLOAD: no bias
 
 
@@ -283,10 +283,11 @@ def test_every_header_role_renders(protoc_compile):
     assert "static constexpr std::size_t max_frame_size = 2147483647;" in header
     assert "on_message(server_session& session, const Up& message, " \
         "const wiregen::frame_meta& meta)" in header
-    assert "out.meta.request_id = wiregen::load<std::uint64_t, wire_order>(in + 10);" in source
-    assert "out.meta.flags = wiregen::load<std::uint8_t, wire_order>(in + 18);" in source
-    assert "(out + 0, static_cast<std::uint16_t>(0xcafeu));  // magic" in source
-    assert "(out + 19, static_cast<std::uint8_t>(0));  // pad" in source
+    assert "out.meta.request_id = wiregen::load_uint<8, wiregen::byte_order::little>(in + 10);" \
+        in source
+    assert "out.meta.flags = wiregen::load_uint<1, wiregen::byte_order::little>(in + 18);" in source
+    assert "(out + 0, 0xcafeu);  // magic" in source
+    assert "(out + 19, 0);  // pad" in source
     assert "out.payload_size = length;" in source  # the bias is adjusted away
     assert "(void)meta;" not in source
     # Only the client sends: the client's dispatcher has nothing to receive.

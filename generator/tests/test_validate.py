@@ -123,7 +123,7 @@ def test_examples_are_valid():
         ),
         pytest.param(
             bench(("width: U16 ", "")),
-            [(3, "header[1] 'type'", "the width is not set", "add 'width: U8', U16, U32 or U64")],
+            [(3, "header[1] 'type'", "the width is not set", "add 'width: U8', U16, U24, U32, U64 or VARINT")],
             id="width-unset",
         ),
         pytest.param(

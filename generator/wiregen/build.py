@@ -1,14 +1,15 @@
 """Descriptors + a validated framing spec -> the model (every decision is here)."""
 
-from typing import Dict, Iterable, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 import framing_pb2
 from google.protobuf import descriptor_pb2
 
 from wiregen import RUNTIME_ABI, __version__, naming
 from wiregen.framing import LoadedSpec
-from wiregen.model import File, Framing, HeaderField, Message, Role
-from wiregen.validate import WIDTH_BYTES, header_size, length_bias, max_frame_size
+from wiregen.model import File, Framing, HeaderField, Message, Role, Trailer
+from wiregen.validate import (VARINT_LENGTH_MAX_BYTES, VARINT_MAX_BYTES, WIDTH_BYTES, header_size, is_variable, is_varint,
+                              length_bias, max_frame_size, trailer_size)
 
 _ROLE_NAMES = {
     framing_pb2.LENGTH: "length",
@@ -18,6 +19,7 @@ _ROLE_NAMES = {
     framing_pb2.CONSTANT: "constant",
     framing_pb2.RESERVED: "reserved",
 }
+_ORDERS = {framing_pb2.BIG_ENDIAN: "big", framing_pb2.LITTLE_ENDIAN: "little"}
 _SENDERS = {framing_pb2.CLIENT: "client", framing_pb2.SERVER: "server", framing_pb2.BOTH: "both"}
 _COUNTS = {
     framing_pb2.AFTER_LENGTH_FIELD: "the bytes after it",
@@ -79,35 +81,61 @@ def build_file(
 def _build_framing(spec) -> Framing:
     if spec.format == framing_pb2.VARINT_DELIMITED:
         return _build_varint_framing(spec)
+    return _build_header_framing(spec, "header_fields")
+
+
+def _build_header_framing(spec, format_name: str) -> Framing:
     bias = length_bias(spec)
+    default_order = _ORDERS.get(spec.byte_order, "big")
+    largest_id = max((entry.id for entry in spec.message), default=0)
+    frame_max = max_frame_size(spec)
     fields = []
     offset = 0
+    max_size = 0
     for field in spec.header:
-        size = WIDTH_BYTES[field.width]
         role = _ROLE_NAMES[field.role]
+        varint = is_varint(field)
+        # A varint is read up to its format's limit (protobuf pads varints
+        # now and then) but written no longer than its largest value needs.
+        size = _varint_limit(role) if varint else WIDTH_BYTES[field.width]
+        written = _varint_bytes(role, largest_id, frame_max) if varint else size
+        encode = _encode_expression(role, field.value, size)
         fields.append(
             HeaderField(
                 name=field.name,
                 role=role,
                 offset=offset,
                 size=size,
-                cpp_type=naming.width_type(size),
+                varint=varint,
+                byte_order=_ORDERS.get(field.byte_order, default_order),
+                cpp_type="std::uint64_t" if varint else naming.width_type(size),
                 value=field.value,
                 value_literal=naming.int_literal(field.value, size),
-                encode_expression=_encode_expression(role, field.value, size),
-                description=_describe(role, field.value, spec, bias),
+                encode_expression=encode,
+                size_expression=f"wiregen::varint::size_of({encode})" if varint else str(size),
+                too_long_error="malformed_length_prefix" if role == "length" else
+                "malformed_varint",
+                description=_describe(role, field.value, spec, bias, varint),
             )
         )
-        offset += size
+        offset = None if varint or offset is None else offset + size
+        max_size += written
+    variable = is_variable(spec)
     by_role = {field.role: field for field in fields}
-    frame_max = max_frame_size(spec)
-    size = header_size(spec)
+    trailer = _build_trailer(spec, default_order)
+    trailer_bytes = trailer.size if trailer else 0
+    min_size = header_size(spec)
     return Framing(
-        format="header_fields",
-        byte_order="big" if spec.byte_order == framing_pb2.BIG_ENDIAN else "little",
+        format=format_name,
+        byte_order=default_order,
         fields=tuple(fields),
-        header_size=size,
+        variable=variable,
+        header_size=min_size,
+        max_header_size=max_size,
         length=by_role["length"],
+        length_value_expression=_length_value(spec, fields, trailer_bytes),
+        length_overhead_expression=_length_overhead(spec, trailer_bytes),
+        trailer=trailer,
         message_id=by_role.get("message_id"),
         id_type=by_role["message_id"].cpp_type if "message_id" in by_role else "std::uint32_t",
         request_id=by_role.get("request_id"),
@@ -115,10 +143,73 @@ def _build_framing(spec) -> Framing:
         constants=tuple(field for field in fields if field.role == "constant"),
         length_bias=bias,
         max_frame_size=frame_max,
-        max_payload_size=frame_max - size,
+        # The largest payload every header can carry: sends never make a
+        # frame that the peer's limit refuses.
+        max_payload_size=frame_max - max_size - trailer_bytes,
         has_meta="request_id" in by_role or "flags" in by_role,
-        layout_comment=_layout_comment(fields, size, spec),
+        layout_comment=_layout_comment(fields, trailer, spec),
     )
+
+
+def _varint_limit(role: str) -> int:
+    return VARINT_LENGTH_MAX_BYTES if role == "length" else VARINT_MAX_BYTES
+
+
+def _varint_bytes(role: str, largest_id: int, frame_max: int) -> int:
+    """The most bytes a varint field of `role` takes."""
+    if role == "length":
+        return _varint_size(frame_max)
+    if role == "message_id":
+        return _varint_size(largest_id)
+    return VARINT_MAX_BYTES
+
+
+def _build_trailer(spec, default_order: str):
+    if spec.checksum.algorithm == framing_pb2.CHECKSUM_NONE:
+        return None
+    return Trailer(
+        size=trailer_size(spec),
+        algorithm="crc32c",
+        covers_header=spec.checksum.covers == framing_pb2.HEADER_AND_PAYLOAD,
+        byte_order=_ORDERS.get(spec.checksum.byte_order, default_order),
+    )
+
+
+def _length_value(spec, fields, trailer_bytes: int) -> str:
+    """C++ for the LENGTH value of a frame (variable headers)."""
+    terms = ["payload_size"]
+    if spec.length_counts == framing_pb2.AFTER_LENGTH_FIELD:
+        after = fields[[f.role for f in fields].index("length") + 1:]
+        terms += [field.size_expression for field in after]
+    elif spec.length_counts == framing_pb2.WHOLE_FRAME:
+        # Validation keeps the length itself fixed-width here.
+        terms += [field.size_expression for field in fields]
+    if spec.length_counts != framing_pb2.PAYLOAD and trailer_bytes:
+        terms.append(str(trailer_bytes))
+    return _sum(terms, spec.length_adjustment)
+
+
+def _length_overhead(spec, trailer_bytes: int) -> Optional[str]:
+    """C++ for the bytes a LENGTH counts beside the payload (variable headers)."""
+    terms = {
+        framing_pb2.AFTER_LENGTH_FIELD: ["(reader.position() - length_end)"],
+        framing_pb2.PAYLOAD: [],
+        framing_pb2.WHOLE_FRAME: ["reader.position()"],
+    }[spec.length_counts]
+    if spec.length_counts != framing_pb2.PAYLOAD and trailer_bytes:
+        terms.append(str(trailer_bytes))
+    if not terms and not spec.length_adjustment:
+        return None  # the length is the payload's size
+    return _sum(terms or ["0"], spec.length_adjustment)
+
+
+def _sum(terms, adjustment: int) -> str:
+    text = " + ".join(terms)
+    if adjustment > 0:
+        text += f" + {adjustment}"
+    elif adjustment < 0:
+        text += f" - {-adjustment}"
+    return text
 
 
 def _varint_size(value: int) -> int:
@@ -130,29 +221,13 @@ def _varint_size(value: int) -> int:
 
 
 def _build_varint_framing(spec) -> Framing:
-    frame_max = max_frame_size(spec)
-    return Framing(
-        format="varint_delimited",
-        byte_order="big",
-        fields=(),
-        header_size=5,
-        length=None,
-        message_id=None,
-        id_type="std::uint32_t",
-        request_id=None,
-        flags=None,
-        constants=(),
-        length_bias=0,
-        max_frame_size=frame_max,
-        # The largest payload whose prefix still fits: prefixes only grow.
-        max_payload_size=frame_max - _varint_size(frame_max),
-        has_meta=False,
-        layout_comment=(
-            "offset  size  field    meaning",
-            "0       1-5   length   base-128 varint: the payload's size",
-            "1-5     n     payload  the serialized message",
-        ),
-    )
+    """protobuf's delimited format is the header [length: VARINT] counting
+    the payload."""
+    delimited = framing_pb2.FramingSpec()
+    delimited.CopyFrom(spec)
+    delimited.header.add(name="length", width=framing_pb2.VARINT, role=framing_pb2.LENGTH)
+    delimited.length_counts = framing_pb2.PAYLOAD
+    return _build_header_framing(delimited, "varint_delimited")
 
 
 def _encode_expression(role: str, value: int, size: int) -> str:
@@ -166,30 +241,43 @@ def _encode_expression(role: str, value: int, size: int) -> str:
     }[role]
 
 
-def _describe(role: str, value: int, spec, bias: int) -> str:
+def _describe(role: str, value: int, spec, bias: int, varint: bool) -> str:
+    kind = "varint " if varint else ""
     if role == "length":
-        return f"length of {_COUNTS[spec.length_counts]}" + (
+        return f"{kind}length of {_COUNTS[spec.length_counts]}" + (
             f", {spec.length_adjustment:+d}" if spec.length_adjustment else "")
     if role == "constant":
         return f"constant {value:#x}"
-    return role.replace("_", " ")
+    return kind + role.replace("_", " ")
 
 
-def _layout_comment(fields, size: int, spec) -> Tuple[str, ...]:
-    name_width = max(len(field.name) for field in fields + [_Payload])
-    lines = [f"offset  size  {'field'.ljust(name_width)}  meaning"]
+def _layout_comment(fields, trailer, spec) -> Tuple[str, ...]:
+    """A table of the layout: offsets while they are fixed, "+" after a varint."""
+    rows = []
+    offset = 0
     for field in fields:
-        lines.append(
-            f"{str(field.offset).ljust(6)}  {str(field.size).ljust(4)}  "
-            f"{field.name.ljust(name_width)}  {field.description}"
-        )
-    lines.append(f"{str(size).ljust(6)}  {'n'.ljust(4)}  {'payload'.ljust(name_width)}  "
-                 "the serialized message")
+        size = "var" if field.varint else str(field.size)
+        order = f", {field.byte_order}-endian" if field.size > 1 and not field.varint and \
+            field.byte_order != _ORDERS.get(spec.byte_order, "big") else ""
+        rows.append((_offset(offset), size, field.name, field.description + order))
+        offset = None if field.varint or offset is None else offset + field.size
+    rows.append((_offset(offset), "n", "payload", "the serialized message"))
+    if trailer:
+        covered = "header and payload" if trailer.covers_header else "payload"
+        rows.append(("+", str(trailer.size), "checksum",
+                     f"{trailer.algorithm.upper()} of the {covered}, {trailer.byte_order}-endian"))
+    name_width = max(len(row[2]) for row in rows + [("", "", "field", "")])
+    size_width = max(len(row[1]) for row in rows + [("", "size", "", "")])
+    lines = [f"{'offset'.ljust(6)}  {'size'.ljust(size_width)}  {'field'.ljust(name_width)}"
+             "  meaning"]
+    for where, size, name, meaning in rows:
+        lines.append(f"{where.ljust(6)}  {size.ljust(size_width)}  {name.ljust(name_width)}  "
+                     f"{meaning}")
     return tuple(line.rstrip() for line in lines)
 
 
-class _Payload:
-    name = "payload"
+def _offset(offset) -> str:
+    return "+" if offset is None else str(offset)
 
 
 def _build_message(entry, file_package: str, messages, framing: Framing) -> Message:
@@ -199,10 +287,15 @@ def _build_message(entry, file_package: str, messages, framing: Framing) -> Mess
         full_name=full_name,
         cpp_type=naming.cpp_message_type(full_name, package, file_package),
         id=entry.id,
-        id_literal=naming.int_literal(entry.id,
-                                      framing.message_id.size if framing.message_id else 4),
+        id_literal=naming.int_literal(entry.id, _id_literal_width(framing)),
         sender=_SENDERS[entry.sender],
     )
+
+
+def _id_literal_width(framing: Framing) -> int:
+    if framing.message_id is None:
+        return 4
+    return 8 if framing.message_id.varint else framing.message_id.size
 
 
 def _build_role(name: str, peer: str, table: Tuple[Message, ...], heartbeat: str,

@@ -11,17 +11,31 @@ from typing import Optional, Tuple
 
 @dataclass(frozen=True)
 class HeaderField:
-    """One fixed header field at a known offset."""
+    """One header field: fixed-width at a known offset, or a varint."""
 
     name: str
     role: str  # length, message_id, request_id, flags, constant, reserved
-    offset: int
-    size: int
-    cpp_type: str  # std::uint8_t ... std::uint64_t
+    offset: Optional[int]  # None once a varint came before it
+    size: int  # fixed width in bytes; the most bytes a varint is read from
+    varint: bool
+    byte_order: str  # wiregen::byte_order enumerator: big / little
+    cpp_type: str  # std::uint8_t ... std::uint64_t: holds every value
     value: int  # the required value of a constant, else 0
     value_literal: str  # value as a C++ literal, e.g. 0x57u
     encode_expression: str  # what encode writes: length, id, meta.request_id, ...
+    size_expression: str  # C++: its size when written, e.g. 2 or varint::size_of(id)
+    too_long_error: str  # a varint's error past `size` bytes
     description: str  # for the layout comment
+
+
+@dataclass(frozen=True)
+class Trailer:
+    """A checksum after the payload."""
+
+    size: int
+    algorithm: str  # crc32c
+    covers_header: bool  # false: the payload only
+    byte_order: str
 
 
 @dataclass(frozen=True)
@@ -29,10 +43,19 @@ class Framing:
     """The frame layout, shared by both sides."""
 
     format: str  # header_fields / varint_delimited
-    byte_order: str  # big / little (varint_delimited: unused)
+    byte_order: str  # the spec's default: big / little
     fields: Tuple[HeaderField, ...]
-    header_size: int  # varint_delimited: the largest prefix, 5
-    length: Optional[HeaderField]  # None for varint_delimited
+    # A varint field makes the header variable: scanned field by field.
+    variable: bool
+    header_size: int  # fixed header: its size; variable: the smallest
+    max_header_size: int
+    length: HeaderField
+    # C++ for the LENGTH value of a variable header given `payload_size`,
+    # `id` and `meta` (write), and for the bytes it counts beside the payload
+    # given `reader` and `length_end` (read).
+    length_value_expression: str
+    length_overhead_expression: Optional[str]  # None: the length is the payload's size
+    trailer: Optional[Trailer]
     # None when the header has no MESSAGE_ID field: each side then sends one
     # message type, and frames carry no id.
     message_id: Optional[HeaderField]
@@ -40,7 +63,7 @@ class Framing:
     request_id: Optional[HeaderField]
     flags: Optional[HeaderField]
     constants: Tuple[HeaderField, ...]
-    # payload size = length value - length_bias (length_bias >= 0 is validated).
+    # Fixed header: payload size = length value - length_bias (>= 0, validated).
     length_bias: int
     max_frame_size: int
     max_payload_size: int

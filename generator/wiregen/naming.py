@@ -15,7 +15,8 @@ _CPP_KEYWORDS = frozenset(
     xor_eq""".split()
 )
 
-_WIDTH_TYPES = {1: "std::uint8_t", 2: "std::uint16_t", 4: "std::uint32_t", 8: "std::uint64_t"}
+_WIDTH_TYPES = {1: "std::uint8_t", 2: "std::uint16_t", 3: "std::uint32_t", 4: "std::uint32_t",
+                8: "std::uint64_t"}
 
 
 def namespace_of(package: str) -> Tuple[str, ...]:

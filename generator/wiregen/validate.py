@@ -13,7 +13,13 @@ from wiregen import naming
 from wiregen.diagnostics import DiagnosticSink
 from wiregen.framing import LoadedSpec
 
-WIDTH_BYTES = {framing_pb2.U8: 1, framing_pb2.U16: 2, framing_pb2.U32: 4, framing_pb2.U64: 8}
+# Fixed widths; a VARINT field takes 1 to VARINT_MAX_BYTES bytes.
+WIDTH_BYTES = {framing_pb2.U8: 1, framing_pb2.U16: 2, framing_pb2.U24: 3, framing_pb2.U32: 4,
+               framing_pb2.U64: 8}
+VARINT_MAX_BYTES = 10
+# A varint length never needs more: frames stay below 2 GiB.
+VARINT_LENGTH_MAX_BYTES = 5
+CHECKSUM_BYTES = {framing_pb2.CRC32C: 4}
 DEFAULT_MAX_FRAME_SIZE = 4 * 1024 * 1024
 # protobuf cannot serialize or parse a message of 2 GiB or more.
 LARGEST_MAX_FRAME_SIZE = 2**31 - 1
@@ -26,20 +32,36 @@ _SINGLE_ROLES = {
 }
 
 
+def is_varint(field) -> bool:
+    return field.width == framing_pb2.VARINT
+
+
+def is_variable(spec) -> bool:
+    """Whether some header field is a varint, so offsets are not fixed."""
+    return any(is_varint(field) for field in spec.header)
+
+
 def header_size(spec) -> int:
-    return sum(WIDTH_BYTES.get(field.width, 0) for field in spec.header)
+    """The header's size; for a variable header, its smallest size."""
+    return sum(1 if is_varint(field) else WIDTH_BYTES.get(field.width, 0)
+               for field in spec.header)
+
+
+def trailer_size(spec) -> int:
+    return CHECKSUM_BYTES.get(spec.checksum.algorithm, 0)
 
 
 def length_bias(spec) -> int:
-    """The length value of a frame with an empty payload."""
+    """The length value of a frame with an empty payload (for a variable
+    header, with every varint field one byte long)."""
     offset, counted = 0, 0
     for field in spec.header:
-        offset += WIDTH_BYTES.get(field.width, 0)
+        offset += 1 if is_varint(field) else WIDTH_BYTES.get(field.width, 0)
         if field.role == framing_pb2.LENGTH:
             counted = {
-                framing_pb2.AFTER_LENGTH_FIELD: header_size(spec) - offset,
+                framing_pb2.AFTER_LENGTH_FIELD: header_size(spec) - offset + trailer_size(spec),
                 framing_pb2.PAYLOAD: 0,
-                framing_pb2.WHOLE_FRAME: header_size(spec),
+                framing_pb2.WHOLE_FRAME: header_size(spec) + trailer_size(spec),
             }.get(spec.length_counts, 0)
     return counted + spec.length_adjustment
 
@@ -73,19 +95,30 @@ def _check_varint_delimited(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
         sink.error(loaded.line_of(("header", index)), f"header[{index}] '{field.name}'",
                    "a VARINT_DELIMITED frame has no header fields: the varint length is the"
                    " whole header", "remove the header entries, or use format: HEADER_FIELDS")
-    for name in ("length_counts", "length_adjustment", "byte_order"):
-        if getattr(spec, name):
+    for name in ("length_counts", "length_adjustment", "byte_order", "checksum"):
+        if spec.HasField(name) if name == "checksum" else getattr(spec, name):
             sink.error(loaded.line_of((name, 0)), name,
                        f"{name} has no meaning for a VARINT_DELIMITED frame",
                        f"remove '{name}'")
     _check_size_and_table(loaded, sink, example_entry='type: "pkg.Request" sender: CLIENT')
 
 
+def _needs_byte_order(spec) -> bool:
+    """Whether some multi-byte value takes the spec's byte order."""
+    unset = framing_pb2.BYTE_ORDER_UNSPECIFIED
+    fields = any(WIDTH_BYTES.get(field.width, 0) > 1 and field.byte_order == unset
+                 for field in spec.header)
+    return fields or (trailer_size(spec) > 0 and spec.checksum.byte_order == unset)
+
+
 def _check_top_level(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
     spec = loaded.spec
-    if spec.byte_order == framing_pb2.BYTE_ORDER_UNSPECIFIED:
+    if spec.byte_order == framing_pb2.BYTE_ORDER_UNSPECIFIED and _needs_byte_order(spec):
         sink.error(None, "byte_order", "the byte order is not set",
                    "add 'byte_order: BIG_ENDIAN' or 'byte_order: LITTLE_ENDIAN'")
+    if spec.HasField("checksum") and spec.checksum.algorithm == framing_pb2.CHECKSUM_NONE:
+        sink.error(loaded.line_of(("checksum", 0)), "checksum", "the checksum has no algorithm",
+                   "add 'algorithm: CRC32C' inside checksum { }, or remove the checksum")
     if spec.length_counts == framing_pb2.LENGTH_COUNTS_UNSPECIFIED:
         sink.error(None, "length_counts", "what the length field counts is not set",
                    "add 'length_counts: AFTER_LENGTH_FIELD', 'PAYLOAD' or 'WHOLE_FRAME'")
@@ -124,8 +157,16 @@ def _check_header(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
                        "give every header field its own name")
         else:
             seen_names[field.name] = index
-        if field.width not in WIDTH_BYTES:
-            sink.error(line, subject, "the width is not set", "add 'width: U8', U16, U32 or U64")
+        if field.width not in WIDTH_BYTES and not is_varint(field):
+            sink.error(line, subject, "the width is not set",
+                       "add 'width: U8', U16, U24, U32, U64 or VARINT")
+        if is_varint(field) and field.role in (framing_pb2.CONSTANT, framing_pb2.RESERVED):
+            sink.error(line, subject, f"a {framing_pb2.Role.Name(field.role)} field needs a"
+                       " fixed width", "use width U8, U16, U24, U32 or U64")
+        if field.byte_order != framing_pb2.BYTE_ORDER_UNSPECIFIED and \
+                WIDTH_BYTES.get(field.width, 0) <= 1:
+            sink.error(loaded.line_of(("header", index), ("byte_order", 0)), subject,
+                       "a single byte or a varint has no byte order", "remove 'byte_order'")
         if field.role == framing_pb2.ROLE_UNSPECIFIED:
             sink.error(line, subject, "the role is not set",
                        "add 'role: LENGTH', MESSAGE_ID, REQUEST_ID, FLAGS, CONSTANT or RESERVED")
@@ -155,8 +196,14 @@ def _check_length(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
     spec = loaded.spec
     bias = length_bias(spec)
     length_index = next(i for i, f in enumerate(spec.header) if f.role == framing_pb2.LENGTH)
-    length_width = WIDTH_BYTES[spec.header[length_index].width]
-    size = header_size(spec)
+    length_field = spec.header[length_index]
+    if is_varint(length_field) and spec.length_counts == framing_pb2.WHOLE_FRAME:
+        sink.error(loaded.line_of(("length_counts", 0)), "length_counts",
+                   "a VARINT length cannot count the whole frame: its own size would depend"
+                   " on its value", "count AFTER_LENGTH_FIELD or PAYLOAD, or give the length"
+                   " a fixed width")
+        return
+    size = header_size(spec) + trailer_size(spec)
     frame_max = max_frame_size(spec)
     if bias < 0:
         sink.error(loaded.line_of(("length_adjustment", 0)), "length_adjustment",
@@ -165,23 +212,34 @@ def _check_length(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
         return
     if frame_max <= size and spec.max_frame_size:
         sink.error(loaded.line_of(("max_frame_size", 0)), "max_frame_size",
-                   f"{frame_max} leaves no room for a payload after the {size}-byte header",
+                   f"{frame_max} leaves no room for a payload after the {_overhead_text(spec)}",
                    f"use more than {size}")
         return
-    largest_length = frame_max - size + bias
+    if is_varint(length_field):
+        return  # five varint bytes hold any length below 2 GiB
+    length_width = WIDTH_BYTES[length_field.width]
+    # A variable header's counted bytes grow with its varints; the frame's
+    # size bounds them all.
+    largest_length = frame_max - size + bias if not is_variable(spec) else \
+        frame_max + max(spec.length_adjustment, 0)
     if largest_length >= 1 << (8 * length_width):
-        field = spec.header[length_index]
-        fitting = (1 << (8 * length_width)) - 1 - bias + size
+        field = length_field
+        fitting = (1 << (8 * length_width)) - 1 - (largest_length - frame_max)
         sink.error(loaded.line_of(("header", length_index)), f"header[{length_index}] "
                    f"'{field.name}'", f"a {frame_max}-byte frame needs a length of "
                    f"{largest_length}, more than {length_width} byte(s) hold",
                    f"set max_frame_size to at most {fitting} or widen the length field")
 
 
+def _overhead_text(spec) -> str:
+    text = f"{header_size(spec)}-byte header"
+    return text + (f" and {trailer_size(spec)}-byte trailer" if trailer_size(spec) else "")
+
+
 def _check_messages(loaded: LoadedSpec, messages: Dict[str, str], sink: DiagnosticSink) -> None:
     spec = loaded.spec
     id_field = next((f for f in spec.header if f.role == framing_pb2.MESSAGE_ID), None)
-    id_width = WIDTH_BYTES.get(id_field.width) if id_field else None
+    id_width = WIDTH_BYTES.get(id_field.width) if id_field else None  # None: varint
     ids, types = {}, {}
     sends = {}  # without a message id: side -> the first entry it sends
     for index, entry in enumerate(spec.message):

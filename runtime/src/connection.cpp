@@ -68,7 +68,8 @@ std::chrono::milliseconds clamp_wait(std::chrono::milliseconds wait) noexcept {
 
 bool is_skippable(std::error_code ec) noexcept {
   return ec == error::unknown_message_id || ec == error::unexpected_message ||
-         ec == error::payload_parse_failed || ec == error::frame_too_large;
+         ec == error::payload_parse_failed || ec == error::frame_too_large ||
+         ec == error::checksum_mismatch;
 }
 
 connection::connection(std::shared_ptr<asio::io_context> context, asio::ip::tcp::socket socket,

@@ -72,6 +72,10 @@ class wiregen_category final : public std::error_category {
         return "messages arrive faster than the message rate allows";
       case error::malformed_length_prefix:
         return "varint length prefix longer than 5 bytes";
+      case error::malformed_varint:
+        return "varint header field longer than 10 bytes";
+      case error::checksum_mismatch:
+        return "frame checksum does not match its bytes";
     }
     return "unknown wiregen error " + std::to_string(value);
   }

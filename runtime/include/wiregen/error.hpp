@@ -68,6 +68,10 @@ enum class error {
   message_rate_exceeded,
   /// A varint length prefix runs past its 5 bytes.
   malformed_length_prefix,
+  /// A varint header field (other than the length) runs past its 10 bytes.
+  malformed_varint,
+  /// A frame's checksum trailer does not match its bytes.
+  checksum_mismatch,
 };
 
 /// The category of wiregen::error; its name() is "wiregen".

@@ -14,16 +14,18 @@
 namespace wiregen {
 
 /// The frame loop every generated dispatcher shares: decodes the complete
-/// frames at the front of `input` and hands each to `dispatch(header,
-/// payload)`. `scan_header(rest, header, header_size)` reads the header at
-/// the front of `rest`: it sets header_size to 0 while the header is
-/// incomplete, and fills payload_size and header_size even when it reports
-/// frame_too_large. An incomplete header asks for at least MinHeaderSize
-/// bytes. Stops at the first bad frame, with the frame consumed as far as it
-/// is in `input` so that it can be skipped, and early when the connection
-/// stops reading: a handler may stop it, and the frames behind that point
-/// are not delivered.
-template <class Header, std::size_t MinHeaderSize = 1, class ScanHeader, class Dispatch>
+/// frames at the front of `input` and hands each to `dispatch(header, frame,
+/// header_size)`, where `frame` is the whole frame: header, payload and a
+/// trailer of TrailerSize bytes (a checksum). `scan_header(rest, header,
+/// header_size)` reads the header at the front of `rest`: it sets
+/// header_size to 0 while the header is incomplete, and fills payload_size
+/// and header_size even when it reports frame_too_large. An incomplete
+/// header asks for at least MinHeaderSize bytes. Stops at the first bad
+/// frame, with the frame consumed as far as it is in `input` so that it can
+/// be skipped, and early when the connection stops reading: a handler may
+/// stop it, and the frames behind that point are not delivered.
+template <class Header, std::size_t MinHeaderSize = 1, std::size_t TrailerSize = 0,
+          class ScanHeader, class Dispatch>
 decode_result decode_scanned_frames(connection& conn, std::span<const std::uint8_t> input,
                                     ScanHeader&& scan_header, Dispatch&& dispatch) {
   decode_result result;
@@ -42,9 +44,9 @@ decode_result decode_scanned_frames(connection& conn, std::span<const std::uint8
     }
     // Saturating: an oversized length field may be near 2^64.
     const std::uint64_t frame_size =
-        header.payload_size > std::numeric_limits<std::uint64_t>::max() - header_size
+        header.payload_size > std::numeric_limits<std::uint64_t>::max() - header_size - TrailerSize
             ? std::numeric_limits<std::uint64_t>::max()
-            : header_size + header.payload_size;
+            : header_size + header.payload_size + TrailerSize;
     if (header_error) {
       const std::size_t here =
           static_cast<std::size_t>(std::min<std::uint64_t>(frame_size, rest.size()));
@@ -64,7 +66,8 @@ decode_result decode_scanned_frames(connection& conn, std::span<const std::uint8
     }
     result.consumed += static_cast<std::size_t>(frame_size);
     result.wanted = 0;
-    if (const auto ec = dispatch(header, rest.data() + header_size)) {
+    if (const auto ec = dispatch(header, rest.first(static_cast<std::size_t>(frame_size)),
+                                 header_size)) {
       result.error = ec;
       break;
     }
@@ -75,10 +78,11 @@ decode_result decode_scanned_frames(connection& conn, std::span<const std::uint8
 
 /// The same loop for a fixed header of HeaderSize bytes, read by
 /// `read_header(const uint8_t*, Header&)`.
-template <std::size_t HeaderSize, class Header, class ReadHeader, class Dispatch>
+template <std::size_t HeaderSize, class Header, std::size_t TrailerSize = 0, class ReadHeader,
+          class Dispatch>
 decode_result decode_frames(connection& conn, std::span<const std::uint8_t> input,
                             ReadHeader&& read_header, Dispatch&& dispatch) {
-  return decode_scanned_frames<Header, HeaderSize>(
+  return decode_scanned_frames<Header, HeaderSize, TrailerSize>(
       conn, input,
       [&](std::span<const std::uint8_t> rest, Header& header, std::size_t& header_size) {
         if (rest.size() < HeaderSize) {

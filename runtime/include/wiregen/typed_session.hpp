@@ -21,16 +21,19 @@ namespace wiregen {
 
 /// What generated code describes for one side of a protocol, e.g.
 /// chat::server_role: the header size and payload limit of its framing, how
-/// to write a header, and which messages the side sends under which id.
+/// to write a header and finish a frame (its checksum trailer), and which
+/// messages the side sends under which id.
 template <class Role>
-concept protocol_role = requires(std::size_t size) {
-  { Role::header_size_for(size) } -> std::convertible_to<std::size_t>;
+concept protocol_role = requires(std::uint8_t* frame, std::size_t size, const frame_meta& meta) {
   { Role::max_payload_size } -> std::convertible_to<std::size_t>;
+  { Role::trailer_size } -> std::convertible_to<std::size_t>;
+  { Role::header_size_for(0u, size, meta) } -> std::convertible_to<std::size_t>;
+  Role::finish_frame(frame, size, size);
 };
 
 /// One typed message encoded as a frame of `size()` bytes by `operator()`:
-/// header, then the payload serialized in place. Holds references only; use
-/// it while the message lives.
+/// header, the payload serialized in place, then the trailer. Holds
+/// references only; use it while the message lives.
 template <protocol_role Role, class Message>
 class frame_writer {
  public:
@@ -38,18 +41,19 @@ class frame_writer {
       : message_(message),
         meta_(meta),
         payload_size_(message.ByteSizeLong()),
-        header_size_(Role::header_size_for(payload_size_)) {}
+        header_size_(Role::header_size_for(Role::template id<Message>, payload_size_, meta)) {}
 
   /// error::message_too_large when the payload exceeds the framing's limit.
   std::error_code check() const noexcept {
     return payload_size_ > Role::max_payload_size ? std::error_code(error::message_too_large)
                                                   : std::error_code();
   }
-  std::size_t size() const noexcept { return header_size_ + payload_size_; }
+  std::size_t size() const noexcept { return header_size_ + payload_size_ + Role::trailer_size; }
 
   void operator()(std::uint8_t* out) const {
     Role::write_header(out, Role::template id<Message>, payload_size_, meta_);
     message_.SerializeWithCachedSizesToArray(out + header_size_);
+    Role::finish_frame(out, header_size_, payload_size_);
   }
 
   /// The frame in bytes of its own, for a send that outlives the message.
