@@ -37,6 +37,7 @@ std::error_code scan_header(std::span<const std::uint8_t> in, frame_header& out,
 
 std::size_t header_size_for(std::uint32_t id, std::size_t payload_size,
                             const wiregen::frame_meta& meta) noexcept {
+  // Only the varint fields' values matter.
   (void)id;
   (void)meta;
   const std::uint64_t length = payload_size;
@@ -45,6 +46,7 @@ std::size_t header_size_for(std::uint32_t id, std::size_t payload_size,
 
 void write_header(std::uint8_t* out, std::uint32_t id, std::size_t payload_size,
                   const wiregen::frame_meta& meta) noexcept {
+  // Not every layout writes both.
   (void)id;
   (void)meta;
   const std::uint64_t length = payload_size;

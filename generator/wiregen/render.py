@@ -24,6 +24,7 @@ def make_environment() -> jinja2.Environment:
         open_namespace=filters.open_namespace,
         close_namespace=filters.close_namespace,
         doc_lines=filters.doc_lines,
+        wrapped_sum=filters.wrapped_sum,
     )
     return environment
 

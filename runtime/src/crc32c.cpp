@@ -42,10 +42,9 @@ std::uint32_t extend_portable(std::uint32_t crc, const std::uint8_t* data, std::
       word = __builtin_bswap64(word);
     }
     word ^= crc;
-    crc = tables[7][word & 0xFF] ^ tables[6][(word >> 8) & 0xFF] ^
-          tables[5][(word >> 16) & 0xFF] ^ tables[4][(word >> 24) & 0xFF] ^
-          tables[3][(word >> 32) & 0xFF] ^ tables[2][(word >> 40) & 0xFF] ^
-          tables[1][(word >> 48) & 0xFF] ^ tables[0][word >> 56];
+    crc = tables[7][word & 0xFF] ^ tables[6][(word >> 8) & 0xFF] ^ tables[5][(word >> 16) & 0xFF] ^
+          tables[4][(word >> 24) & 0xFF] ^ tables[3][(word >> 32) & 0xFF] ^
+          tables[2][(word >> 40) & 0xFF] ^ tables[1][(word >> 48) & 0xFF] ^ tables[0][word >> 56];
     data += 8;
     size -= 8;
   }

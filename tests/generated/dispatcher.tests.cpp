@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "support/detached_connection.hpp"
+#include "support/feeder.hpp"
 
 namespace {
 
@@ -28,28 +28,7 @@ class recording_echo_handler final : public bench::server_handler {
   std::function<void()> throw_or_stop_;
 };
 
-/// Plays the connection's part: keeps unconsumed bytes and hands everything
-/// buffered to the dispatcher after each chunk arrives.
-struct feeder {
-  explicit feeder(std::shared_ptr<wiregen::dispatcher> d)
-      : dispatcher(d), conn(wiregen::test::detached_connection(d)) {}
-  feeder(const feeder&) = delete;
-  feeder& operator=(const feeder&) = delete;
-  // A stop posts work that owns the connection; run it so nothing leaks.
-  ~feeder() { conn->context().poll(); }
-
-  wiregen::decode_result feed(const std::string& chunk) {
-    buffered += chunk;
-    const auto result = dispatcher->on_input(
-        *conn, {reinterpret_cast<const std::uint8_t*>(buffered.data()), buffered.size()});
-    buffered.erase(0, result.consumed);
-    return result;
-  }
-
-  std::shared_ptr<wiregen::dispatcher> dispatcher;
-  std::shared_ptr<wiregen::connection> conn;
-  std::string buffered;
-};
+using wiregen::test::feeder;
 
 std::string echo_stream(int count) {
   std::string stream;

@@ -66,8 +66,8 @@ decode_result decode_scanned_frames(connection& conn, std::span<const std::uint8
     }
     result.consumed += static_cast<std::size_t>(frame_size);
     result.wanted = 0;
-    if (const auto ec = dispatch(header, rest.first(static_cast<std::size_t>(frame_size)),
-                                 header_size)) {
+    if (const auto ec =
+            dispatch(header, rest.first(static_cast<std::size_t>(frame_size)), header_size)) {
       result.error = ec;
       break;
     }
