@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages wiregen builds with. Idempotent: when every
 # package is already present it prints nothing and touches nothing.
+#
+#   scripts/install-deps.sh          what the build, the demo and most tests need
+#   scripts/install-deps.sh --test   also the JDK and jars of the Java/Netty
+#                                    interop tests (docs/interop.md); scripts/test.sh
 set -euo pipefail
 
 packages=(
@@ -10,6 +14,11 @@ packages=(
   catch2
   python3 python3-jinja2 python3-protobuf python3-pytest
 )
+case "${1:-}" in
+  "") ;;
+  --test) packages+=(openjdk-17-jdk-headless libnetty-java libprotobuf-java) ;;
+  *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+esac
 
 missing=()
 for package in "${packages[@]}"; do

@@ -2,14 +2,15 @@
 # The whole test suite: installs what it needs, builds everything with
 # warnings as errors, and runs every test through ctest (C++ unit and loopback
 # integration tests, the generator's pytest suite, the generated/ golden check,
-# the independent bench-protocol client, the chat demo, the CMake consumer).
+# the independent bench-protocol client, the Java/Netty interop peers, the chat
+# demo, the CMake consumer).
 #
 #   scripts/test.sh            plain RelWithDebInfo build in build/
 #   scripts/test.sh --sanitize the same under AddressSanitizer + UBSan in build-asan/
 #   scripts/test.sh --tsan     the same under ThreadSanitizer in build-tsan/
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/install-deps.sh"
+"$root/scripts/install-deps.sh" --test
 
 build=${WIREGEN_BUILD_DIR:-$root/build}
 flags=()
