@@ -318,6 +318,47 @@ def test_examples_are_valid():
               "add 'sender: CLIENT', 'sender: SERVER' or 'sender: BOTH'")],
             id="sender-unset",
         ),
+        # --- varints, byte orders, checksums -------------------------------
+        pytest.param(
+            bench(("byte_order: BIG_ENDIAN\n",
+                   "byte_order: BIG_ENDIAN\n"
+                   "header { name: \"magic\" width: VARINT role: CONSTANT value: 1 }\n")),
+            [(2, "header[0] 'magic'", "a CONSTANT field needs a fixed width",
+              "use width U8, U16, U24, U32 or U64")],
+            id="varint-constant",
+        ),
+        pytest.param(
+            bench(("width: U16 role: MESSAGE_ID", "width: U8 role: MESSAGE_ID byte_order: BIG_ENDIAN")),
+            [(3, "header[1] 'type'", "a single byte or a varint has no byte order",
+              "remove 'byte_order'")],
+            id="byte-order-on-u8",
+        ),
+        pytest.param(
+            bench(("width: U32 role: LENGTH", "width: VARINT role: LENGTH"),
+                  ("AFTER_LENGTH_FIELD", "WHOLE_FRAME")),
+            [(4, "length_counts", "a VARINT length cannot count the whole frame: its own size"
+              " would depend on its value", "count AFTER_LENGTH_FIELD or PAYLOAD")],
+            id="varint-whole-frame",
+        ),
+        pytest.param(
+            bench(("AFTER_LENGTH_FIELD\n", "AFTER_LENGTH_FIELD\nchecksum { covers: PAYLOAD_ONLY }\n")),
+            [(5, "checksum", "the checksum has no algorithm", "add 'algorithm: CRC32C'")],
+            id="checksum-without-algorithm",
+        ),
+        pytest.param(
+            bench(("AFTER_LENGTH_FIELD\n",
+                   "AFTER_LENGTH_FIELD\nchecksum { algorithm: CRC32C }\nmax_frame_size: 10\n")),
+            [(6, "max_frame_size", "10 leaves no room for a payload after the 6-byte header and"
+              " 4-byte trailer", "use more than 10")],
+            id="no-room-beside-the-trailer",
+        ),
+        pytest.param(
+            bench(("width: U32 role: LENGTH", "width: U24 role: LENGTH"),
+                  ("AFTER_LENGTH_FIELD\n", "AFTER_LENGTH_FIELD\nmax_frame_size: 16777219\n")),
+            [(2, "header[0] 'length'", "a 16777219-byte frame needs a length of 16777216, more"
+              " than 3 byte(s) hold", "set max_frame_size to at most 16777218")],
+            id="u24-length-too-narrow",
+        ),
     ],
 )
 def test_spec_error(text, expected):
@@ -354,6 +395,22 @@ def test_spec_error(text, expected):
         pytest.param(bench(("width: U32 role: LENGTH", "width: U64 role: LENGTH"),
                            ("AFTER_LENGTH_FIELD\n", "WHOLE_FRAME\nlength_adjustment: 100\n")),
                      id="u64-length"),
+        pytest.param(bench(("byte_order: BIG_ENDIAN\n", ""),
+                           ("width: U32 role: LENGTH", "width: VARINT role: LENGTH"),
+                           ("width: U16 role: MESSAGE_ID", "width: VARINT role: MESSAGE_ID")),
+                     id="all-varint-needs-no-byte-order"),
+        pytest.param(bench(("byte_order: BIG_ENDIAN\n", ""),
+                           ("role: LENGTH", "role: LENGTH byte_order: LITTLE_ENDIAN"),
+                           ("role: MESSAGE_ID", "role: MESSAGE_ID byte_order: BIG_ENDIAN")),
+                     id="every-field-sets-its-order"),
+        pytest.param(bench(("width: U32 role: LENGTH", "width: U24 role: LENGTH"),
+                           ("AFTER_LENGTH_FIELD\n",
+                            "AFTER_LENGTH_FIELD\nmax_frame_size: 16777218\n")),
+                     id="u24-length-at-limit"),
+        pytest.param(bench(("AFTER_LENGTH_FIELD\n",
+                            "AFTER_LENGTH_FIELD\nchecksum { algorithm: CRC32C "
+                            "covers: PAYLOAD_ONLY byte_order: LITTLE_ENDIAN }\n")),
+                     id="checksum"),
     ],
 )
 def test_valid_spec(text):

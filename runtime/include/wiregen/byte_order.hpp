@@ -33,6 +33,13 @@ constexpr T to_or_from_wire(T value) noexcept {
   return native ? value : byteswap(value);
 }
 
+// The unsigned type exactly `Bytes` wide, for the native widths.
+template <std::size_t Bytes>
+using uint_of_width = std::conditional_t<
+    Bytes == 1, std::uint8_t,
+    std::conditional_t<Bytes == 2, std::uint16_t,
+                       std::conditional_t<Bytes == 4, std::uint32_t, std::uint64_t>>>;
+
 }  // namespace detail
 
 /// Reads an unsigned integer stored in `Order` at `in`; `in` need not be aligned.
@@ -56,10 +63,7 @@ template <std::size_t Bytes, byte_order Order>
 std::uint64_t load_uint(const std::uint8_t* in) noexcept {
   static_assert(Bytes >= 1 && Bytes <= 8);
   if constexpr (Bytes == 1 || Bytes == 2 || Bytes == 4 || Bytes == 8) {
-    using type = std::conditional_t<
-        Bytes == 1, std::uint8_t,
-        std::conditional_t<Bytes == 2, std::uint16_t,
-                           std::conditional_t<Bytes == 4, std::uint32_t, std::uint64_t>>>;
+    using type = detail::uint_of_width<Bytes>;
     return load<type, Order>(in);
   } else {
     std::uint64_t value = 0;
@@ -76,10 +80,7 @@ template <std::size_t Bytes, byte_order Order>
 void store_uint(std::uint8_t* out, std::uint64_t value) noexcept {
   static_assert(Bytes >= 1 && Bytes <= 8);
   if constexpr (Bytes == 1 || Bytes == 2 || Bytes == 4 || Bytes == 8) {
-    using type = std::conditional_t<
-        Bytes == 1, std::uint8_t,
-        std::conditional_t<Bytes == 2, std::uint16_t,
-                           std::conditional_t<Bytes == 4, std::uint32_t, std::uint64_t>>>;
+    using type = detail::uint_of_width<Bytes>;
     store<type, Order>(out, static_cast<type>(value));
   } else {
     for (std::size_t i = 0; i < Bytes; ++i) {
