@@ -2,8 +2,7 @@
 // DO NOT EDIT: change the sources and rebuild.
 #include "beacon.wiregen.h"
 
-#include <array>
-#include <utility>
+#include <vector>
 
 #include <wiregen/byte_order.hpp>
 #include <wiregen/connection.hpp>

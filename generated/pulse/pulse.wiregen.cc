@@ -2,8 +2,7 @@
 // DO NOT EDIT: change the sources and rebuild.
 #include "pulse.wiregen.h"
 
-#include <array>
-#include <utility>
+#include <vector>
 
 #include <wiregen/byte_order.hpp>
 #include <wiregen/connection.hpp>
@@ -69,15 +68,12 @@ wiregen::decode_result server_dispatcher::on_input(wiregen::connection& conn,
 }
 
 std::span<const std::uint8_t> server_dispatcher::heartbeat() const noexcept {
-  static const auto frame = [] {
-    constexpr auto id = message_id<Ping>::value;
-    const std::size_t header_size = server_role::header_size_for(id, 0, {});
-    std::array<std::uint8_t, framing::header_size + framing::trailer_size> bytes{};
-    codec::write_header(bytes.data(), id, 0);
-    server_role::finish_frame(bytes.data(), header_size, 0);
-    return std::pair(bytes, header_size + framing::trailer_size);
+  // Encoded once, as any send would encode an empty Ping.
+  static const std::vector<std::uint8_t> frame = [] {
+    const Ping empty;
+    return wiregen::frame_writer<server_role, Ping>(empty, {}).to_bytes();
   }();
-  return std::span<const std::uint8_t>(frame.first).first(frame.second);
+  return frame;
 }
 
 std::error_code server_dispatcher::dispatch(server_session& session,
@@ -127,15 +123,12 @@ wiregen::decode_result client_dispatcher::on_input(wiregen::connection& conn,
 }
 
 std::span<const std::uint8_t> client_dispatcher::heartbeat() const noexcept {
-  static const auto frame = [] {
-    constexpr auto id = message_id<Ping>::value;
-    const std::size_t header_size = client_role::header_size_for(id, 0, {});
-    std::array<std::uint8_t, framing::header_size + framing::trailer_size> bytes{};
-    codec::write_header(bytes.data(), id, 0);
-    client_role::finish_frame(bytes.data(), header_size, 0);
-    return std::pair(bytes, header_size + framing::trailer_size);
+  // Encoded once, as any send would encode an empty Ping.
+  static const std::vector<std::uint8_t> frame = [] {
+    const Ping empty;
+    return wiregen::frame_writer<client_role, Ping>(empty, {}).to_bytes();
   }();
-  return std::span<const std::uint8_t>(frame.first).first(frame.second);
+  return frame;
 }
 
 std::error_code client_dispatcher::dispatch(client_session& session,

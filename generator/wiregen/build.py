@@ -7,8 +7,9 @@ from google.protobuf import descriptor_pb2
 
 from wiregen import RUNTIME_ABI, __version__, naming
 from wiregen.framing import LoadedSpec
-from wiregen.model import File, Framing, HeaderField, Message, Role, Trailer
-from wiregen.validate import (VARINT_LENGTH_MAX_BYTES, VARINT_MAX_BYTES, WIDTH_BYTES, header_size, is_variable, is_varint,
+from wiregen.model import Envelope, File, Framing, HeaderField, Message, Role, Trailer
+from wiregen.validate import (VARINT_LENGTH_MAX_BYTES, VARINT_MAX_BYTES, WIDTH_BYTES,
+                              envelope_oneof, header_size, is_variable, is_varint,
                               length_bias, max_frame_size, trailer_size)
 
 _ROLE_NAMES = {
@@ -45,22 +46,43 @@ def message_index(
     return index
 
 
+def message_descriptors(
+    files: Iterable[descriptor_pb2.FileDescriptorProto],
+) -> Dict[str, descriptor_pb2.DescriptorProto]:
+    """Every message (nested ones too) by full name -> its descriptor."""
+    index = {}
+
+    def visit(prefix, descriptors):
+        for descriptor in descriptors:
+            full_name = f"{prefix}.{descriptor.name}" if prefix else descriptor.name
+            index[full_name] = descriptor
+            visit(full_name, descriptor.nested_type)
+
+    for proto in files:
+        visit(proto.package, proto.message_type)
+    return index
+
+
 def build_file(
     proto: descriptor_pb2.FileDescriptorProto,
     loaded: LoadedSpec,
     framing_name: str,
     messages: Dict[str, Tuple[str, str]],
+    descriptors: Dict[str, descriptor_pb2.DescriptorProto] = None,
 ) -> File:
     spec = loaded.spec
-    framing = _build_framing(spec)
+    envelope = _build_envelope(spec, proto.package, messages, descriptors or {})
+    framing = _build_framing(spec, envelope)
     table = tuple(
         sorted(
-            (_build_message(entry, proto.package, messages, framing) for entry in spec.message),
+            (_build_message(entry, proto.package, messages, framing, descriptors or {})
+             for entry in spec.message),
             key=lambda message: message.id,
         )
     )
     header_name = naming.stem(proto.name) + ".wiregen.h"
-    used_files = sorted({messages[m.full_name][1] for m in table})
+    used_files = sorted({messages[m.full_name][1] for m in table} |
+                        ({messages[envelope.full_name][1]} if envelope else set()))
     return File(
         proto_name=proto.name,
         framing_name=framing_name,
@@ -78,13 +100,25 @@ def build_file(
     )
 
 
-def _build_framing(spec) -> Framing:
+def _build_envelope(spec, file_package: str, messages, descriptors):
+    if not spec.envelope:
+        return None
+    full_name = spec.envelope.lstrip(".")
+    oneof, _ = envelope_oneof(descriptors[full_name])
+    return Envelope(
+        full_name=full_name,
+        cpp_type=naming.cpp_message_type(full_name, messages[full_name][0], file_package),
+        case_accessor=oneof + "_case",  # protoc keeps the oneof name as written
+    )
+
+
+def _build_framing(spec, envelope=None) -> Framing:
     if spec.format == framing_pb2.VARINT_DELIMITED:
-        return _build_varint_framing(spec)
-    return _build_header_framing(spec, "header_fields")
+        return _build_varint_framing(spec, envelope)
+    return _build_header_framing(spec, "header_fields", envelope)
 
 
-def _build_header_framing(spec, format_name: str) -> Framing:
+def _build_header_framing(spec, format_name: str, envelope=None) -> Framing:
     bias = length_bias(spec)
     default_order = _ORDERS.get(spec.byte_order, "big")
     largest_id = max((entry.id for entry in spec.message), default=0)
@@ -147,6 +181,7 @@ def _build_header_framing(spec, format_name: str) -> Framing:
         # frame that the peer's limit refuses.
         max_payload_size=frame_max - max_size - trailer_bytes,
         has_meta="request_id" in by_role or "flags" in by_role,
+        envelope=envelope,
         layout_comment=_layout_comment(fields, trailer, spec),
     )
 
@@ -220,14 +255,14 @@ def _varint_size(value: int) -> int:
     return size
 
 
-def _build_varint_framing(spec) -> Framing:
+def _build_varint_framing(spec, envelope) -> Framing:
     """protobuf's delimited format is the header [length: VARINT] counting
     the payload."""
     delimited = framing_pb2.FramingSpec()
     delimited.CopyFrom(spec)
     delimited.header.add(name="length", width=framing_pb2.VARINT, role=framing_pb2.LENGTH)
     delimited.length_counts = framing_pb2.PAYLOAD
-    return _build_header_framing(delimited, "varint_delimited")
+    return _build_header_framing(delimited, "varint_delimited", envelope)
 
 
 def _encode_expression(role: str, value: int, size: int) -> str:
@@ -280,15 +315,26 @@ def _offset(offset) -> str:
     return "+" if offset is None else str(offset)
 
 
-def _build_message(entry, file_package: str, messages, framing: Framing) -> Message:
+def _build_message(entry, file_package: str, messages, framing: Framing,
+                   descriptors) -> Message:
     full_name = entry.type.lstrip(".")
     package = messages[full_name][0]
+    message_id, case, accessor = entry.id, None, None
+    if framing.envelope:
+        # The oneof field says which message a frame is: its number is the id.
+        _, members = envelope_oneof(descriptors[framing.envelope.full_name])
+        field = next(f for f in members if f.type_name.lstrip(".") == full_name)
+        message_id = field.number
+        case = f"{framing.envelope.cpp_type}::k{naming.camel_case(field.name)}"
+        accessor = naming.field_accessor(field.name)
     return Message(
         full_name=full_name,
         cpp_type=naming.cpp_message_type(full_name, package, file_package),
-        id=entry.id,
-        id_literal=naming.int_literal(entry.id, _id_literal_width(framing)),
+        id=message_id,
+        id_literal=naming.int_literal(message_id, _id_literal_width(framing)),
         sender=_SENDERS[entry.sender],
+        envelope_case=case,
+        envelope_accessor=accessor,
     )
 
 
@@ -316,5 +362,6 @@ def _build_role(name: str, peer: str, table: Tuple[Message, ...], heartbeat: str
         unexpected=tuple(m for m in table if m.sender == name),
         heartbeat=next((m for m in outgoing if m.full_name == heartbeat), None),
         # Validation allows at most one per side when frames carry no id.
-        only_incoming=incoming[0] if framing.message_id is None and incoming else None,
+        only_incoming=incoming[0] if framing.message_id is None and not framing.envelope
+        and incoming else None,
     )

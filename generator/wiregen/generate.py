@@ -2,7 +2,7 @@
 
 from google.protobuf.compiler import plugin_pb2
 
-from wiregen.build import build_file, message_index
+from wiregen.build import build_file, message_descriptors, message_index
 from wiregen.diagnostics import SpecError
 from wiregen.framing import load_spec
 from wiregen.parameters import parse_parameters
@@ -36,11 +36,13 @@ def generate(
             return response
         loaded = load_spec(parameters.framing, text)
         messages = message_index(request.proto_file)
-        validate(loaded, {name: where[1] for name, where in messages.items()})
+        descriptors = message_descriptors(request.proto_file)
+        validate(loaded, {name: where[1] for name, where in messages.items()}, descriptors)
         by_name = {proto.name: proto for proto in request.proto_file}
         names = set()
         for proto_name in request.file_to_generate:
-            model = build_file(by_name[proto_name], loaded, parameters.framing_name, messages)
+            model = build_file(by_name[proto_name], loaded, parameters.framing_name, messages,
+                               descriptors)
             for output_name, content in render_file(model):
                 if output_name in names:
                     response.error = f"{proto_name}: a second input generates {output_name} " \

@@ -39,6 +39,15 @@ class Trailer:
 
 
 @dataclass(frozen=True)
+class Envelope:
+    """A wrapper message whose oneof says which message a frame carries."""
+
+    full_name: str
+    cpp_type: str
+    case_accessor: str  # body_case
+
+
+@dataclass(frozen=True)
 class Framing:
     """The frame layout, shared by both sides."""
 
@@ -68,6 +77,7 @@ class Framing:
     max_frame_size: int
     max_payload_size: int
     has_meta: bool  # the header carries a request id or flags
+    envelope: Optional[Envelope]
     layout_comment: Tuple[str, ...]
 
 
@@ -80,6 +90,10 @@ class Message:
     id: int
     id_literal: str
     sender: str  # client / server / both
+    # With an envelope: the oneof case constant (Packet::kHello) and the
+    # accessor of the field (hello).
+    envelope_case: Optional[str] = None
+    envelope_accessor: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -67,3 +67,27 @@ def int_literal(value: int, size: int) -> str:
 
 def is_identifier(name: str) -> bool:
     return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) is not None
+
+
+def field_accessor(name: str) -> str:
+    """protoc's C++ accessor for a field or oneof: lower case, keywords escaped."""
+    return escape_keyword(name.lower())
+
+
+def camel_case(name: str) -> str:
+    """protoc's UnderscoresToCamelCase(name, true), as in oneof case constants:
+    'login_request' -> 'LoginRequest', 'v2_ping' -> 'V2Ping'."""
+    result, capitalize = [], True
+    for char in name:
+        if "a" <= char <= "z":
+            result.append(char.upper() if capitalize else char)
+            capitalize = False
+        elif "A" <= char <= "Z":
+            result.append(char)
+            capitalize = False
+        elif "0" <= char <= "9":
+            result.append(char)
+            capitalize = True
+        else:
+            capitalize = True
+    return "".join(result)

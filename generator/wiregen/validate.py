@@ -70,9 +70,12 @@ def max_frame_size(spec) -> int:
     return spec.max_frame_size or DEFAULT_MAX_FRAME_SIZE
 
 
-def validate(loaded: LoadedSpec, messages: Dict[str, str]) -> None:
-    """Raise SpecError listing every problem; `messages` maps full name -> file."""
+def validate(loaded: LoadedSpec, messages: Dict[str, str], descriptors=None) -> None:
+    """Raise SpecError listing every problem; `messages` maps full name -> file,
+    `descriptors` (optional) full name -> DescriptorProto, for the envelope."""
     sink = DiagnosticSink(loaded.path)
+    if loaded.spec.envelope:
+        _check_envelope(loaded, messages, descriptors or {}, sink)
     if loaded.spec.format == framing_pb2.VARINT_DELIMITED:
         _check_varint_delimited(loaded, sink)
         _check_messages(loaded, messages, sink)
@@ -262,6 +265,8 @@ def _check_messages(loaded: LoadedSpec, messages: Dict[str, str], sink: Diagnost
         if entry.sender == framing_pb2.SENDER_UNSPECIFIED:
             sink.error(line, subject, "who sends this message is not set",
                        "add 'sender: CLIENT', 'sender: SERVER' or 'sender: BOTH'")
+        if spec.envelope:
+            continue  # _check_envelope checks the ids against the oneof
         if id_field is None:
             # Nothing on the wire says which message a frame is: each side
             # may send one message type, and the ids are not checked.
@@ -298,3 +303,61 @@ def _check_messages(loaded: LoadedSpec, messages: Dict[str, str], sink: Diagnost
             "add the message to the table, or name one that is there"
         sink.error(loaded.line_of(("heartbeat", 0)), f"heartbeat '{heartbeat}'",
                    "the heartbeat is not a message of the table", fix)
+
+
+def envelope_oneof(descriptor):
+    """(oneof name, its fields) of the envelope's one real oneof, or None."""
+    real = sorted({field.oneof_index for field in descriptor.field
+                   if field.HasField("oneof_index") and not field.proto3_optional})
+    if len(real) != 1:
+        return None
+    index = real[0]
+    return (descriptor.oneof_decl[index].name,
+            [field for field in descriptor.field
+             if field.HasField("oneof_index") and field.oneof_index == index])
+
+
+def _check_envelope(loaded: LoadedSpec, messages: Dict[str, str], descriptors,
+                    sink: DiagnosticSink) -> None:
+    spec = loaded.spec
+    name = spec.envelope.lstrip(".")
+    line = loaded.line_of(("envelope", 0))
+    for index, field in enumerate(spec.header):
+        if field.role == framing_pb2.MESSAGE_ID:
+            sink.error(loaded.line_of(("header", index)), f"header[{index}] '{field.name}'",
+                       "the envelope's oneof already says which message a frame carries",
+                       "remove the MESSAGE_ID field, or the envelope")
+    if name not in messages:
+        close = difflib.get_close_matches(name, messages, n=1)
+        fix = f"did you mean '{close[0]}'?" if close else \
+            "name a message of the .proto, package included"
+        sink.error(line, f"envelope '{name}'", "no such message in the .proto or its imports", fix)
+        return
+    descriptor = descriptors.get(name)
+    if descriptor is None:
+        return  # only names are known (some tests validate without descriptors)
+    found = envelope_oneof(descriptor)
+    if found is None:
+        sink.error(line, f"envelope '{name}'", "the envelope needs exactly one oneof",
+                   "put a field for each message in one 'oneof body { ... }'")
+        return
+    oneof, members = found
+    for index, entry in enumerate(spec.message):
+        type_name = entry.type.lstrip(".")
+        matching = [field for field in members if field.type_name.lstrip(".") == type_name]
+        subject = f"message[{index}] '{type_name}'"
+        entry_line = loaded.line_of(("message", index))
+        if not matching:
+            short = type_name.rsplit(".", 1)[-1]
+            snake = "".join("_" + c.lower() if c.isupper() else c for c in short).lstrip("_")
+            sink.error(entry_line, subject, f"not a field of the envelope's oneof '{oneof}'",
+                       f"add '{short} {snake} = <number>;' to oneof {oneof} in {name}")
+        elif len(matching) > 1:
+            sink.error(entry_line, subject, f"{len(matching)} fields of oneof '{oneof}' have"
+                       " this type, so a frame would not say which one is meant",
+                       "keep one field per message type in the oneof")
+        elif entry.id and entry.id != matching[0].number:
+            sink.error(loaded.line_of(("message", index), ("id", 0)), subject,
+                       f"id {entry.id} differs from its oneof field number"
+                       f" {matching[0].number}",
+                       f"use id: {matching[0].number}, or leave the id out")

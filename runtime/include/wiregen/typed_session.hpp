@@ -16,6 +16,7 @@
 #include "wiregen/error.hpp"
 #include "wiregen/frame_meta.hpp"
 #include "wiregen/session.hpp"
+#include "wiregen/varint.hpp"
 
 namespace wiregen {
 
@@ -31,16 +32,41 @@ concept protocol_role = requires(std::uint8_t* frame, std::size_t size, const fr
   Role::finish_frame(frame, size, size);
 };
 
+namespace detail {
+
+/// The number of the envelope's oneof field that carries `Message`, or 0
+/// when the role's framing has no envelope.
+template <class Role, class Message>
+constexpr std::uint32_t envelope_field() {
+  if constexpr (requires { Role::template envelope_field<Message>; }) {
+    return Role::template envelope_field<Message>;
+  } else {
+    return 0;
+  }
+}
+
+}  // namespace detail
+
 /// One typed message encoded as a frame of `size()` bytes by `operator()`:
-/// header, the payload serialized in place, then the trailer. Holds
-/// references only; use it while the message lives.
+/// header, the payload serialized in place, then the trailer. With an
+/// envelope the payload is the envelope holding just this message, written
+/// as protobuf would (the oneof field's tag and length, then the message)
+/// without building an envelope object. Holds references only; use it
+/// while the message lives.
 template <protocol_role Role, class Message>
 class frame_writer {
+  static constexpr std::uint32_t field_ = detail::envelope_field<Role, Message>();
+  // Wire type 2: length-delimited.
+  static constexpr std::uint64_t tag_ = (std::uint64_t{field_} << 3) | 2;
+
  public:
   frame_writer(const Message& message, const frame_meta& meta)
       : message_(message),
         meta_(meta),
-        payload_size_(message.ByteSizeLong()),
+        message_size_(message.ByteSizeLong()),
+        payload_size_(field_ == 0
+                          ? message_size_
+                          : varint::size_of(tag_) + varint::size_of(message_size_) + message_size_),
         header_size_(Role::header_size_for(Role::template id<Message>, payload_size_, meta)) {}
 
   /// error::message_too_large when the payload exceeds the framing's limit.
@@ -52,7 +78,12 @@ class frame_writer {
 
   void operator()(std::uint8_t* out) const {
     Role::write_header(out, Role::template id<Message>, payload_size_, meta_);
-    message_.SerializeWithCachedSizesToArray(out + header_size_);
+    std::uint8_t* payload = out + header_size_;
+    if constexpr (field_ != 0) {
+      payload += varint::write(payload, tag_);
+      payload += varint::write(payload, message_size_);
+    }
+    message_.SerializeWithCachedSizesToArray(payload);
     Role::finish_frame(out, header_size_, payload_size_);
   }
 
@@ -66,6 +97,7 @@ class frame_writer {
  private:
   const Message& message_;
   const frame_meta& meta_;
+  std::size_t message_size_;
   std::size_t payload_size_;
   std::size_t header_size_;
 };
