@@ -161,7 +161,8 @@ class client_session : public wiregen::typed_session<client_role> {
 
 /// What a server implements: one on_message() per message the client
 /// sends, and any lifecycle events of wiregen::basic_server_handler it
-/// cares about. Methods run on the connection's I/O thread, one at a time per
+/// cares about.
+/// Methods run on the connection's I/O thread, one at a time per
 /// connection and concurrently across connections. An exception thrown by a
 /// method is reported to on_error() and closes that connection only.
 class server_handler : public wiregen::basic_server_handler<server_session> {
@@ -172,7 +173,8 @@ class server_handler : public wiregen::basic_server_handler<server_session> {
 
 /// What a client implements: one on_message() per message the server
 /// sends, and any lifecycle events of wiregen::basic_client_handler it
-/// cares about. Methods run on the connection's I/O thread, one at a time per
+/// cares about.
+/// Methods run on the connection's I/O thread, one at a time per
 /// connection and concurrently across connections. An exception thrown by a
 /// method is reported to on_error() and closes that connection only.
 class client_handler : public wiregen::basic_client_handler<client_session> {

@@ -494,3 +494,52 @@ def test_varint_delimited_sends_one_message_type_per_side():
          "the client already sends 'bench.EchoRequest' (message[0]), and the header has no"
          " MESSAGE_ID field to tell them apart", "oneof"),
     ])
+
+
+LINES = """
+format: LINE_DELIMITED
+line { delimiter: "\\r\\n" max_length: 510 }
+"""
+
+
+def test_line_delimited_spec_is_valid():
+    assert spec_errors(LINES) == []
+    assert spec_errors("format: LINE_DELIMITED\n") == []  # "\n", 4096 bytes
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        pytest.param('header { name: "length" width: U32 role: LENGTH }\n',
+                     [(3, "header[0] 'length'", "a LINE_DELIMITED protocol has no header: a"
+                       " delimiter ends each line", "remove the header entries")],
+                     id="header"),
+        pytest.param('message { id: 1 type: "bench.EchoRequest" sender: CLIENT }\n',
+                     [(3, "message[0]", "a LINE_DELIMITED protocol carries text lines, not"
+                       " protobuf messages; handlers receive each line in on_line()",
+                       "remove the message entries")],
+                     id="messages"),
+        pytest.param("max_frame_size: 100\n",
+                     [(3, "max_frame_size", "max_frame_size has no meaning for a LINE_DELIMITED"
+                       " protocol", "line.max_length limits a line")],
+                     id="max-frame-size"),
+        pytest.param("checksum { algorithm: CRC32C }\n",
+                     [(3, "checksum", "checksum has no meaning for a LINE_DELIMITED protocol",
+                       "remove 'checksum'")],
+                     id="checksum"),
+    ],
+)
+def test_line_delimited_takes_no_frame_settings(extra, expected):
+    check_all(LINES + extra, expected)
+
+
+def test_line_delimiter_length():
+    check_all(LINES.replace('"\\r\\n"', '"<<<<<<<<<>"'),
+              [(2, "line.delimiter", "the delimiter is 10 bytes long",
+                "use at most 8 bytes")])
+
+
+def test_line_settings_need_line_delimited():
+    check_all(BENCH + 'line { delimiter: "\\n" }\n',
+              [(7, "line", "'line' only describes a LINE_DELIMITED protocol",
+                "remove 'line', or set 'format: LINE_DELIMITED'")])

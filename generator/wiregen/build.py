@@ -7,8 +7,10 @@ from google.protobuf import descriptor_pb2
 
 from wiregen import RUNTIME_ABI, __version__, naming
 from wiregen.framing import LoadedSpec
-from wiregen.model import Envelope, File, Framing, HeaderField, Message, Role, Trailer
-from wiregen.validate import (VARINT_LENGTH_MAX_BYTES, VARINT_MAX_BYTES, WIDTH_BYTES,
+from wiregen.model import (Envelope, File, Framing, HeaderField, LineFormat, Message, Role,
+                           Trailer)
+from wiregen.validate import (DEFAULT_MAX_LINE_LENGTH, VARINT_LENGTH_MAX_BYTES, VARINT_MAX_BYTES,
+                              WIDTH_BYTES,
                               envelope_oneof, header_size, is_variable, is_varint,
                               length_bias, max_frame_size, trailer_size)
 
@@ -113,6 +115,8 @@ def _build_envelope(spec, file_package: str, messages, descriptors):
 
 
 def _build_framing(spec, envelope=None) -> Framing:
+    if spec.format == framing_pb2.LINE_DELIMITED:
+        return _build_line_framing(spec)
     if spec.format == framing_pb2.VARINT_DELIMITED:
         return _build_varint_framing(spec, envelope)
     return _build_header_framing(spec, "header_fields", envelope)
@@ -182,7 +186,29 @@ def _build_header_framing(spec, format_name: str, envelope=None) -> Framing:
         max_payload_size=frame_max - max_size - trailer_bytes,
         has_meta="request_id" in by_role or "flags" in by_role,
         envelope=envelope,
+        line=None,
         layout_comment=_layout_comment(fields, trailer, spec),
+    )
+
+
+def _build_line_framing(spec) -> Framing:
+    delimiter = (spec.line.delimiter or "\n").encode("utf-8")
+    max_length = spec.line.max_length or DEFAULT_MAX_LINE_LENGTH
+    literal = naming.string_literal(delimiter)
+    length = HeaderField(name="line", role="length", offset=None, size=0, varint=False,
+                         byte_order="big", cpp_type="std::size_t", value=0, value_literal="0",
+                         encode_expression="", size_expression="0", too_long_error="",
+                         description="")
+    return Framing(
+        format="line_delimited", byte_order="big", fields=(), variable=False, header_size=0,
+        max_header_size=0, length=length, length_value_expression="",
+        length_overhead_expression=None, trailer=None, message_id=None,
+        id_type="std::uint32_t", request_id=None, flags=None, constants=(), length_bias=0,
+        max_frame_size=max_length + len(delimiter), max_payload_size=max_length,
+        has_meta=False, envelope=None,
+        line=LineFormat(delimiter_literal=literal, delimiter_size=len(delimiter),
+                        max_length=max_length),
+        layout_comment=(f"a line of at most {max_length} bytes, then {literal}",),
     )
 
 

@@ -48,10 +48,19 @@ class Envelope:
 
 
 @dataclass(frozen=True)
+class LineFormat:
+    """How the lines of a LINE_DELIMITED protocol end."""
+
+    delimiter_literal: str  # a C++ string literal: "\r\n"
+    delimiter_size: int
+    max_length: int
+
+
+@dataclass(frozen=True)
 class Framing:
     """The frame layout, shared by both sides."""
 
-    format: str  # header_fields / varint_delimited
+    format: str  # header_fields / varint_delimited / line_delimited
     byte_order: str  # the spec's default: big / little
     fields: Tuple[HeaderField, ...]
     # A varint field makes the header variable: scanned field by field.
@@ -78,6 +87,7 @@ class Framing:
     max_payload_size: int
     has_meta: bool  # the header carries a request id or flags
     envelope: Optional[Envelope]
+    line: Optional[LineFormat]  # set for line_delimited, the only field that matters then
     layout_comment: Tuple[str, ...]
 
 

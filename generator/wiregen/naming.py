@@ -91,3 +91,21 @@ def camel_case(name: str) -> str:
         else:
             capitalize = True
     return "".join(result)
+
+
+_NAMED_ESCAPES = {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", ord('"'): '\\"',
+                  ord("\\"): "\\\\"}
+
+
+def string_literal(data: bytes) -> str:
+    """A C++ string literal of `data`; other bytes as 3-digit octal escapes,
+    which cannot run into a following character as hex escapes can."""
+    parts = []
+    for byte in data:
+        if byte in _NAMED_ESCAPES:
+            parts.append(_NAMED_ESCAPES[byte])
+        elif 0x20 <= byte < 0x7F:
+            parts.append(chr(byte))
+        else:
+            parts.append(f"\\{byte:03o}")
+    return '"' + "".join(parts) + '"'

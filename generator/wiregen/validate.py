@@ -74,6 +74,14 @@ def validate(loaded: LoadedSpec, messages: Dict[str, str], descriptors=None) -> 
     """Raise SpecError listing every problem; `messages` maps full name -> file,
     `descriptors` (optional) full name -> DescriptorProto, for the envelope."""
     sink = DiagnosticSink(loaded.path)
+    if loaded.spec.format == framing_pb2.LINE_DELIMITED:
+        _check_line_delimited(loaded, sink)
+        sink.raise_if_any()
+        return
+    if loaded.spec.HasField("line"):
+        sink.error(loaded.line_of(("line", 0)), "line",
+                   "'line' only describes a LINE_DELIMITED protocol",
+                   "remove 'line', or set 'format: LINE_DELIMITED'")
     if loaded.spec.envelope:
         _check_envelope(loaded, messages, descriptors or {}, sink)
     if loaded.spec.format == framing_pb2.VARINT_DELIMITED:
@@ -112,6 +120,39 @@ def _needs_byte_order(spec) -> bool:
     fields = any(WIDTH_BYTES.get(field.width, 0) > 1 and field.byte_order == unset
                  for field in spec.header)
     return fields or (trailer_size(spec) > 0 and spec.checksum.byte_order == unset)
+
+
+MAX_DELIMITER_BYTES = 8
+DEFAULT_MAX_LINE_LENGTH = 4096
+
+
+def _check_line_delimited(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
+    """Text lines: a delimiter and a length limit, nothing else."""
+    spec = loaded.spec
+    for index, field in enumerate(spec.header):
+        sink.error(loaded.line_of(("header", index)), f"header[{index}] '{field.name}'",
+                   "a LINE_DELIMITED protocol has no header: a delimiter ends each line",
+                   "remove the header entries")
+    for index, entry in enumerate(spec.message):
+        sink.error(loaded.line_of(("message", index)), f"message[{index}]",
+                   "a LINE_DELIMITED protocol carries text lines, not protobuf messages;"
+                   " handlers receive each line in on_line()", "remove the message entries")
+    for name in ("byte_order", "length_counts", "length_adjustment", "max_frame_size",
+                 "heartbeat", "envelope", "checksum"):
+        if spec.HasField(name) if name == "checksum" else getattr(spec, name):
+            sink.error(loaded.line_of((name, 0)), name,
+                       f"{name} has no meaning for a LINE_DELIMITED protocol",
+                       f"remove '{name}' (line.max_length limits a line)"
+                       if name == "max_frame_size" else f"remove '{name}'")
+    delimiter = spec.line.delimiter.encode("utf-8")
+    if len(delimiter) > MAX_DELIMITER_BYTES:
+        sink.error(loaded.line_of(("line", 0), ("delimiter", 0)), "line.delimiter",
+                   f"the delimiter is {len(delimiter)} bytes long",
+                   f"use at most {MAX_DELIMITER_BYTES} bytes, such as \"\\n\" or \"\\r\\n\"")
+    if spec.line.max_length > LARGEST_MAX_FRAME_SIZE - MAX_DELIMITER_BYTES:
+        sink.error(loaded.line_of(("line", 0), ("max_length", 0)), "line.max_length",
+                   f"{spec.line.max_length} bytes is more than a connection buffers",
+                   f"use at most {LARGEST_MAX_FRAME_SIZE - MAX_DELIMITER_BYTES}")
 
 
 def _check_top_level(loaded: LoadedSpec, sink: DiagnosticSink) -> None:

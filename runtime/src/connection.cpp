@@ -91,7 +91,8 @@ connection::connection(std::shared_ptr<asio::io_context> context, asio::ip::tcp:
   options_.low_watermark = std::min(options_.low_watermark, options_.max_queued_bytes);
   // Decided once: reads and writes only look at the clock when some timeout needs it.
   uses_timeouts_ = enabled(options_.read_idle_timeout) || enabled(options_.write_stall_timeout) ||
-                   enabled(options_.first_frame_timeout) || enabled(options_.heartbeat_interval);
+                   enabled(options_.first_frame_timeout) || enabled(options_.frame_timeout) ||
+                   enabled(options_.heartbeat_interval);
   if (options_.message_rate > 0 && options_.message_burst == 0) {
     options_.message_burst = static_cast<std::size_t>(std::max(1.0, options_.message_rate));
   }
@@ -238,7 +239,7 @@ void connection::open() {
   drain_timer_.cancel();
   opened_ = true;
   const auto now = clock::now();
-  opened_at_ = last_read_at_ = last_send_at_ = refilled_at_ = now;
+  opened_at_ = last_read_at_ = last_send_at_ = refilled_at_ = last_frame_at_ = now;
   tokens_ = static_cast<double>(options_.message_burst);
   try {
     dispatcher_->on_open(*this);
@@ -573,6 +574,9 @@ void connection::decode_input() {
     if (result.frames > 0) {
       frames_in_.fetch_add(result.frames, std::memory_order_relaxed);
       first_frame_seen_ = true;
+      if (uses_timeouts_) {
+        last_frame_at_ = clock::now();
+      }
     }
     if (result.throttled) {
       throttle();
@@ -925,6 +929,9 @@ void connection::file_timeouts() {
   if (open && enabled(options_.read_idle_timeout)) {
     due = std::min(due, last_read_at_ + options_.read_idle_timeout);
   }
+  if (open && enabled(options_.frame_timeout)) {
+    due = std::min(due, last_frame_at_ + options_.frame_timeout);
+  }
   if (enabled(options_.write_stall_timeout) && !writing_.empty()) {
     due = std::min(due, last_write_progress_at_ + options_.write_stall_timeout);
   }
@@ -953,6 +960,10 @@ void connection::expired(clock::time_point now) {
   if (open && enabled(options_.read_idle_timeout) &&
       now >= last_read_at_ + options_.read_idle_timeout) {
     finish(error::read_idle_timeout);
+    return;
+  }
+  if (open && enabled(options_.frame_timeout) && now >= last_frame_at_ + options_.frame_timeout) {
+    finish(error::frame_timeout);
     return;
   }
   if (enabled(options_.write_stall_timeout) && !writing_.empty() &&

@@ -76,6 +76,12 @@ class wiregen_category final : public std::error_category {
         return "varint header field longer than 10 bytes";
       case error::checksum_mismatch:
         return "frame checksum does not match its bytes";
+      case error::frame_timeout:
+        return "no complete frame within the frame timeout";
+      case error::line_too_long:
+        return "line longer than the maximum line length";
+      case error::invalid_line:
+        return "line to send contains the line delimiter";
     }
     return "unknown wiregen error " + std::to_string(value);
   }

@@ -296,6 +296,7 @@ class connection : public std::enable_shared_from_this<connection>,
   std::error_code close_reason_;
   bool first_frame_seen_ = false;
   clock::time_point opened_at_;
+  clock::time_point last_frame_at_;
   clock::time_point last_read_at_;
   clock::time_point last_write_progress_at_;
   clock::time_point last_send_at_;

@@ -72,6 +72,12 @@ enum class error {
   malformed_varint,
   /// A frame's checksum trailer does not match its bytes.
   checksum_mismatch,
+  /// A frame did not complete within frame_timeout of the previous one.
+  frame_timeout,
+  /// A received line is longer than the spec's max_length.
+  line_too_long,
+  /// A line to send contains the delimiter: the peer would see two lines.
+  invalid_line,
 };
 
 /// The category of wiregen::error; its name() is "wiregen".

@@ -63,6 +63,11 @@ struct connection_options {
   /// Close with error::first_frame_timeout when no complete frame arrived
   /// this long after the connection was established.
   std::chrono::milliseconds first_frame_timeout{0};
+  /// Close with error::frame_timeout when a frame does not complete within
+  /// this long of the previous one (of the connection's start, for the
+  /// first): a read deadline per frame, as a line server sets one per line.
+  /// Unlike read_idle_timeout, a peer trickling bytes does not reset it.
+  std::chrono::milliseconds frame_timeout{0};
   /// Send the spec's heartbeat message after this long without sending
   /// anything. Needs a `heartbeat` in the framing spec.
   std::chrono::milliseconds heartbeat_interval{0};

@@ -2,10 +2,6 @@
 
 #include <google/protobuf/message_lite.h>
 
-#include <asio/associated_executor.hpp>
-#include <asio/async_result.hpp>
-#include <asio/post.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +9,7 @@
 #include <system_error>
 #include <vector>
 
+#include "wiregen/detail/frame_sender.hpp"
 #include "wiregen/error.hpp"
 #include "wiregen/frame_meta.hpp"
 #include "wiregen/session.hpp"
@@ -113,24 +110,15 @@ class frame_writer {
 ///  - async_send completes through an Asio token (callback, use_awaitable,
 ///    use_future) once queued, with an optional deadline and cancellation.
 template <protocol_role Role>
-class typed_session : public session {
+class typed_session : public detail::frame_sender {
  public:
   using role = Role;
-  using session::session;
+  using frame_sender::frame_sender;
 
   template <class Message>
   requires(Role::template sends<Message>) std::error_code
       try_send(const Message& message, const frame_meta& meta = {})
-  const {
-    const frame_writer<Role, Message> frame(message, meta);
-    if (const auto ec = frame.check()) {
-      return ec;
-    }
-    if (!connection()) {
-      return error::not_connected;
-    }
-    return connection()->write_frame(frame.size(), frame);
-  }
+  const { return try_send_frame(frame_writer<Role, Message>(message, meta)); }
 
   /// The same as try_send: the plain send never blocks.
   template <class Message>
@@ -143,14 +131,7 @@ class typed_session : public session {
       send_for(const Message& message, std::chrono::milliseconds timeout,
                const frame_meta& meta = {}, std::stop_token cancel = {})
   const {
-    const frame_writer<Role, Message> frame(message, meta);
-    if (const auto ec = frame.check()) {
-      return ec;
-    }
-    if (!connection()) {
-      return error::not_connected;
-    }
-    return connection()->write_frame_for(frame.size(), frame, timeout, std::move(cancel));
+    return send_frame_for(frame_writer<Role, Message>(message, meta), timeout, std::move(cancel));
   }
 
   /// Completes with the outcome once the frame is queued; a `timeout` of
@@ -161,22 +142,8 @@ class typed_session : public session {
                                                           const frame_meta& meta,
                                                           std::chrono::milliseconds timeout,
                                                           Token&& token) const {
-    const frame_writer<Role, Message> frame(message, meta);
-    std::error_code refused = frame.check();
-    if (!refused && !connection()) {
-      refused = error::not_connected;
-    }
-    if (refused) {
-      return asio::async_initiate<Token, void(std::error_code)>(
-          [refused](auto handler) {
-            auto executor = asio::get_associated_executor(handler);
-            asio::post(executor, [handler = std::move(handler), refused]() mutable {
-              std::move(handler)(refused);
-            });
-          },
-          token);
-    }
-    return connection()->async_write_frame(frame.to_bytes(), timeout, std::forward<Token>(token));
+    return async_send_frame(frame_writer<Role, Message>(message, meta), timeout,
+                            std::forward<Token>(token));
   }
 
   template <class Message, class Token>

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/post.hpp>
+
+#include <chrono>
+#include <stop_token>
+#include <system_error>
+#include <utility>
+
+#include "wiregen/error.hpp"
+#include "wiregen/session.hpp"
+
+namespace wiregen::detail {
+
+/// What a session sends with: an encoder of one frame that says whether it
+/// may be sent (`check()`), how large it is and how to write it in place.
+template <class Writer>
+concept frame_encoder = requires(const Writer& writer, std::uint8_t* out) {
+  { writer.check() } -> std::convertible_to<std::error_code>;
+  { writer.size() } -> std::convertible_to<std::size_t>;
+  writer(out);
+  writer.to_bytes();
+};
+
+/// The three ways to send a frame, shared by the typed sessions of every
+/// framing (protobuf messages, text lines): they differ only in the encoder.
+class frame_sender : public session {
+ public:
+  using session::session;
+
+ protected:
+  template <frame_encoder Writer>
+  std::error_code try_send_frame(const Writer& frame) const {
+    if (const auto ec = frame.check()) {
+      return ec;
+    }
+    if (!connection()) {
+      return error::not_connected;
+    }
+    return connection()->write_frame(frame.size(), frame);
+  }
+
+  template <frame_encoder Writer>
+  std::error_code send_frame_for(const Writer& frame, std::chrono::milliseconds timeout,
+                                 std::stop_token cancel) const {
+    if (const auto ec = frame.check()) {
+      return ec;
+    }
+    if (!connection()) {
+      return error::not_connected;
+    }
+    return connection()->write_frame_for(frame.size(), frame, timeout, std::move(cancel));
+  }
+
+  /// Encodes the frame before it returns: what it was made from need not
+  /// outlive the call.
+  template <frame_encoder Writer, class Token>
+  auto async_send_frame(const Writer& frame, std::chrono::milliseconds timeout,
+                        Token&& token) const {
+    std::error_code refused = frame.check();
+    if (!refused && !connection()) {
+      refused = error::not_connected;
+    }
+    if (refused) {
+      return asio::async_initiate<Token, void(std::error_code)>(
+          [refused](auto handler) {
+            auto executor = asio::get_associated_executor(handler);
+            asio::post(executor, [handler = std::move(handler), refused]() mutable {
+              std::move(handler)(refused);
+            });
+          },
+          token);
+    }
+    return connection()->async_write_frame(frame.to_bytes(), timeout, std::forward<Token>(token));
+  }
+};
+
+}  // namespace wiregen::detail
