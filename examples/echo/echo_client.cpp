@@ -38,7 +38,8 @@ class checking_handler final : public bench::client_handler {
     changed_.notify_all();
   }
 
-  void on_closed(bench::client_session&, std::error_code, const wiregen::connection_stats&) override {
+  void on_closed(bench::client_session&, std::error_code,
+                 const wiregen::connection_stats&) override {
     std::lock_guard lock(mutex_);
     closed_ = true;
     changed_.notify_all();

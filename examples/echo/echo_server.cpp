@@ -1,7 +1,9 @@
 // The bench protocol's echo server: one EchoReply per EchoRequest, same seq
 // and payload, in order. Serves until SIGINT or SIGTERM, then stops gracefully.
+// With --udp the same handler serves UDP instead: one frame per datagram,
+// each reply to its request's sender.
 //
-//   echo_server --listen 127.0.0.1:7000 [--threads N]
+//   echo_server --listen 127.0.0.1:7000 [--threads N] [--udp]
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -31,8 +33,23 @@ class echo_handler final : public bench::server_handler {
 thread_local bench::EchoReply echo_handler::reply_;
 
 int usage(const char* program) {
-  std::fprintf(stderr, "usage: %s --listen HOST:PORT [--threads N]\n", program);
+  std::fprintf(stderr, "usage: %s --listen HOST:PORT [--threads N] [--udp]\n", program);
   return 2;
+}
+
+int serve_udp(echo_handler& handler, const wiregen::host_port& listen,
+              wiregen::shutdown_signals& signals) {
+  bench::datagram_server server(handler);
+  if (const auto ec = server.bind(listen.host, listen.port)) {
+    std::fprintf(stderr, "echo_server: cannot bind udp %s:%u: %s\n", listen.host.c_str(),
+                 listen.port, ec.message().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "echo_server: udp listening on %s:%u\n", listen.host.c_str(), server.port());
+  signals.wait();
+  server.stop();
+  std::fprintf(stderr, "echo_server: stopped\n");
+  return 0;
 }
 
 }  // namespace
@@ -40,23 +57,30 @@ int usage(const char* program) {
 int main(int argc, char** argv) {
   wiregen::host_port listen;
   bool have_listen = false;
+  bool udp = false;
   wiregen::server_options options;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; ++i) {
     const std::string_view flag = argv[i];
-    if (flag == "--listen" && !wiregen::parse_host_port(argv[i + 1], listen)) {
+    const bool has_value = i + 1 < argc;
+    if (flag == "--udp") {
+      udp = true;
+    } else if (flag == "--listen" && has_value && !wiregen::parse_host_port(argv[++i], listen)) {
       have_listen = true;
-    } else if (flag == "--threads") {
-      options.io_threads = std::strtoul(argv[i + 1], nullptr, 10);
+    } else if (flag == "--threads" && has_value) {
+      options.io_threads = std::strtoul(argv[++i], nullptr, 10);
     } else {
       return usage(argv[0]);
     }
   }
-  if (!have_listen || argc % 2 == 0) {
+  if (!have_listen) {
     return usage(argv[0]);
   }
 
   wiregen::shutdown_signals signals;
   echo_handler handler;
+  if (udp) {
+    return serve_udp(handler, listen, signals);
+  }
   bench::server server(handler, options);
   if (const auto ec = server.listen(listen.host, listen.port)) {
     std::fprintf(stderr, "echo_server: cannot listen on %s:%u: %s\n", listen.host.c_str(),

@@ -119,19 +119,32 @@ wiregen::decode_result server_dispatcher::on_input(wiregen::connection& conn,
                                                  std::span<const std::uint8_t> input) {
   server_session session(conn.shared_from_this());
   const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
-                           std::size_t header_size) -> std::error_code {
-    if (!codec::checksum_matches(frame, header_size)) {
-      return wiregen::error::checksum_mismatch;
-    }
-    return dispatch(session, header, frame.data() + header_size);
+                           std::size_t header_size) {
+    return dispatch(session, header, frame, header_size);
   };
   return wiregen::decode_scanned_frames<frame_header, framing::header_size, framing::trailer_size>(
       conn, input, codec::scan_header, deliver);
 }
 
+std::error_code server_dispatcher::on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
+                                             std::span<const std::uint8_t> datagram) {
+  server_session session(peer);
+  const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
+                           std::size_t header_size) {
+    return dispatch(session, header, frame, header_size);
+  };
+  return wiregen::decode_datagram<frame_header, framing::trailer_size>(datagram, codec::scan_header,
+                                                                       deliver);
+}
+
 std::error_code server_dispatcher::dispatch(server_session& session,
                                           const frame_header& header,
-                                          const std::uint8_t* payload) {
+                                          std::span<const std::uint8_t> frame,
+                                          std::size_t header_size) {
+  if (!codec::checksum_matches(frame, header_size)) {
+    return wiregen::error::checksum_mismatch;
+  }
+  const std::uint8_t* payload = frame.data() + header_size;
   switch (header.message_id) {
     case message_id<Reading>::value: {
       Reading message;
@@ -157,19 +170,32 @@ wiregen::decode_result client_dispatcher::on_input(wiregen::connection& conn,
                                                  std::span<const std::uint8_t> input) {
   client_session session(conn.shared_from_this());
   const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
-                           std::size_t header_size) -> std::error_code {
-    if (!codec::checksum_matches(frame, header_size)) {
-      return wiregen::error::checksum_mismatch;
-    }
-    return dispatch(session, header, frame.data() + header_size);
+                           std::size_t header_size) {
+    return dispatch(session, header, frame, header_size);
   };
   return wiregen::decode_scanned_frames<frame_header, framing::header_size, framing::trailer_size>(
       conn, input, codec::scan_header, deliver);
 }
 
+std::error_code client_dispatcher::on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
+                                             std::span<const std::uint8_t> datagram) {
+  client_session session(peer);
+  const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
+                           std::size_t header_size) {
+    return dispatch(session, header, frame, header_size);
+  };
+  return wiregen::decode_datagram<frame_header, framing::trailer_size>(datagram, codec::scan_header,
+                                                                       deliver);
+}
+
 std::error_code client_dispatcher::dispatch(client_session& session,
                                           const frame_header& header,
-                                          const std::uint8_t* payload) {
+                                          std::span<const std::uint8_t> frame,
+                                          std::size_t header_size) {
+  if (!codec::checksum_matches(frame, header_size)) {
+    return wiregen::error::checksum_mismatch;
+  }
+  const std::uint8_t* payload = frame.data() + header_size;
   switch (header.message_id) {
     case message_id<Ack>::value: {
       Ack message;

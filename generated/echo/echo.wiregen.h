@@ -11,6 +11,7 @@
 #include <system_error>
 #include <type_traits>
 
+#include <wiregen/datagram_endpoint.hpp>
 #include <wiregen/dispatcher.hpp>
 #include <wiregen/frame_meta.hpp>
 #include <wiregen/handler.hpp>
@@ -193,10 +194,14 @@ class server_dispatcher final
 
   wiregen::decode_result on_input(wiregen::connection& conn,
                                   std::span<const std::uint8_t> input) override;
+  /// One datagram, one frame: for bench::datagram_server.
+  std::error_code on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
+                              std::span<const std::uint8_t> datagram) override;
 
  private:
+  /// Checks a whole frame and calls the handler.
   std::error_code dispatch(server_session& session, const frame_header& header,
-                           const std::uint8_t* payload);
+                           std::span<const std::uint8_t> frame, std::size_t header_size);
 };
 
 /// Decodes the frames a client receives and calls a client_handler.
@@ -208,10 +213,14 @@ class client_dispatcher final
 
   wiregen::decode_result on_input(wiregen::connection& conn,
                                   std::span<const std::uint8_t> input) override;
+  /// One datagram, one frame: for bench::datagram_client.
+  std::error_code on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
+                              std::span<const std::uint8_t> datagram) override;
 
  private:
+  /// Checks a whole frame and calls the handler.
   std::error_code dispatch(client_session& session, const frame_header& header,
-                           const std::uint8_t* payload);
+                           std::span<const std::uint8_t> frame, std::size_t header_size);
 };
 
 /// A server speaking this protocol: wiregen::server calling `handler`.
@@ -222,6 +231,15 @@ class server : public wiregen::server {
       : wiregen::server(std::make_shared<server_dispatcher>(handler), std::move(options)) {}
 };
 
+/// The same protocol over UDP, one frame per datagram: replies go to the
+/// sender's address; see wiregen::datagram_server.
+class datagram_server : public wiregen::datagram_server {
+ public:
+  /// `handler` must outlive the server.
+  explicit datagram_server(server_handler& handler, wiregen::datagram_options options = {})
+      : wiregen::datagram_server(std::make_shared<server_dispatcher>(handler), options) {}
+};
+
 /// A client speaking this protocol: wiregen::client calling `handler`, with
 /// typed send() and session().
 class client : public wiregen::typed_client<client_session> {
@@ -230,6 +248,16 @@ class client : public wiregen::typed_client<client_session> {
   explicit client(client_handler& handler, wiregen::client_options options = {})
       : wiregen::typed_client<client_session>(std::make_shared<client_dispatcher>(handler),
                                               std::move(options)) {}
+};
+
+/// The same protocol over UDP, one frame per datagram, to one server; see
+/// wiregen::datagram_client.
+class datagram_client : public wiregen::typed_datagram_client<client_session> {
+ public:
+  /// `handler` must outlive the client.
+  explicit datagram_client(client_handler& handler, wiregen::datagram_options options = {})
+      : wiregen::typed_datagram_client<client_session>(std::make_shared<client_dispatcher>(handler),
+                                                       options) {}
 };
 
 }  // namespace bench

@@ -71,16 +71,29 @@ wiregen::decode_result server_dispatcher::on_input(wiregen::connection& conn,
                                                  std::span<const std::uint8_t> input) {
   server_session session(conn.shared_from_this());
   const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
-                           std::size_t header_size) -> std::error_code {
-    return dispatch(session, header, frame.data() + header_size);
+                           std::size_t header_size) {
+    return dispatch(session, header, frame, header_size);
   };
   return wiregen::decode_frames<framing::header_size, frame_header, framing::trailer_size>(
       conn, input, codec::read_header, deliver);
 }
 
+std::error_code server_dispatcher::on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
+                                             std::span<const std::uint8_t> datagram) {
+  server_session session(peer);
+  const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
+                           std::size_t header_size) {
+    return dispatch(session, header, frame, header_size);
+  };
+  return wiregen::decode_fixed_datagram<framing::header_size, frame_header, framing::trailer_size>(
+      datagram, codec::read_header, deliver);
+}
+
 std::error_code server_dispatcher::dispatch(server_session& session,
                                           const frame_header& header,
-                                          const std::uint8_t* payload) {
+                                          std::span<const std::uint8_t> frame,
+                                          std::size_t header_size) {
+  const std::uint8_t* payload = frame.data() + header_size;
   switch (header.message_id) {
     case message_id<Report>::value: {
       Report message;
@@ -106,16 +119,29 @@ wiregen::decode_result client_dispatcher::on_input(wiregen::connection& conn,
                                                  std::span<const std::uint8_t> input) {
   client_session session(conn.shared_from_this());
   const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
-                           std::size_t header_size) -> std::error_code {
-    return dispatch(session, header, frame.data() + header_size);
+                           std::size_t header_size) {
+    return dispatch(session, header, frame, header_size);
   };
   return wiregen::decode_frames<framing::header_size, frame_header, framing::trailer_size>(
       conn, input, codec::read_header, deliver);
 }
 
+std::error_code client_dispatcher::on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
+                                             std::span<const std::uint8_t> datagram) {
+  client_session session(peer);
+  const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
+                           std::size_t header_size) {
+    return dispatch(session, header, frame, header_size);
+  };
+  return wiregen::decode_fixed_datagram<framing::header_size, frame_header, framing::trailer_size>(
+      datagram, codec::read_header, deliver);
+}
+
 std::error_code client_dispatcher::dispatch(client_session& session,
                                           const frame_header& header,
-                                          const std::uint8_t* payload) {
+                                          std::span<const std::uint8_t> frame,
+                                          std::size_t header_size) {
+  const std::uint8_t* payload = frame.data() + header_size;
   switch (header.message_id) {
     case message_id<Ack>::value: {
       Ack message;

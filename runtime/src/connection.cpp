@@ -14,20 +14,14 @@
 #include <exception>
 #include <utility>
 
+#include "peer_identity.hpp"
+
 namespace wiregen {
 
 namespace {
 
-std::string format_endpoint(const asio::ip::tcp::endpoint& endpoint) {
-  const auto address = endpoint.address();
-  const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-  return host + ":" + std::to_string(endpoint.port());
-}
-
-std::uint64_t next_connection_id() noexcept {
-  static std::atomic<std::uint64_t> last{0};
-  return last.fetch_add(1, std::memory_order_relaxed) + 1;
-}
+using detail::format_endpoint;
+using detail::next_connection_id;
 
 using keep_idle = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPIDLE>;
 using keep_interval = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPINTVL>;
@@ -65,12 +59,6 @@ std::chrono::milliseconds clamp_wait(std::chrono::milliseconds wait) noexcept {
 }
 
 }  // namespace
-
-bool is_skippable(std::error_code ec) noexcept {
-  return ec == error::unknown_message_id || ec == error::unexpected_message ||
-         ec == error::payload_parse_failed || ec == error::frame_too_large ||
-         ec == error::checksum_mismatch;
-}
 
 connection::connection(std::shared_ptr<asio::io_context> context, asio::ip::tcp::socket socket,
                        std::shared_ptr<dispatcher> dispatcher, const connection_options& options,

@@ -82,6 +82,12 @@ class wiregen_category final : public std::error_category {
         return "line longer than the maximum line length";
       case error::invalid_line:
         return "line to send contains the line delimiter";
+      case error::datagram_truncated:
+        return "datagram larger than the maximum datagram size";
+      case error::trailing_bytes:
+        return "bytes after the frame in a datagram";
+      case error::datagrams_unsupported:
+        return "this framing does not travel in datagrams";
     }
     return "unknown wiregen error " + std::to_string(value);
   }

@@ -4,12 +4,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <system_error>
 
 namespace wiregen {
 
 class connection;
+class datagram_peer;
 
 /// What a dispatcher made of the bytes it was given.
 struct decode_result {
@@ -88,8 +90,20 @@ class dispatcher {
   virtual void on_refused(const asio::ip::tcp::endpoint& /*remote*/, std::error_code /*reason*/) {}
 
   /// A listening socket failed to accept (the server backs off and retries),
-  /// or a client failed to dial (it retries if its options say so).
+  /// or a client failed to dial (it retries if its options say so), or a
+  /// datagram socket failed to receive.
   virtual void on_transport_error(std::error_code /*ec*/) {}
+
+  /// Datagram endpoints: decodes the one frame `datagram` must hold and
+  /// dispatches it, with `peer` as the session. Returns what was wrong with
+  /// it; the endpoint then reports it to on_datagram_error and drops it.
+  virtual std::error_code on_datagram(const std::shared_ptr<datagram_peer>& /*peer*/,
+                                      std::span<const std::uint8_t> /*datagram*/);
+
+  /// A datagram from `peer` was dropped: truncated, not one good frame, or
+  /// its handler threw.
+  virtual void on_datagram_error(const std::shared_ptr<datagram_peer>& /*peer*/,
+                                 std::error_code /*ec*/) {}
 };
 
 }  // namespace wiregen

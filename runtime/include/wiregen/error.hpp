@@ -78,6 +78,12 @@ enum class error {
   line_too_long,
   /// A line to send contains the delimiter: the peer would see two lines.
   invalid_line,
+  /// A datagram was larger than max_datagram_size; it was dropped.
+  datagram_truncated,
+  /// A datagram holds bytes after its one frame.
+  trailing_bytes,
+  /// This endpoint's framing cannot travel in datagrams (text lines).
+  datagrams_unsupported,
 };
 
 /// The category of wiregen::error; its name() is "wiregen".

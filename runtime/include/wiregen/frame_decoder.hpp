@@ -6,6 +6,7 @@
 #include <limits>
 #include <span>
 #include <system_error>
+#include <utility>
 
 #include "wiregen/connection.hpp"
 #include "wiregen/dispatcher.hpp"
@@ -91,6 +92,45 @@ decode_result decode_frames(connection& conn, std::span<const std::uint8_t> inpu
         }
         header_size = HeaderSize;
         return read_header(rest.data(), header);
+      },
+      std::forward<Dispatch>(dispatch));
+}
+
+/// One datagram, one frame: decodes the frame `datagram` must hold exactly
+/// and hands it to `dispatch(header, frame, header_size)`. A datagram
+/// shorter than its frame is error::truncated_frame, a longer one
+/// error::trailing_bytes.
+template <class Header, std::size_t TrailerSize = 0, class ScanHeader, class Dispatch>
+std::error_code decode_datagram(std::span<const std::uint8_t> datagram, ScanHeader&& scan_header,
+                                Dispatch&& dispatch) {
+  Header header;
+  std::size_t header_size = 0;
+  if (const auto ec = scan_header(datagram, header, header_size)) {
+    return ec;
+  }
+  if (header_size == 0) {
+    return error::truncated_frame;  // not even a whole header
+  }
+  const std::uint64_t rest = datagram.size() - header_size;
+  if (header.payload_size > rest || rest - header.payload_size < TrailerSize) {
+    return error::truncated_frame;
+  }
+  if (rest - header.payload_size > TrailerSize) {
+    return error::trailing_bytes;
+  }
+  return dispatch(header, datagram, header_size);
+}
+
+/// decode_datagram for a fixed header of HeaderSize bytes.
+template <std::size_t HeaderSize, class Header, std::size_t TrailerSize = 0, class ReadHeader,
+          class Dispatch>
+std::error_code decode_fixed_datagram(std::span<const std::uint8_t> datagram,
+                                      ReadHeader&& read_header, Dispatch&& dispatch) {
+  return decode_datagram<Header, TrailerSize>(
+      datagram,
+      [&](std::span<const std::uint8_t> in, Header& header, std::size_t& header_size) {
+        header_size = in.size() < HeaderSize ? 0 : HeaderSize;
+        return header_size == 0 ? std::error_code() : read_header(in.data(), header);
       },
       std::forward<Dispatch>(dispatch));
 }

@@ -6,6 +6,7 @@
 
 #include "wiregen/connection.hpp"
 #include "wiregen/connection_stats.hpp"
+#include "wiregen/datagram_peer.hpp"
 #include "wiregen/dispatcher.hpp"
 
 namespace wiregen {
@@ -106,6 +107,11 @@ class basic_dispatcher : public dispatcher {
     if constexpr (requires { handler_.on_refused(remote, reason); }) {
       handler_.on_refused(remote, reason);
     }
+  }
+
+  void on_datagram_error(const std::shared_ptr<datagram_peer>& peer, std::error_code ec) override {
+    Session session(peer);
+    (void)handler_.on_error(session, ec);  // nothing to disconnect: the datagram is dropped
   }
 
   void on_transport_error(std::error_code ec) override {

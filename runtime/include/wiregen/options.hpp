@@ -148,4 +148,16 @@ struct client_options {
   connection_options connection;
 };
 
+/// Settings of a wiregen::datagram_server or datagram_client.
+struct datagram_options {
+  /// The largest datagram received or sent: 65507 is the most an IPv4 UDP
+  /// datagram carries. A larger one received is dropped and reported as
+  /// error::datagram_truncated; one to send fails with message_too_large.
+  std::size_t max_datagram_size = 65507;
+  /// SO_RCVBUF / SO_SNDBUF when nonzero: UDP drops what the receive buffer
+  /// cannot hold.
+  int receive_buffer_size = 0;
+  int send_buffer_size = 0;
+};
+
 }  // namespace wiregen

@@ -7,50 +7,67 @@
 #include <string>
 
 #include "wiregen/connection.hpp"
+#include "wiregen/datagram_peer.hpp"
 #include "wiregen/stop_mode.hpp"
 
 namespace wiregen {
 
-/// A copyable handle to one connection: what handlers receive and what an
-/// application keeps to push messages later. Generated <role>_session classes
-/// derive from it and add the typed send() overloads of their side. A handle
-/// may outlive its connection (and its server); sends then fail with
-/// error::connection_closed. A default-constructed handle refers to nothing.
+/// A copyable handle to one connection, or to the sender of one datagram:
+/// what handlers receive and what an application keeps to push messages
+/// later. Generated <role>_session classes derive from it and add the typed
+/// send() overloads of their side. A handle may outlive its connection (and
+/// its server); sends then fail with error::connection_closed. A
+/// default-constructed handle refers to nothing.
 class session {
  public:
   session() = default;
   explicit session(std::shared_ptr<wiregen::connection> conn) noexcept : conn_(std::move(conn)) {}
+  /// A datagram's sender: sends go back to its address, at once.
+  explicit session(std::shared_ptr<datagram_peer> peer) noexcept : peer_(std::move(peer)) {}
 
-  /// Whether this handle refers to a connection at all.
-  explicit operator bool() const noexcept { return conn_ != nullptr; }
-  /// True until the connection begins to stop. Thread-safe.
-  bool is_open() const noexcept { return conn_ && conn_->is_open(); }
-  /// The connection's process-unique id; 0 for an empty handle.
-  std::uint64_t id() const noexcept { return conn_ ? conn_->id() : 0; }
-  /// False while the send queue is full; see connection::is_writable.
-  bool is_writable() const noexcept { return conn_ && conn_->is_writable(); }
+  /// Whether this handle refers to a connection or a datagram peer at all.
+  explicit operator bool() const noexcept { return conn_ != nullptr || peer_ != nullptr; }
+  /// True until the connection begins to stop (the datagram socket closes).
+  /// Thread-safe.
+  bool is_open() const noexcept {
+    return conn_ ? conn_->is_open() : peer_ != nullptr && peer_->is_open();
+  }
+  /// The connection's (the datagram peer's) process-unique id; 0 for an
+  /// empty handle.
+  std::uint64_t id() const noexcept { return conn_ ? conn_->id() : peer_ ? peer_->id() : 0; }
+  /// False while the send queue is full; see connection::is_writable. A
+  /// datagram peer has no queue: writable while open.
+  bool is_writable() const noexcept { return conn_ ? conn_->is_writable() : is_open(); }
   /// The peer as "ip:port".
-  std::string remote_address() const { return conn_ ? conn_->remote_address() : std::string(); }
-  /// The connection's counters; all zero for an empty handle.
+  std::string remote_address() const {
+    return conn_ ? conn_->remote_address() : peer_ ? peer_->remote_address() : std::string();
+  }
+  /// The connection's counters; all zero for an empty handle or a datagram.
   connection_stats stats() const { return conn_ ? conn_->stats() : connection_stats{}; }
   /// The per-connection slot for application state; use it in handlers (on
-  /// the connection's thread) only. Must not be called on an empty handle.
-  std::any& user_data() const noexcept { return conn_->user_data(); }
+  /// the connection's thread) only. A datagram's starts empty every time.
+  /// Must not be called on an empty handle.
+  std::any& user_data() const noexcept { return conn_ ? conn_->user_data() : peer_->user_data(); }
   /// Stops the connection; see connection::stop. Safe from any thread,
-  /// including handlers, and on an empty handle.
+  /// including handlers, and on an empty handle; a datagram peer has
+  /// nothing to stop.
   void stop(stop_mode mode = stop_mode::graceful,
             std::chrono::milliseconds deadline = std::chrono::milliseconds(0)) const {
     if (conn_) {
       conn_->stop(mode, deadline);
     }
   }
-  /// The connection itself, for what the handle does not expose.
+  /// The connection itself, for what the handle does not expose; null for a
+  /// datagram peer.
   const std::shared_ptr<wiregen::connection>& connection() const noexcept { return conn_; }
+  /// The datagram's sender; null for a connection.
+  const std::shared_ptr<datagram_peer>& peer() const noexcept { return peer_; }
 
   friend bool operator==(const session&, const session&) = default;
 
  private:
   std::shared_ptr<wiregen::connection> conn_;
+  std::shared_ptr<datagram_peer> peer_;
 };
 
 }  // namespace wiregen

@@ -8,6 +8,7 @@
 #include <stop_token>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "wiregen/error.hpp"
 #include "wiregen/session.hpp"
@@ -24,8 +25,19 @@ concept frame_encoder = requires(const Writer& writer, std::uint8_t* out) {
   writer.to_bytes();
 };
 
+/// Sends one frame as one datagram to `peer`, encoded in a buffer of the
+/// calling thread's: no allocation once it has grown.
+template <frame_encoder Writer>
+std::error_code send_datagram(const datagram_peer& peer, const Writer& frame) {
+  thread_local std::vector<std::uint8_t> scratch;
+  scratch.resize(frame.size());
+  frame(scratch.data());
+  return peer.send(scratch);
+}
+
 /// The three ways to send a frame, shared by the typed sessions of every
 /// framing (protobuf messages, text lines): they differ only in the encoder.
+/// A datagram peer has no queue, so every way sends at once.
 class frame_sender : public session {
  public:
   using session::session;
@@ -36,10 +48,10 @@ class frame_sender : public session {
     if (const auto ec = frame.check()) {
       return ec;
     }
-    if (!connection()) {
-      return error::not_connected;
+    if (connection()) {
+      return connection()->write_frame(frame.size(), frame);
     }
-    return connection()->write_frame(frame.size(), frame);
+    return peer() ? send_datagram(*peer(), frame) : std::error_code(error::not_connected);
   }
 
   template <frame_encoder Writer>
@@ -48,10 +60,10 @@ class frame_sender : public session {
     if (const auto ec = frame.check()) {
       return ec;
     }
-    if (!connection()) {
-      return error::not_connected;
+    if (connection()) {
+      return connection()->write_frame_for(frame.size(), frame, timeout, std::move(cancel));
     }
-    return connection()->write_frame_for(frame.size(), frame, timeout, std::move(cancel));
+    return peer() ? send_datagram(*peer(), frame) : std::error_code(error::not_connected);
   }
 
   /// Encodes the frame before it returns: what it was made from need not
@@ -61,19 +73,26 @@ class frame_sender : public session {
                         Token&& token) const {
     std::error_code refused = frame.check();
     if (!refused && !connection()) {
-      refused = error::not_connected;
+      // A datagram goes out now; the token learns how that went.
+      refused = peer() ? send_datagram(*peer(), frame) : std::error_code(error::not_connected);
+      return complete_at_once(refused, std::forward<Token>(token));
     }
     if (refused) {
-      return asio::async_initiate<Token, void(std::error_code)>(
-          [refused](auto handler) {
-            auto executor = asio::get_associated_executor(handler);
-            asio::post(executor, [handler = std::move(handler), refused]() mutable {
-              std::move(handler)(refused);
-            });
-          },
-          token);
+      return complete_at_once(refused, std::forward<Token>(token));
     }
     return connection()->async_write_frame(frame.to_bytes(), timeout, std::forward<Token>(token));
+  }
+
+  template <class Token>
+  static auto complete_at_once(std::error_code outcome, Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code)>(
+        [outcome](auto handler) {
+          auto executor = asio::get_associated_executor(handler);
+          asio::post(executor, [handler = std::move(handler), outcome]() mutable {
+            std::move(handler)(outcome);
+          });
+        },
+        token);
   }
 };
 
