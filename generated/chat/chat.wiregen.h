@@ -3,6 +3,7 @@
 #ifndef WIREGEN_GENERATED_CHAT_WIREGEN_H_
 #define WIREGEN_GENERATED_CHAT_WIREGEN_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <span>

@@ -83,12 +83,13 @@ std::error_code server_dispatcher::dispatch(server_session& session,
   if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
     return wiregen::error::payload_parse_failed;
   }
+  wiregen::call_result<HelloReply> result;
   try {
-    handler_.on_message(session, message, header.meta);
+    result = handler_.SayHello(session, message, header.meta);
   } catch (...) {
     return wiregen::error::handler_failed;
   }
-  return {};
+  return wiregen::answer_call<void>(session, std::move(result), header.meta);
 }
 
 wiregen::decode_result client_dispatcher::on_input(wiregen::connection& conn,
@@ -122,6 +123,9 @@ std::error_code client_dispatcher::dispatch(client_session& session,
   HelloReply message;
   if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
     return wiregen::error::payload_parse_failed;
+  }
+  if (calls_->complete(header.meta.request_id, wiregen::call_table::reply(message_id<HelloReply>::value, &message))) {
+    return {};  // it answered a call
   }
   try {
     handler_.on_message(session, message, header.meta);

@@ -3,6 +3,7 @@
 #ifndef WIREGEN_GENERATED_GREETER_WIREGEN_H_
 #define WIREGEN_GENERATED_GREETER_WIREGEN_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -12,6 +13,8 @@
 #include <type_traits>
 
 #include <wiregen/datagram_endpoint.hpp>
+#include <wiregen/call_result.hpp>
+#include <wiregen/call_table.hpp>
 #include <wiregen/dispatcher.hpp>
 #include <wiregen/frame_meta.hpp>
 #include <wiregen/handler.hpp>
@@ -169,8 +172,10 @@ class client_session : public wiregen::typed_session<client_role> {
 /// method is reported to on_error() and closes that connection only.
 class server_handler : public wiregen::basic_server_handler<server_session> {
  public:
-  /// A greeter.HelloRequest arrived (id 1).
-  virtual void on_message(server_session& session, const HelloRequest& message, const wiregen::frame_meta& meta) = 0;
+  /// rpc Greeter.SayHello: answers a greeter.HelloRequest (id 1) with
+  /// a greeter.HelloReply, or with call_result::failure(code, message); the spec has no rpc.error, so a
+  /// failure closes the connection. The reply keeps the request's id.
+  virtual wiregen::call_result<HelloReply> SayHello(server_session& session, const HelloRequest& request, const wiregen::frame_meta& meta) = 0;
 };
 
 /// What a client implements: one on_message() per message the server
@@ -181,8 +186,9 @@ class server_handler : public wiregen::basic_server_handler<server_session> {
 /// method is reported to on_error() and closes that connection only.
 class client_handler : public wiregen::basic_client_handler<client_session> {
  public:
-  /// A greeter.HelloReply arrived (id 2).
-  virtual void on_message(client_session& session, const HelloReply& message, const wiregen::frame_meta& meta) = 0;
+  /// A greeter.HelloReply (id 2) that answers no call: a push. One that
+  /// answers a call completes the call instead.
+  virtual void on_message(client_session& /*session*/, const HelloReply& /*message*/, const wiregen::frame_meta& /*meta*/) {}
 };
 
 /// Decodes the frames a server receives and calls a server_handler.
@@ -213,6 +219,13 @@ class client_dispatcher final
 
   wiregen::decode_result on_input(wiregen::connection& conn,
                                   std::span<const std::uint8_t> input) override;
+  /// The calls waiting for their replies; wiregen::async_call starts them.
+  const std::shared_ptr<wiregen::call_table>& calls() const noexcept { return calls_; }
+  /// Ends the connection's waiting calls with error::connection_closed.
+  void on_close(wiregen::connection& conn, std::error_code reason) override {
+    calls_->fail_all(wiregen::error::connection_closed);
+    basic_dispatcher::on_close(conn, reason);
+  }
   /// One datagram, one frame: for greeter::datagram_client.
   std::error_code on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
                               std::span<const std::uint8_t> datagram) override;
@@ -221,6 +234,9 @@ class client_dispatcher final
   /// Checks a whole frame and calls the handler.
   std::error_code dispatch(client_session& session, const frame_header& header,
                            std::span<const std::uint8_t> frame, std::size_t header_size);
+
+  std::shared_ptr<wiregen::call_table> calls_ = std::make_shared<wiregen::call_table>(
+      wiregen::call_table::correlation::in_order);
 };
 
 /// A server speaking this protocol: wiregen::server calling `handler`.
@@ -246,8 +262,24 @@ class client : public wiregen::typed_client<client_session> {
  public:
   /// `handler` must outlive the client.
   explicit client(client_handler& handler, wiregen::client_options options = {})
-      : wiregen::typed_client<client_session>(std::make_shared<client_dispatcher>(handler),
-                                              std::move(options)) {}
+      : client(std::make_shared<client_dispatcher>(handler), std::move(options)) {}
+
+  /// rpc Greeter.SayHello: sends `request` and completes `token` (a callback,
+  /// asio::use_awaitable, asio::use_future...) with a
+  /// wiregen::call_result<HelloReply>: the reply, or why there is none (no reply,
+  /// deadline_exceeded, connection_closed, not_connected). A zero `deadline`
+  /// waits as long as the connection lives. Replies are matched by order.
+  template <class Token>
+  auto SayHello(const HelloRequest& request, std::chrono::milliseconds deadline, Token&& token) {
+    return wiregen::async_call<HelloReply>(*calls_, session(), request,
+        message_id<HelloReply>::value, deadline, std::forward<Token>(token));
+  }
+
+ private:
+  client(std::shared_ptr<client_dispatcher> dispatcher, wiregen::client_options options)
+      : wiregen::typed_client<client_session>(dispatcher, std::move(options)), calls_(dispatcher->calls()) {}
+
+  std::shared_ptr<wiregen::call_table> calls_;
 };
 
 /// The same protocol over UDP, one frame per datagram, to one server; see

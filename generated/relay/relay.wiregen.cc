@@ -112,27 +112,30 @@ std::error_code server_dispatcher::dispatch(server_session& session,
     return wiregen::error::payload_parse_failed;
   }
   switch (envelope.body_case()) {
-    case Packet::kHello:
+    case Packet::kHello: {
       try {
         handler_.on_message(session, envelope.hello());
       } catch (...) {
         return wiregen::error::handler_failed;
       }
       return {};
-    case Packet::kPublish:
+    }
+    case Packet::kPublish: {
       try {
         handler_.on_message(session, envelope.publish());
       } catch (...) {
         return wiregen::error::handler_failed;
       }
       return {};
-    case Packet::kPing:
+    }
+    case Packet::kPing: {
       try {
         handler_.on_message(session, envelope.ping());
       } catch (...) {
         return wiregen::error::handler_failed;
       }
       return {};
+    }
     case Packet::kWelcome:  // only the server sends it
     case Packet::kDelivery:  // only the server sends it
       return wiregen::error::unexpected_message;
@@ -175,27 +178,30 @@ std::error_code client_dispatcher::dispatch(client_session& session,
     return wiregen::error::payload_parse_failed;
   }
   switch (envelope.body_case()) {
-    case Packet::kWelcome:
+    case Packet::kWelcome: {
       try {
         handler_.on_message(session, envelope.welcome());
       } catch (...) {
         return wiregen::error::handler_failed;
       }
       return {};
-    case Packet::kDelivery:
+    }
+    case Packet::kDelivery: {
       try {
         handler_.on_message(session, envelope.delivery());
       } catch (...) {
         return wiregen::error::handler_failed;
       }
       return {};
-    case Packet::kPing:
+    }
+    case Packet::kPing: {
       try {
         handler_.on_message(session, envelope.ping());
       } catch (...) {
         return wiregen::error::handler_failed;
       }
       return {};
+    }
     case Packet::kHello:  // only the client sends it
     case Packet::kPublish:  // only the client sends it
       return wiregen::error::unexpected_message;

@@ -7,8 +7,8 @@ from google.protobuf import descriptor_pb2
 
 from wiregen import RUNTIME_ABI, __version__, naming
 from wiregen.framing import LoadedSpec
-from wiregen.model import (Envelope, File, Framing, HeaderField, LineFormat, Message, Role,
-                           Trailer)
+from wiregen.model import (Envelope, File, Framing, HeaderField, Incoming, LineFormat, Message,
+                           Role, Rpc, Trailer)
 from wiregen.validate import (DEFAULT_MAX_LINE_LENGTH, VARINT_LENGTH_MAX_BYTES, VARINT_MAX_BYTES,
                               WIDTH_BYTES,
                               envelope_oneof, header_size, is_variable, is_varint,
@@ -82,6 +82,9 @@ def build_file(
             key=lambda message: message.id,
         )
     )
+    by_name = {message.full_name: message for message in table}
+    rpcs = _build_rpcs(proto, by_name)
+    rpc_error = by_name.get(spec.rpc.error.lstrip(".")) if spec.rpc.error else None
     header_name = naming.stem(proto.name) + ".wiregen.h"
     used_files = sorted({messages[m.full_name][1] for m in table} |
                         ({messages[envelope.full_name][1]} if envelope else set()))
@@ -97,8 +100,23 @@ def build_file(
         namespace=naming.namespace_of(proto.package),
         framing=framing,
         messages=table,
-        server=_build_role("server", "client", table, spec.heartbeat.lstrip("."), framing),
-        client=_build_role("client", "server", table, spec.heartbeat.lstrip("."), framing),
+        server=_build_role("server", "client", table, spec.heartbeat.lstrip("."), framing, rpcs,
+                           rpc_error),
+        client=_build_role("client", "server", table, spec.heartbeat.lstrip("."), framing, rpcs,
+                           rpc_error),
+        rpcs=rpcs,
+        rpc_error=rpc_error,
+        correlation="request_id" if framing.request_id else "in_order",
+    )
+
+
+def _build_rpcs(proto, by_name) -> Tuple[Rpc, ...]:
+    """The unary rpcs of the file's services, in declaration order."""
+    return tuple(
+        Rpc(service=service.name, name=naming.escape_keyword(method.name),
+            request=by_name[method.input_type.lstrip(".")],
+            reply=by_name[method.output_type.lstrip(".")])
+        for service in proto.service for method in service.method
     )
 
 
@@ -371,9 +389,17 @@ def _id_literal_width(framing: Framing) -> int:
 
 
 def _build_role(name: str, peer: str, table: Tuple[Message, ...], heartbeat: str,
-                framing: Framing) -> Role:
+                framing: Framing, rpcs: Tuple[Rpc, ...], rpc_error) -> Role:
     outgoing = tuple(m for m in table if m.sender in (name, "both"))
     incoming = tuple(m for m in table if m.sender in (peer, "both"))
+    served = {rpc.request.full_name: rpc for rpc in rpcs} if name == "server" else {}
+    answers = {rpc.reply.full_name for rpc in rpcs} if name == "client" else set()
+    if rpc_error is not None and name == "client":
+        answers.add(rpc_error.full_name)
+    handlers = tuple(
+        Incoming(message=m, rpc=served.get(m.full_name), completes_call=m.full_name in answers,
+                 is_status=rpc_error is not None and m.full_name == rpc_error.full_name)
+        for m in incoming)
     return Role(
         name=name,
         handler=f"{name}_handler",
@@ -387,6 +413,7 @@ def _build_role(name: str, peer: str, table: Tuple[Message, ...], heartbeat: str
         outgoing=outgoing,
         unexpected=tuple(m for m in table if m.sender == name),
         heartbeat=next((m for m in outgoing if m.full_name == heartbeat), None),
+        handlers=handlers,
         # Validation allows at most one per side when frames carry no id.
         only_incoming=incoming[0] if framing.message_id is None and not framing.envelope
         and incoming else None,

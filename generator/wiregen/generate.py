@@ -7,7 +7,7 @@ from wiregen.diagnostics import SpecError
 from wiregen.framing import load_spec
 from wiregen.parameters import parse_parameters
 from wiregen.render import render_file
-from wiregen.validate import validate
+from wiregen.validate import validate, validate_services
 
 
 def generate(
@@ -41,6 +41,7 @@ def generate(
         by_name = {proto.name: proto for proto in request.proto_file}
         names = set()
         for proto_name in request.file_to_generate:
+            validate_services(loaded, by_name[proto_name], descriptors)
             model = build_file(by_name[proto_name], loaded, parameters.framing_name, messages,
                                descriptors)
             for output_name, content in render_file(model):

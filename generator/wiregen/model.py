@@ -107,6 +107,30 @@ class Message:
 
 
 @dataclass(frozen=True)
+class Rpc:
+    """One rpc of a `service`: a request the server answers with a reply."""
+
+    service: str  # Greeter
+    name: str  # SayHello: the C++ method on the server handler and the client
+    request: Message
+    reply: Message
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message one side receives, and what receiving it means."""
+
+    message: Message
+    # Server: the rpc this message is the request of (its handler method
+    # replaces on_message).
+    rpc: Optional[Rpc]
+    # Client: a reply or the error status, which may complete a call first
+    # (on_message then has a default body: only pushes reach it).
+    completes_call: bool
+    is_status: bool
+
+
+@dataclass(frozen=True)
 class Role:
     """One side of a connection: what it receives and what it may send."""
 
@@ -124,6 +148,7 @@ class Role:
     # Without a message id: the one message this side receives, if any.
     only_incoming: Optional[Message]
     heartbeat: Optional[Message]  # the spec's heartbeat, if this side sends it
+    handlers: Tuple[Incoming, ...]  # incoming, with what each means
 
 
 @dataclass(frozen=True)
@@ -143,3 +168,6 @@ class File:
     messages: Tuple[Message, ...]  # sorted by id
     server: Role
     client: Role
+    rpcs: Tuple[Rpc, ...]
+    rpc_error: Optional[Message]  # the spec's error status message
+    correlation: str  # request_id / in_order: how replies find their calls

@@ -8,6 +8,7 @@ import difflib
 from typing import Dict
 
 import framing_pb2
+from google.protobuf import descriptor_pb2
 
 from wiregen import naming
 from wiregen.diagnostics import DiagnosticSink
@@ -138,8 +139,8 @@ def _check_line_delimited(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
                    "a LINE_DELIMITED protocol carries text lines, not protobuf messages;"
                    " handlers receive each line in on_line()", "remove the message entries")
     for name in ("byte_order", "length_counts", "length_adjustment", "max_frame_size",
-                 "heartbeat", "envelope", "checksum"):
-        if spec.HasField(name) if name == "checksum" else getattr(spec, name):
+                 "heartbeat", "envelope", "checksum", "rpc"):
+        if spec.HasField(name) if name in ("checksum", "rpc") else getattr(spec, name):
             sink.error(loaded.line_of((name, 0)), name,
                        f"{name} has no meaning for a LINE_DELIMITED protocol",
                        f"remove '{name}' (line.max_length limits a line)"
@@ -402,3 +403,80 @@ def _check_envelope(loaded: LoadedSpec, messages: Dict[str, str], descriptors,
                        f"id {entry.id} differs from its oneof field number"
                        f" {matching[0].number}",
                        f"use id: {matching[0].number}, or leave the id out")
+
+
+_INTEGER_TYPES = {
+    descriptor_pb2.FieldDescriptorProto.TYPE_INT32, descriptor_pb2.FieldDescriptorProto.TYPE_INT64,
+    descriptor_pb2.FieldDescriptorProto.TYPE_UINT32,
+    descriptor_pb2.FieldDescriptorProto.TYPE_UINT64,
+    descriptor_pb2.FieldDescriptorProto.TYPE_SINT32,
+    descriptor_pb2.FieldDescriptorProto.TYPE_SINT64,
+    descriptor_pb2.FieldDescriptorProto.TYPE_ENUM,
+}
+
+
+def validate_services(loaded: LoadedSpec, proto, descriptors) -> None:
+    """Check the `service` rpcs of `proto` against the spec's message table
+    and its rpc settings; SpecError listing every problem."""
+    spec = loaded.spec
+    sink = DiagnosticSink(loaded.path)
+    senders = {entry.type.lstrip("."): entry.sender for entry in spec.message}
+    client_sends = (framing_pb2.CLIENT, framing_pb2.BOTH)
+    server_sends = (framing_pb2.SERVER, framing_pb2.BOTH)
+    requests = {}
+    methods = [(service, method) for service in proto.service for method in service.method]
+    if methods and spec.format == framing_pb2.LINE_DELIMITED:
+        sink.error(None, f"service {proto.service[0].name}",
+                   "a LINE_DELIMITED protocol carries lines, not the messages of an rpc",
+                   "remove the service from the .proto, or use a binary framing")
+        sink.raise_if_any()
+    for service, method in methods:
+        subject = f"rpc {service.name}.{method.name}"
+        if method.client_streaming or method.server_streaming:
+            sink.error(None, subject, "streaming rpcs are not supported",
+                       "make the request and the reply single messages, or send the stream as"
+                       " ordinary messages of the table")
+            continue
+        request, reply = method.input_type.lstrip("."), method.output_type.lstrip(".")
+        for what, name, allowed, side in (("request", request, client_sends, "CLIENT"),
+                                          ("reply", reply, server_sends, "SERVER")):
+            if name not in senders:
+                sink.error(None, subject, f"its {what} '{name}' is not in the message table",
+                           f"add 'message {{ type: \"{name}\" sender: {side} }}'")
+            elif senders[name] not in allowed:
+                sink.error(None, subject, f"its {what} '{name}' is not sent by the {side.lower()}"
+                           " in the message table", f"set its sender to {side} or BOTH")
+        if request in requests:
+            sink.error(None, subject, f"its request '{request}' is also the request of rpc"
+                       f" {requests[request]}, so a server could not tell which rpc is called",
+                       "give each rpc a request message of its own")
+        else:
+            requests[request] = f"{service.name}.{method.name}"
+    _check_rpc_error(loaded, senders, descriptors, bool(methods), sink)
+    sink.raise_if_any()
+
+
+def _check_rpc_error(loaded, senders, descriptors, has_rpcs: bool, sink) -> None:
+    name = loaded.spec.rpc.error.lstrip(".")
+    if not name:
+        return
+    line = loaded.line_of(("rpc", 0), ("error", 0))
+    subject = f"rpc.error '{name}'"
+    if not has_rpcs:
+        sink.error(line, subject, "the .proto has no service rpcs to report errors of",
+                   "remove rpc.error, or add a service")
+    if senders.get(name) not in (framing_pb2.SERVER, framing_pb2.BOTH):
+        sink.error(line, subject, "the error status is not a message the server sends in the"
+                   " table", f"add 'message {{ type: \"{name}\" sender: SERVER }}'")
+        return
+    descriptor = descriptors.get(name)
+    fields = {field.name: field for field in descriptor.field} if descriptor else {}
+    code, text = fields.get("code"), fields.get("message")
+    if code is None or code.type not in _INTEGER_TYPES or \
+            code.label == descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED:
+        sink.error(line, subject, "the error status needs an integer field 'code'",
+                   "add 'int32 code = 1;' to the message")
+    if text is None or text.type != descriptor_pb2.FieldDescriptorProto.TYPE_STRING or \
+            text.label == descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED:
+        sink.error(line, subject, "the error status needs a string field 'message'",
+                   "add 'string message = 2;' to the message")

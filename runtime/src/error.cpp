@@ -88,6 +88,12 @@ class wiregen_category final : public std::error_category {
         return "bytes after the frame in a datagram";
       case error::datagrams_unsupported:
         return "this framing does not travel in datagrams";
+      case error::remote_error:
+        return "the server answered the call with an error status";
+      case error::deadline_exceeded:
+        return "the call's deadline passed before its reply";
+      case error::call_failed_without_status:
+        return "a call failed and the spec has no rpc.error message to report it";
     }
     return "unknown wiregen error " + std::to_string(value);
   }

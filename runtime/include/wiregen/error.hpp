@@ -84,6 +84,13 @@ enum class error {
   trailing_bytes,
   /// This endpoint's framing cannot travel in datagrams (text lines).
   datagrams_unsupported,
+  /// A call's server answered with an error status (see call_result).
+  remote_error,
+  /// A call's reply did not arrive before its deadline.
+  deadline_exceeded,
+  /// A handler's call failed and the spec has no rpc.error message to say
+  /// so: the connection closes, as nothing else would tell the client.
+  call_failed_without_status,
 };
 
 /// The category of wiregen::error; its name() is "wiregen".

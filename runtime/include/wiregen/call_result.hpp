@@ -1,0 +1,87 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+#include "wiregen/error.hpp"
+#include "wiregen/frame_meta.hpp"
+
+namespace wiregen {
+
+/// How a call from a `service` rpc ended: with its reply, or without one
+/// and why. A server's handler returns one (a reply, or failure() with the
+/// status to send back); a client's call completes with one.
+template <class Reply>
+class call_result {
+ public:
+  call_result() = default;
+  /// A reply: what a handler returns when the call succeeds.
+  call_result(Reply reply) : reply_(std::move(reply)) {}  // NOLINT: implicit on purpose
+  /// A call that ended here without a reply: deadline_exceeded,
+  /// connection_closed, not_connected, send_queue_full...
+  call_result(std::error_code error) : error_(error) {}  // NOLINT: implicit on purpose
+
+  /// The error status a server sends back instead of a reply (in the
+  /// spec's rpc.error message); the client sees error::remote_error with
+  /// this code and message.
+  static call_result failure(std::int64_t code, std::string message) {
+    call_result result(error::remote_error);
+    result.status_code_ = code;
+    result.status_message_ = std::move(message);
+    return result;
+  }
+
+  bool ok() const noexcept { return !error_; }
+  explicit operator bool() const noexcept { return ok(); }
+  /// Empty when ok(); error::remote_error when the server sent a status.
+  std::error_code error() const noexcept { return error_; }
+  /// The reply; default-constructed unless ok().
+  const Reply& reply() const& noexcept { return reply_; }
+  Reply& reply() & noexcept { return reply_; }
+  Reply&& reply() && noexcept { return std::move(reply_); }
+  /// With error::remote_error: the server's status.
+  std::int64_t status_code() const noexcept { return status_code_; }
+  const std::string& status_message() const noexcept { return status_message_; }
+
+ private:
+  Reply reply_;
+  std::error_code error_;
+  std::int64_t status_code_ = 0;
+  std::string status_message_;
+};
+
+/// Sends a server handler's result back to the caller under the request id
+/// of `request`, the call's header: the reply, or a `Status` message (the spec's rpc.error, with
+/// `code` and `message` set) for a failure. A result holding a local error
+/// is sent as a status with that error's value and text. Without a Status
+/// type (void) a failure is error::call_failed_without_status, which
+/// closes the connection. A reply the queue cannot take is lost; the
+/// caller's deadline covers it.
+template <class Status, class Session, class Reply>
+std::error_code answer_call(const Session& session, call_result<Reply>&& result,
+                            const frame_meta& request) {
+  // The reply carries the call's request id and nothing else of its header:
+  // flags describe the frame they are on (gRPC's compressed flag).
+  frame_meta meta;
+  meta.request_id = request.request_id;
+  if (result.ok()) {
+    (void)session.send(result.reply(), meta);
+    return {};
+  }
+  if constexpr (std::is_void_v<Status>) {
+    return error::call_failed_without_status;
+  } else {
+    const bool remote = result.error() == error::remote_error;
+    Status status;
+    status.set_code(static_cast<decltype(status.code())>(remote ? result.status_code()
+                                                                : result.error().value()));
+    status.set_message(remote ? result.status_message() : result.error().message());
+    (void)session.send(status, meta);
+    return {};
+  }
+}
+
+}  // namespace wiregen

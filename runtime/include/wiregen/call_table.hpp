@@ -1,0 +1,146 @@
+#pragma once
+
+#include <google/protobuf/message_lite.h>
+
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "wiregen/call_result.hpp"
+#include "wiregen/error.hpp"
+#include "wiregen/frame_meta.hpp"
+
+namespace wiregen {
+
+/// A client's calls waiting for their replies, and how replies find them:
+/// by the REQUEST_ID header field when the spec has one (replies may come
+/// in any order; a frame with request id 0 is a push, not a reply), else
+/// by order (the oldest call takes the next reply). Thread-safe: calls start
+/// on any thread, replies arrive on the connection's.
+class call_table : public std::enable_shared_from_this<call_table> {
+ public:
+  enum class correlation { request_id, in_order };
+
+  /// A reply frame for a call, parsed: the message it carries (which the
+  /// call may move from), or the server's error status.
+  struct arrival {
+    std::uint64_t message_id = 0;
+    google::protobuf::MessageLite* message = nullptr;
+    bool is_status = false;
+    std::int64_t status_code = 0;
+    std::string status_message;
+  };
+  static arrival reply(std::uint64_t message_id, google::protobuf::MessageLite* message) {
+    return {message_id, message, false, 0, {}};
+  }
+  static arrival status(std::int64_t code, std::string message) {
+    return {0, nullptr, true, code, std::move(message)};
+  }
+  /// Runs once per call: with an arrival, or with the error that ended it.
+  using completion = std::function<void(std::error_code, const arrival*)>;
+
+  explicit call_table(correlation mode) noexcept : mode_(mode) {}
+
+  /// Registers a call and sends its request with `send(request_id)` under
+  /// one lock, so that in-order calls are on the wire in table order. A
+  /// failed send ends the call with its error. `deadline` zero: none.
+  template <class Send>
+  void start(completion done, asio::io_context& context, std::chrono::milliseconds deadline,
+             Send&& send) {
+    std::lock_guard order(send_mutex_);
+    const std::uint64_t id = add(std::move(done), context, deadline);
+    if (const std::error_code ec = send(mode_ == correlation::request_id ? id : 0)) {
+      finish(id, ec, nullptr);
+    }
+  }
+
+  /// A frame that may answer a call arrived. Completes the call it answers
+  /// and returns true, or returns false when it answers none (a push).
+  bool complete(std::uint64_t request_id, const arrival& reply);
+
+  /// Ends every waiting call with `why` (the connection closed).
+  void fail_all(std::error_code why);
+
+  /// Calls still waiting.
+  std::size_t pending() const;
+
+ private:
+  struct call {
+    completion done;  // empty: expired, waiting only to swallow its late reply
+    std::shared_ptr<asio::steady_timer> timer;
+  };
+
+  std::uint64_t add(completion done, asio::io_context& context, std::chrono::milliseconds deadline);
+  void finish(std::uint64_t id, std::error_code ec, const arrival* reply);
+  void expire(std::uint64_t id);
+
+  const correlation mode_;
+  std::mutex send_mutex_;
+  mutable std::mutex mutex_;
+  std::uint64_t next_id_ = 1;
+  // Ordered by id: in order, the front is the oldest call.
+  std::map<std::uint64_t, call> calls_;
+};
+
+/// Starts a call: sends `request` through `session` and completes `token`
+/// (a callback, asio::use_awaitable, asio::use_future...) with a
+/// call_result<Reply> once the reply with id `reply_id` (or the spec's
+/// error status) arrives, the deadline passes (deadline_exceeded), the
+/// connection closes (connection_closed) or the send fails. Completions run
+/// on the token's associated executor, by default the connection's thread.
+/// The request is copied: a token may start the call after this returns
+/// (use_awaitable starts it when awaited).
+template <class Reply, class Session, class Request, class Token>
+auto async_call(call_table& calls, Session session, const Request& request, std::uint64_t reply_id,
+                std::chrono::milliseconds deadline, Token&& token) {
+  return asio::async_initiate<Token, void(call_result<Reply>)>(
+      [calls = calls.shared_from_this(), session = std::move(session), request, reply_id,
+       deadline](auto handler) {
+        const auto conn = session.connection();
+        if (!conn) {
+          auto executor = asio::get_associated_executor(handler);
+          asio::post(executor, [handler = std::move(handler)]() mutable {
+            std::move(handler)(call_result<Reply>(error::not_connected));
+          });
+          return;
+        }
+        auto executor = asio::get_associated_executor(handler, conn->context().get_executor());
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        auto done = [shared, executor, reply_id](std::error_code ec,
+                                                 const call_table::arrival* reply) {
+          call_result<Reply> result(ec);
+          if (reply && reply->is_status) {
+            result = call_result<Reply>::failure(reply->status_code, reply->status_message);
+          } else if (reply && reply->message_id != reply_id) {
+            result = call_result<Reply>(error::unexpected_message);
+          } else if (reply) {
+            // The id says the message is a Reply: take it without a copy.
+            result = call_result<Reply>(std::move(static_cast<Reply&>(*reply->message)));
+          }
+          asio::post(executor, [shared, result = std::move(result)]() mutable {
+            std::move (*shared)(std::move(result));
+          });
+        };
+        calls->start(std::move(done), conn->context(), deadline, [&](std::uint64_t request_id) {
+          frame_meta meta;
+          meta.request_id = request_id;
+          return session.send(request, meta);
+        });
+      },
+      token);
+}
+
+}  // namespace wiregen
