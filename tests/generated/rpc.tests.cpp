@@ -33,8 +33,22 @@ namespace {
 
 class kv_server final : public kv::server_handler {
  public:
-  wiregen::call_result<kv::GetReply> Get(kv::server_session&, const kv::GetRequest& request,
-                                         const wiregen::frame_meta&) override {
+  ~kv_server() {
+    for (auto& thread : repliers_) {
+      thread.join();
+    }
+  }
+  wiregen::call_result<kv::GetReply> Get(kv::server_session& session, const kv::GetRequest& request,
+                                         const wiregen::frame_meta& meta) override {
+    if (request.key() == "elsewhere") {
+      // Answered later, from another thread, under the call's request id.
+      repliers_.emplace_back([session, meta] {
+        kv::GetReply reply;
+        reply.set_value("answered elsewhere");
+        (void)session.send(reply, wiregen::reply_meta(meta));
+      });
+      return wiregen::call_result<kv::GetReply>::later();
+    }
     std::lock_guard lock(mutex_);
     const auto found = store_.find(request.key());
     if (found == store_.end()) {
@@ -63,6 +77,7 @@ class kv_server final : public kv::server_handler {
  private:
   std::mutex mutex_;
   std::map<std::string, std::string> store_;
+  std::vector<std::thread> repliers_;  // only the connection's thread touches it
 };
 
 class kv_client final : public kv::client_handler {
@@ -194,6 +209,10 @@ TEST_CASE("rpc: calls complete with replies, a failure comes back as the spec's 
       asio::detached);
   caller.run();
   CHECK(value == "green");
+
+  // A method may answer later, from elsewhere.
+  CHECK(client.Get(get("elsewhere"), 5s, asio::use_future).get().reply().value() ==
+        "answered elsewhere");
 
   // The pushes came beside the calls, with request id 0; no reply strayed.
   REQUIRE(client_handler.events.wait([&] { return client_handler.pushes.size() == 2; }));

@@ -34,7 +34,18 @@ class call_result {
     return result;
   }
 
+  /// A server handler's answer for "I will reply myself": nothing is sent
+  /// now; the handler (or any thread, later) sends the reply or the status
+  /// with session.send(message, reply_meta(meta)), meta being the call's.
+  static call_result later() {
+    call_result result;
+    result.later_ = true;
+    return result;
+  }
+
   bool ok() const noexcept { return !error_; }
+  /// Whether this is later(): the handler replies itself.
+  bool is_later() const noexcept { return later_; }
   explicit operator bool() const noexcept { return ok(); }
   /// Empty when ok(); error::remote_error when the server sent a status.
   std::error_code error() const noexcept { return error_; }
@@ -51,7 +62,17 @@ class call_result {
   std::error_code error_;
   std::int64_t status_code_ = 0;
   std::string status_message_;
+  bool later_ = false;
 };
+
+/// The header of a reply to the call whose header was `request`: its
+/// request id, nothing else (flags describe the frame they are on, as
+/// gRPC's compressed flag does).
+inline frame_meta reply_meta(const frame_meta& request) noexcept {
+  frame_meta meta;
+  meta.request_id = request.request_id;
+  return meta;
+}
 
 /// Sends a server handler's result back to the caller under the request id
 /// of `request`, the call's header: the reply, or a `Status` message (the spec's rpc.error, with
@@ -63,10 +84,10 @@ class call_result {
 template <class Status, class Session, class Reply>
 std::error_code answer_call(const Session& session, call_result<Reply>&& result,
                             const frame_meta& request) {
-  // The reply carries the call's request id and nothing else of its header:
-  // flags describe the frame they are on (gRPC's compressed flag).
-  frame_meta meta;
-  meta.request_id = request.request_id;
+  if (result.is_later()) {
+    return {};
+  }
+  const frame_meta meta = reply_meta(request);
   if (result.ok()) {
     (void)session.send(result.reply(), meta);
     return {};
