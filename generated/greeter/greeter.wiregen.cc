@@ -124,7 +124,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
   if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
     return wiregen::error::payload_parse_failed;
   }
-  if (calls_->complete(header.meta.request_id, wiregen::call_table::reply(message_id<HelloReply>::value, &message))) {
+  if (calls_->complete(session.id(), header.meta.request_id, wiregen::call_table::reply(message_id<HelloReply>::value, &message))) {
     return {};  // it answered a call
   }
   try {

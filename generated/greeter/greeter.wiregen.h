@@ -223,8 +223,12 @@ class client_dispatcher final
   const std::shared_ptr<wiregen::call_table>& calls() const noexcept { return calls_; }
   /// Ends the connection's waiting calls with error::connection_closed.
   void on_close(wiregen::connection& conn, std::error_code reason) override {
-    calls_->fail_all(wiregen::error::connection_closed);
+    calls_->fail_connection(conn.id(), wiregen::error::connection_closed);
     basic_dispatcher::on_close(conn, reason);
+  }
+  /// The same for a connection that never opened.
+  void on_discarded(wiregen::connection& conn, std::error_code reason) override {
+    calls_->fail_connection(conn.id(), reason ? reason : wiregen::error::connection_closed);
   }
   /// One datagram, one frame: for greeter::datagram_client.
   std::error_code on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,

@@ -150,7 +150,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
-      if (calls_->complete(header.meta.request_id, wiregen::call_table::reply(message_id<GetReply>::value, &message))) {
+      if (calls_->complete(session.id(), header.meta.request_id, wiregen::call_table::reply(message_id<GetReply>::value, &message))) {
         return {};  // it answered a call
       }
       try {
@@ -165,7 +165,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
-      if (calls_->complete(header.meta.request_id, wiregen::call_table::reply(message_id<PutReply>::value, &message))) {
+      if (calls_->complete(session.id(), header.meta.request_id, wiregen::call_table::reply(message_id<PutReply>::value, &message))) {
         return {};  // it answered a call
       }
       try {
@@ -180,7 +180,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
-      if (calls_->complete(header.meta.request_id, wiregen::call_table::status(message.code(), message.message()))) {
+      if (calls_->complete(session.id(), header.meta.request_id, wiregen::call_table::status(message.code(), message.message()))) {
         return {};  // it answered a call
       }
       try {

@@ -268,8 +268,12 @@ class client_dispatcher final
   const std::shared_ptr<wiregen::call_table>& calls() const noexcept { return calls_; }
   /// Ends the connection's waiting calls with error::connection_closed.
   void on_close(wiregen::connection& conn, std::error_code reason) override {
-    calls_->fail_all(wiregen::error::connection_closed);
+    calls_->fail_connection(conn.id(), wiregen::error::connection_closed);
     basic_dispatcher::on_close(conn, reason);
+  }
+  /// The same for a connection that never opened.
+  void on_discarded(wiregen::connection& conn, std::error_code reason) override {
+    calls_->fail_connection(conn.id(), reason ? reason : wiregen::error::connection_closed);
   }
   /// One datagram, one frame: for kv::datagram_client.
   std::error_code on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
@@ -281,7 +285,7 @@ class client_dispatcher final
                            std::span<const std::uint8_t> frame, std::size_t header_size);
 
   std::shared_ptr<wiregen::call_table> calls_ = std::make_shared<wiregen::call_table>(
-      wiregen::call_table::correlation::request_id);
+      wiregen::call_table::correlation::request_id, 0xffffffffull);
 };
 
 /// A server speaking this protocol: wiregen::server calling `handler`.

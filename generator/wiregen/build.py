@@ -107,7 +107,15 @@ def build_file(
         rpcs=rpcs,
         rpc_error=rpc_error,
         correlation="request_id" if framing.request_id else "in_order",
+        max_request_id=_max_request_id(framing),
     )
+
+
+def _max_request_id(framing: Framing) -> str:
+    field = framing.request_id
+    if field is None or field.varint or field.size == 8:
+        return "~std::uint64_t{0}"
+    return naming.int_literal((1 << (8 * field.size)) - 1, 8)
 
 
 def _build_rpcs(proto, by_name) -> Tuple[Rpc, ...]:

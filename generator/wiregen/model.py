@@ -171,3 +171,4 @@ class File:
     rpcs: Tuple[Rpc, ...]
     rpc_error: Optional[Message]  # the spec's error status message
     correlation: str  # request_id / in_order: how replies find their calls
+    max_request_id: str  # C++: the largest value the REQUEST_ID field holds

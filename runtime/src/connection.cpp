@@ -643,7 +643,7 @@ void connection::throttle() {
     self->throttled_ = false;
     // Held back by the rate limit, the peer was not idle: the idle clock
     // restarts as if the frames had just arrived.
-    self->last_read_at_ = clock::now();
+    self->last_read_at_ = self->last_frame_at_ = clock::now();
     self->decode_input();
     if (self->state_.load() != state::closed && !self->throttled_) {
       self->read_more();
@@ -881,6 +881,7 @@ void connection::report_close() {
     } else {
       // Never served: it was refused, not closed.
       dispatcher_->on_refused(remote_endpoint_, close_reason_);
+      dispatcher_->on_discarded(*this, close_reason_);
     }
   } catch (...) {
     // This is the last callback of this connection; there is nobody left

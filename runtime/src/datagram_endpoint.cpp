@@ -1,6 +1,7 @@
 #include "wiregen/datagram_endpoint.hpp"
 
 #include <asio/buffer.hpp>
+#include <asio/error.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/post.hpp>
 
@@ -15,6 +16,7 @@ datagram_endpoint::datagram_endpoint(std::shared_ptr<dispatcher> dispatcher,
                                      datagram_options options)
     : dispatcher_(std::move(dispatcher)),
       options_(options),
+      context_(std::make_shared<asio::io_context>(1)),
       // One byte more than the largest datagram: a datagram that fills it
       // was larger than allowed, and the kernel cut it.
       buffer_(options.max_datagram_size + 1) {}
@@ -42,7 +44,7 @@ std::shared_ptr<detail::datagram_socket> datagram_endpoint::socket() const {
 std::error_code datagram_endpoint::resolve(std::string_view host, std::uint16_t port,
                                            asio::ip::udp::endpoint& out) {
   std::error_code ec;
-  asio::ip::udp::resolver resolver(context_);
+  asio::ip::udp::resolver resolver(*context_);
   const auto results =
       resolver.resolve(std::string(host.empty() ? "0.0.0.0" : host), std::to_string(port),
                        asio::ip::udp::resolver::numeric_service, ec);
@@ -59,10 +61,14 @@ std::error_code datagram_endpoint::resolve(std::string_view host, std::uint16_t 
 std::error_code datagram_endpoint::open(const asio::ip::udp::endpoint& local,
                                         const asio::ip::udp::endpoint* remote) {
   std::lock_guard lock(mutex_);
-  if (stopped_ || socket_) {
+  if (stopped_) {
     return error::stopped;
   }
-  asio::ip::udp::socket socket(context_);
+  if (socket_) {
+    return asio::error::already_open;
+  }
+  auto opened = std::make_shared<detail::datagram_socket>(context_, options_.max_datagram_size);
+  auto& socket = opened->socket;
   std::error_code ec;
   socket.open(local.protocol(), ec);
   if (!ec && options_.receive_buffer_size > 0) {
@@ -84,10 +90,9 @@ std::error_code datagram_endpoint::open(const asio::ip::udp::endpoint& local,
   if (ec) {
     return ec;
   }
-  socket_ =
-      std::make_shared<detail::datagram_socket>(std::move(socket), options_.max_datagram_size);
+  socket_ = std::move(opened);
   receive();
-  thread_ = std::thread([this] { context_.run(); });
+  thread_ = std::thread([context = context_] { context->run(); });
   return {};
 }
 
@@ -100,9 +105,18 @@ void datagram_endpoint::receive() {
           return;
         }
         if (ec) {
-          // A connected socket learns of ICMP errors (port unreachable)
-          // this way; the socket itself is fine.
-          dispatcher_->on_transport_error(ec);
+          try {
+            dispatcher_->on_transport_error(ec);
+          } catch (...) {
+            // A handler's exception must not leave the loop.
+          }
+          // A connected socket learns of ICMP errors (the server's port is
+          // closed, the network is down) this way, and stays usable. Any
+          // other error would repeat forever: stop receiving.
+          if (ec != asio::error::connection_refused && ec != asio::error::host_unreachable &&
+              ec != asio::error::network_unreachable) {
+            return;
+          }
         } else {
           deliver(size);
         }
@@ -129,18 +143,24 @@ void datagram_endpoint::deliver(std::size_t size) {
 
 void datagram_endpoint::stop() {
   std::shared_ptr<detail::datagram_socket> socket;
+  std::thread thread;
   {
     std::lock_guard lock(mutex_);
     stopped_ = true;
     socket = socket_;
+    // One caller joins; a handler stopping its own endpoint cannot, and
+    // leaves the thread for the destructor.
+    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) {
+      thread = std::move(thread_);
+    }
   }
   if (socket) {
     // Closing on the loop's own thread: the pending receive completes with
     // operation_aborted and the loop runs out of work.
-    asio::post(context_, [socket] { socket->close(); });
+    asio::post(*context_, [socket] { socket->close(); });
   }
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) {
-    thread_.join();
+  if (thread.joinable()) {
+    thread.join();
   }
 }
 
@@ -162,6 +182,7 @@ std::error_code datagram_client::connect(std::string_view host, std::uint16_t po
   if (const auto ec = open(local, &remote)) {
     return ec;
   }
+  std::lock_guard lock(server_mutex_);
   server_ = std::make_shared<datagram_peer>(socket(), remote);
   return {};
 }

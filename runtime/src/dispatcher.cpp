@@ -11,8 +11,7 @@ std::error_code dispatcher::on_datagram(const std::shared_ptr<datagram_peer>& /*
 
 bool is_skippable(std::error_code ec) noexcept {
   return ec == error::unknown_message_id || ec == error::unexpected_message ||
-         ec == error::payload_parse_failed || ec == error::frame_too_large ||
-         ec == error::checksum_mismatch;
+         ec == error::payload_parse_failed || ec == error::frame_too_large;
 }
 
 }  // namespace wiregen

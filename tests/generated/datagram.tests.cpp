@@ -261,3 +261,21 @@ TEST_CASE("udp: stop closes the socket, kept sessions fail, the endpoint stays s
   server.stop();
   CHECK(server.bind("127.0.0.1", 0) == wiregen::error::stopped);
 }
+
+TEST_CASE("udp: a session may outlive its endpoint, and a second connect is refused",
+          "[generated][udp][lifecycle]") {
+  udp_echo handler;
+  bench::datagram_server server(handler);
+  REQUIRE_FALSE(server.bind("127.0.0.1", 0));
+  bench::client_session kept;
+  {
+    udp_echo_client client_handler;
+    bench::datagram_client client(client_handler);
+    REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+    CHECK(client.connect("127.0.0.1", server.port()) == asio::error::already_open);
+    kept = client.session();
+  }
+  // The socket (and what it was made on) lives as long as the session.
+  CHECK_FALSE(kept.is_open());
+  CHECK(kept.send(request_of(1, 1)) == wiregen::error::connection_closed);
+}

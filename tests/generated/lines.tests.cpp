@@ -63,6 +63,22 @@ TEST_CASE("lines: a line is its text and the delimiter, nothing else", "[generat
   REQUIRE_FALSE(smtp::codec::append_line(out, "a\nb"));
 }
 
+namespace {
+/// A protocol whose lines end with a blank line.
+struct blank_line_ended {
+  static constexpr std::string_view delimiter{"\n\n", 2};
+  static constexpr std::size_t max_line_length = 100;
+};
+}  // namespace
+
+TEST_CASE("lines: a delimiter may not start inside the line it ends", "[generated][lines]") {
+  using writer = wiregen::line_writer<blank_line_ended>;
+  CHECK_FALSE(writer("paragraph\nsecond line").check());
+  // "x\n" + "\n\n" reads as "x" and a stray "\n".
+  CHECK(writer("x\n").check() == wiregen::error::invalid_line);
+  CHECK(writer("a\n\nb").check() == wiregen::error::invalid_line);
+}
+
 TEST_CASE("lines: a stream split at every byte boundary delivers every line once",
           "[generated][lines]") {
   SECTION("newline") {

@@ -75,12 +75,14 @@ inline frame_meta reply_meta(const frame_meta& request) noexcept {
 }
 
 /// Sends a server handler's result back to the caller under the request id
-/// of `request`, the call's header: the reply, or a `Status` message (the spec's rpc.error, with
-/// `code` and `message` set) for a failure. A result holding a local error
-/// is sent as a status with that error's value and text. Without a Status
-/// type (void) a failure is error::call_failed_without_status, which
-/// closes the connection. A reply the queue cannot take is lost; the
-/// caller's deadline covers it.
+/// of `request`, the call's header: the reply, or a `Status` message (the
+/// spec's rpc.error, with `code` and `message` set) for a failure. A result
+/// holding a local error is sent as a status with that error's value and
+/// text; later() sends nothing. Without a Status type (void) a failure is
+/// error::call_failed_without_status. A reply the queue cannot take is an
+/// error too (send_queue_full, message_too_large): each closes the
+/// connection, since the caller would otherwise wait for an answer that
+/// never comes or, matched by order, take the next call's.
 template <class Status, class Session, class Reply>
 std::error_code answer_call(const Session& session, call_result<Reply>&& result,
                             const frame_meta& request) {
@@ -89,8 +91,7 @@ std::error_code answer_call(const Session& session, call_result<Reply>&& result,
   }
   const frame_meta meta = reply_meta(request);
   if (result.ok()) {
-    (void)session.send(result.reply(), meta);
-    return {};
+    return session.send(result.reply(), meta);
   }
   if constexpr (std::is_void_v<Status>) {
     return error::call_failed_without_status;
@@ -100,8 +101,7 @@ std::error_code answer_call(const Session& session, call_result<Reply>&& result,
     status.set_code(static_cast<decltype(status.code())>(remote ? result.status_code()
                                                                 : result.error().value()));
     status.set_message(remote ? result.status_message() : result.error().message());
-    (void)session.send(status, meta);
-    return {};
+    return session.send(status, meta);
   }
 }
 

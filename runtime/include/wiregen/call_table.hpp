@@ -4,13 +4,13 @@
 
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -28,8 +28,10 @@ namespace wiregen {
 /// A client's calls waiting for their replies, and how replies find them:
 /// by the REQUEST_ID header field when the spec has one (replies may come
 /// in any order; a frame with request id 0 is a push, not a reply), else
-/// by order (the oldest call takes the next reply). Thread-safe: calls start
-/// on any thread, replies arrive on the connection's.
+/// by order (the oldest call takes the next reply). Each call belongs to
+/// the connection it was sent on: only that connection's replies complete
+/// it, and only that connection's end fails it. Thread-safe: calls start on
+/// any thread, replies arrive on the connection's.
 class call_table : public std::enable_shared_from_this<call_table> {
  public:
   enum class correlation { request_id, in_order };
@@ -52,46 +54,59 @@ class call_table : public std::enable_shared_from_this<call_table> {
   /// Runs once per call: with an arrival, or with the error that ended it.
   using completion = std::function<void(std::error_code, const arrival*)>;
 
-  explicit call_table(correlation mode) noexcept : mode_(mode) {}
+  /// `max_request_id` is the largest value the REQUEST_ID field holds: ids
+  /// go round from 1 to it, skipping ids still waiting.
+  explicit call_table(correlation mode, std::uint64_t max_request_id = ~std::uint64_t{0}) noexcept
+      : mode_(mode), max_request_id_(max_request_id) {}
 
-  /// Registers a call and sends its request with `send(request_id)` under
-  /// one lock, so that in-order calls are on the wire in table order. A
-  /// failed send ends the call with its error. `deadline` zero: none.
+  /// Registers a call on connection `connection_id` and sends its request
+  /// with `send(request_id)` under one lock, so that in-order calls are on
+  /// the wire in table order. A failed send ends the call with its error.
+  /// `deadline` zero: none.
   template <class Send>
-  void start(completion done, asio::io_context& context, std::chrono::milliseconds deadline,
-             Send&& send) {
+  void start(std::uint64_t connection_id, completion done, asio::io_context& context,
+             std::chrono::milliseconds deadline, Send&& send) {
     std::lock_guard order(send_mutex_);
-    const std::uint64_t id = add(std::move(done), context, deadline);
-    if (const std::error_code ec = send(mode_ == correlation::request_id ? id : 0)) {
-      finish(id, ec, nullptr);
+    const std::uint64_t key = add(connection_id, std::move(done), context, deadline);
+    if (const std::error_code ec = send(mode_ == correlation::request_id ? key : 0)) {
+      finish(key, ec);
     }
   }
 
-  /// A frame that may answer a call arrived. Completes the call it answers
-  /// and returns true, or returns false when it answers none (a push).
-  bool complete(std::uint64_t request_id, const arrival& reply);
+  /// A frame that may answer a call arrived on connection `connection_id`.
+  /// Completes the call it answers and returns true; returns false when it
+  /// is a push: request id 0, or, in order, no call of that connection
+  /// waits. A nonzero request id that no call waits for (its deadline
+  /// passed) is dropped: true.
+  bool complete(std::uint64_t connection_id, std::uint64_t request_id, const arrival& reply);
 
-  /// Ends every waiting call with `why` (the connection closed).
-  void fail_all(std::error_code why);
+  /// Ends every call waiting on connection `connection_id` with `why`.
+  void fail_connection(std::uint64_t connection_id, std::error_code why);
 
-  /// Calls still waiting.
+  /// Calls still waiting (in order, with those whose deadline passed).
   std::size_t pending() const;
 
  private:
   struct call {
+    std::uint64_t connection_id = 0;
     completion done;  // empty: expired, waiting only to swallow its late reply
-    std::shared_ptr<asio::steady_timer> timer;
+    std::unique_ptr<asio::steady_timer> timer;
   };
 
-  std::uint64_t add(completion done, asio::io_context& context, std::chrono::milliseconds deadline);
-  void finish(std::uint64_t id, std::error_code ec, const arrival* reply);
-  void expire(std::uint64_t id);
+  std::uint64_t add(std::uint64_t connection_id, completion done, asio::io_context& context,
+                    std::chrono::milliseconds deadline);
+  void finish(std::uint64_t key, std::error_code ec);
+  void expire(std::uint64_t key);
+  // With the lock held: the next free key (the request id, by id).
+  std::uint64_t next_key();
 
   const correlation mode_;
+  const std::uint64_t max_request_id_;
   std::mutex send_mutex_;
-  mutable std::mutex mutex_;
-  std::uint64_t next_id_ = 1;
-  // Ordered by id: in order, the front is the oldest call.
+  mutable std::mutex mutex_;  // the calls and their timers
+  std::uint64_t last_key_ = 0;
+  // By key: in order, keys only grow, so the first call of a connection is
+  // its oldest.
   std::map<std::uint64_t, call> calls_;
 };
 
@@ -100,7 +115,8 @@ class call_table : public std::enable_shared_from_this<call_table> {
 /// call_result<Reply> once the reply with id `reply_id` (or the spec's
 /// error status) arrives, the deadline passes (deadline_exceeded), the
 /// connection closes (connection_closed) or the send fails. Completions run
-/// on the token's associated executor, by default the connection's thread.
+/// on the token's associated executor: by default the connection's thread
+/// (without a connection, asio's system executor).
 /// The request is copied: a token may start the call after this returns
 /// (use_awaitable starts it when awaited).
 template <class Reply, class Session, class Request, class Token>
@@ -119,8 +135,10 @@ auto async_call(call_table& calls, Session session, const Request& request, std:
         }
         auto executor = asio::get_associated_executor(handler, conn->context().get_executor());
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        auto done = [shared, executor, reply_id](std::error_code ec,
-                                                 const call_table::arrival* reply) {
+        // The caller's executor must not run out of work while the call waits.
+        auto work = std::make_shared<asio::executor_work_guard<decltype(executor)>>(executor);
+        auto done = [shared, executor, work, reply_id](std::error_code ec,
+                                                       const call_table::arrival* reply) {
           call_result<Reply> result(ec);
           if (reply && reply->is_status) {
             result = call_result<Reply>::failure(reply->status_code, reply->status_message);
@@ -130,15 +148,17 @@ auto async_call(call_table& calls, Session session, const Request& request, std:
             // The id says the message is a Reply: take it without a copy.
             result = call_result<Reply>(std::move(static_cast<Reply&>(*reply->message)));
           }
-          asio::post(executor, [shared, result = std::move(result)]() mutable {
+          asio::post(executor, [shared, work, result = std::move(result)]() mutable {
             std::move (*shared)(std::move(result));
+            work->reset();
           });
         };
-        calls->start(std::move(done), conn->context(), deadline, [&](std::uint64_t request_id) {
-          frame_meta meta;
-          meta.request_id = request_id;
-          return session.send(request, meta);
-        });
+        calls->start(conn->id(), std::move(done), conn->context(), deadline,
+                     [&](std::uint64_t request_id) {
+                       frame_meta meta;
+                       meta.request_id = request_id;
+                       return session.send(request, meta);
+                     });
       },
       token);
 }

@@ -31,15 +31,17 @@ class datagram_endpoint {
   datagram_endpoint(std::shared_ptr<dispatcher> dispatcher, datagram_options options);
   datagram_endpoint(const datagram_endpoint&) = delete;
   datagram_endpoint& operator=(const datagram_endpoint&) = delete;
-  /// Stops, as stop() does.
+  /// Stops, as stop() does. Must not run on the endpoint's own thread (in
+  /// one of its handlers).
   ~datagram_endpoint();
 
   /// The local port, once bound; 0 before.
   std::uint16_t port() const;
 
-  /// Closes the socket and joins the receive thread; idempotent, safe from
-  /// any thread but a handler's. Sessions kept past it fail their sends with
-  /// error::connection_closed. The endpoint cannot be started again.
+  /// Closes the socket and joins the receive thread; idempotent and safe
+  /// from any thread (from a handler it does not wait for the thread).
+  /// Sessions kept past it fail their sends with error::connection_closed.
+  /// The endpoint cannot be started again.
   void stop();
 
  protected:
@@ -57,7 +59,7 @@ class datagram_endpoint {
 
   std::shared_ptr<dispatcher> dispatcher_;
   datagram_options options_;
-  asio::io_context context_;
+  std::shared_ptr<asio::io_context> context_;
   mutable std::mutex mutex_;
   std::shared_ptr<detail::datagram_socket> socket_;
   std::vector<std::uint8_t> buffer_;
@@ -87,10 +89,11 @@ class datagram_client : public datagram_endpoint {
   /// handshake, so this succeeds whether or not a server listens.
   std::error_code connect(std::string_view host, std::uint16_t port);
 
-  /// The server as a datagram peer; null before connect().
+  /// The server as a datagram peer; null before connect(). Thread-safe.
   std::shared_ptr<datagram_peer> server() const;
 
  private:
+  mutable std::mutex server_mutex_;
   std::shared_ptr<datagram_peer> server_;
 };
 

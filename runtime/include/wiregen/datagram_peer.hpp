@@ -1,5 +1,6 @@
 #pragma once
 
+#include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
 
 #include <any>
@@ -48,17 +49,20 @@ class datagram_peer {
 
 namespace detail {
 
-/// The socket every peer of one datagram endpoint replies through.
+/// The socket every peer of one datagram endpoint replies through. It keeps
+/// its io_context alive: a session kept past its endpoint still owns a
+/// socket, which must not outlive the context it was made on.
 struct datagram_socket {
-  datagram_socket(asio::ip::udp::socket socket, std::size_t max_datagram_size)
-      : socket(std::move(socket)), max_datagram_size(max_datagram_size) {}
+  datagram_socket(std::shared_ptr<asio::io_context> context, std::size_t max_datagram_size)
+      : context(std::move(context)), socket(*this->context), max_datagram_size(max_datagram_size) {}
 
   std::error_code send_to(std::span<const std::uint8_t> datagram,
                           const asio::ip::udp::endpoint& remote);
   bool is_open() const;
   void close();
 
-  mutable std::mutex mutex;  // senders on any thread, the receive loop
+  std::shared_ptr<asio::io_context> context;  // declared first: destroyed last
+  mutable std::mutex mutex;                   // senders on any thread, the receive loop
   asio::ip::udp::socket socket;
   const std::size_t max_datagram_size;
   bool closed = false;

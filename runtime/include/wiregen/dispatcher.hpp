@@ -89,6 +89,11 @@ class dispatcher {
   /// handshake); on_open and on_close never run for it.
   virtual void on_refused(const asio::ip::tcp::endpoint& /*remote*/, std::error_code /*reason*/) {}
 
+  /// A connection that never opened (its TLS handshake or PROXY header
+  /// failed, or it was stopped first) is gone; follows on_refused, with the
+  /// connection, for whatever was started on it early (a client's calls).
+  virtual void on_discarded(connection& /*conn*/, std::error_code /*reason*/) {}
+
   /// A listening socket failed to accept (the server backs off and retries),
   /// or a client failed to dial (it retries if its options say so), or a
   /// datagram socket failed to receive.

@@ -35,8 +35,17 @@ class line_writer {
     if (line_.size() > Role::max_line_length) {
       return error::message_too_large;
     }
-    if (line_.find(std::string_view(Role::delimiter)) != std::string_view::npos) {
+    const std::string_view delimiter = Role::delimiter;
+    if (line_.find(delimiter) != std::string_view::npos) {
       return error::invalid_line;
+    }
+    // Nor may the delimiter start early, across the line's end: "x\n" then
+    // "\n\n" reads as "x" and a stray "\n".
+    for (std::size_t k = 1; k < delimiter.size() && k <= line_.size(); ++k) {
+      if (line_.substr(line_.size() - k) == delimiter.substr(0, k) &&
+          delimiter.substr(k) == delimiter.substr(0, delimiter.size() - k)) {
+        return error::invalid_line;
+      }
     }
     return {};
   }
@@ -65,7 +74,9 @@ class line_writer {
 /// delimiter is looked for only as far as the longest line reaches, so a
 /// peer that never sends one costs at most max_line_length bytes before the
 /// connection closes with error::line_too_long; a line of exactly
-/// max_line_length bytes passes.
+/// max_line_length bytes passes. Each call scans from the front of the
+/// buffered line again: bounded by max_line_length, and cheap for the
+/// short lines text protocols use.
 template <line_role Role, class Dispatch>
 decode_result decode_lines(connection& conn, std::span<const std::uint8_t> input,
                            Dispatch&& dispatch) {
