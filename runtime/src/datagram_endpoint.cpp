@@ -146,8 +146,10 @@ void datagram_endpoint::stop() {
   std::thread thread;
   {
     std::lock_guard lock(mutex_);
+    if (!stopped_) {
+      socket = socket_;  // only the first stop closes it
+    }
     stopped_ = true;
-    socket = socket_;
     // One caller joins; a handler stopping its own endpoint cannot, and
     // leaves the thread for the destructor.
     if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) {
@@ -156,7 +158,9 @@ void datagram_endpoint::stop() {
   }
   if (socket) {
     // Closing on the loop's own thread: the pending receive completes with
-    // operation_aborted and the loop runs out of work.
+    // operation_aborted and the loop runs out of work. (Posted once only: a
+    // handler posted after the loop ended would hold the socket, which holds
+    // the io_context, which holds the handler.)
     asio::post(*context_, [socket] { socket->close(); });
   }
   if (thread.joinable()) {
