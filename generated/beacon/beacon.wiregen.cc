@@ -147,7 +147,9 @@ std::error_code server_dispatcher::dispatch(server_session& session,
   const std::uint8_t* payload = frame.data() + header_size;
   switch (header.message_id) {
     case message_id<Reading>::value: {
-      Reading message;
+      // Reused by this thread: parsing keeps its buffers, so steady traffic
+      // allocates nothing. Valid until the handler returns.
+      static thread_local Reading message;
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -198,7 +200,9 @@ std::error_code client_dispatcher::dispatch(client_session& session,
   const std::uint8_t* payload = frame.data() + header_size;
   switch (header.message_id) {
     case message_id<Ack>::value: {
-      Ack message;
+      // Reused by this thread: parsing keeps its buffers, so steady traffic
+      // allocates nothing. Valid until the handler returns.
+      static thread_local Ack message;
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -210,7 +214,9 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       return {};
     }
     case message_id<Command>::value: {
-      Command message;
+      // Reused by this thread: parsing keeps its buffers, so steady traffic
+      // allocates nothing. Valid until the handler returns.
+      static thread_local Command message;
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }

@@ -165,8 +165,10 @@ class client_session : public wiregen::typed_session<client_role> {
 /// sends, and any lifecycle events of wiregen::basic_server_handler it
 /// cares about.
 /// Methods run on the connection's I/O thread, one at a time per
-/// connection and concurrently across connections. An exception thrown by a
-/// method is reported to on_error() and closes that connection only.
+/// connection and concurrently across connections. A received message is
+/// valid until its method returns: the thread parses the next one into the
+/// same object (copy what you keep). An exception thrown by a method is
+/// reported to on_error() and closes that connection only.
 class server_handler : public wiregen::basic_server_handler<server_session> {
  public:
   /// A thrift_framed.Call arrived (id 0).
@@ -177,8 +179,10 @@ class server_handler : public wiregen::basic_server_handler<server_session> {
 /// sends, and any lifecycle events of wiregen::basic_client_handler it
 /// cares about.
 /// Methods run on the connection's I/O thread, one at a time per
-/// connection and concurrently across connections. An exception thrown by a
-/// method is reported to on_error() and closes that connection only.
+/// connection and concurrently across connections. A received message is
+/// valid until its method returns: the thread parses the next one into the
+/// same object (copy what you keep). An exception thrown by a method is
+/// reported to on_error() and closes that connection only.
 class client_handler : public wiregen::basic_client_handler<client_session> {
  public:
   /// A thrift_framed.Result arrived (id 0).

@@ -1,0 +1,12 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+
+namespace wiregen::test {
+
+/// While true, every operator new in the process is counted in allocations.
+extern std::atomic<bool> counting_allocations;
+extern std::atomic<std::size_t> allocations;
+
+}  // namespace wiregen::test
