@@ -75,6 +75,12 @@ connection::connection(std::shared_ptr<asio::io_context> context, asio::ip::tcp:
   local_endpoint_ = socket_.local_endpoint(ec);
   native_handle_ = socket_.is_open() ? socket_.native_handle() : -1;
   apply_socket_options(socket_, options_);
+  if (socket_.is_open()) {
+    // on_readable reads synchronously after a readiness wait: a spurious
+    // wake-up must return would_block, never block the loop.
+    std::error_code ignored;
+    socket_.non_blocking(true, ignored);
+  }
   options_.read_chunk_size = std::max<std::size_t>(options_.read_chunk_size, 64);
   options_.low_watermark = std::min(options_.low_watermark, options_.max_queued_bytes);
   // Decided once: reads and writes only look at the clock when some timeout needs it.
@@ -493,15 +499,87 @@ connection_stats connection::stats() const {
 // ---------------------------------------------------------------------------
 // Reading
 
+namespace {
+
+// Each I/O thread reads ready sockets into one buffer of its own: a
+// connection with no partial frame pending holds no read buffer at all, so
+// an idle connection costs no more than its state, and reads come in large
+// chunks however many connections there are.
+byte_buffer& thread_read_buffer() {
+  static thread_local byte_buffer buffer;
+  return buffer;
+}
+
+}  // namespace
+
 void connection::read_more() {
+  settle_borrowed_input();
+  if (!tls_ && input_.empty()) {
+    // Nothing pending: wait until the socket is readable, then read into the
+    // thread's buffer (on_readable). TLS streams keep their own buffering.
+    socket_.async_wait(asio::socket_base::wait_read,
+                       [self = shared_from_this()](std::error_code ec) { self->on_readable(ec); });
+    return;
+  }
   // Room for the rest of the frame being received, and at least one chunk;
   // `wanted_` comes from a validated header, so it never exceeds the maximum
   // frame size whatever a peer writes in its length field.
   const std::size_t missing = wanted_ > input_.size() ? wanted_ - input_.size() : 0;
-  input_.prepare(std::max(missing, options_.read_chunk_size));
+  // A plain connection reads here only to finish a partial frame; a TLS
+  // stream reads records of at most 16 KiB.
+  input_.prepare(std::max(missing, tls_ ? std::min<std::size_t>(options_.read_chunk_size, 16384)
+                                        : std::size_t{1024}));
   stream_read_some(
       asio::buffer(input_.prepare(0), input_.writable()),
       [self = shared_from_this()](std::error_code ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+void connection::on_readable(std::error_code ec) {
+  if (state_.load() == state::closed) {
+    return;
+  }
+  if (ec) {
+    on_read(ec, 0);
+    return;
+  }
+  byte_buffer& shared = thread_read_buffer();
+  shared.clear();
+  shared.prepare(std::max(options_.read_chunk_size, wanted_));
+  std::error_code read_ec;
+  const std::size_t n =
+      socket_.read_some(asio::buffer(shared.prepare(0), shared.writable()), read_ec);
+  if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) {
+    read_more();  // woken for nothing: wait again
+    return;
+  }
+  // The bytes become this connection's input while they are decoded; what
+  // is left of them (a partial frame) moves to its own buffer afterwards.
+  input_.swap(shared);
+  input_borrowed_ = true;
+  on_read(read_ec, n);
+  settle_borrowed_input();
+}
+
+void connection::settle_borrowed_input() {
+  if (!input_borrowed_) {
+    return;
+  }
+  input_borrowed_ = false;
+  byte_buffer& own = thread_read_buffer();  // holds this connection's buffer now
+  own.clear();
+  if (!input_.empty()) {
+    const auto rest = input_.readable();
+    std::memcpy(own.prepare(rest.size()), rest.data(), rest.size());
+    own.commit(rest.size());
+  }
+  input_.swap(own);  // the thread gets its buffer back, emptied
+  own.clear();
+  // A large frame's buffer is not kept once the frame is done: connections
+  // that go quiet give their memory back (small ones are kept, so steady
+  // traffic does not allocate).
+  if (input_.empty() && input_.capacity() > 16384) {
+    byte_buffer().swap(input_);
+  }
 }
 
 void connection::on_read(std::error_code ec, std::size_t n) {

@@ -225,6 +225,8 @@ class connection : public std::enable_shared_from_this<connection>,
   template <class Buffers, class Handler>
   void stream_write_some(const Buffers& buffers, Handler&& handler);
   void read_more();
+  void on_readable(std::error_code ec);
+  void settle_borrowed_input();
   void on_read(std::error_code ec, std::size_t n);
   void decode_input();
   bool skip_bad_frame(std::error_code ec);
@@ -283,6 +285,8 @@ class connection : public std::enable_shared_from_this<connection>,
 
   // Connection-thread state.
   byte_buffer input_;
+  // input_ is the I/O thread's read buffer, lent for one decode.
+  bool input_borrowed_ = false;
   std::size_t wanted_ = 0;
   std::uint64_t skip_remaining_ = 0;  // bytes of a skipped oversized frame still to come
   bool peer_eof_ = false;

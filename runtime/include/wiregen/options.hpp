@@ -44,9 +44,11 @@ struct connection_options {
   /// Once unwritable, the connection turns writable again when its queue
   /// drains to this many bytes or fewer.
   std::size_t low_watermark = 1024 * 1024;
-  /// How much each read asks the socket for; the receive buffer holds at
-  /// most one maximum-size frame plus this.
-  std::size_t read_chunk_size = 4096;
+  /// How much each read of a plain connection asks the socket for. Reads go
+  /// into one buffer per I/O thread, so this costs memory per thread, not
+  /// per connection: a connection keeps only a partial frame (TLS reads at
+  /// most 16 KiB into its own buffer).
+  std::size_t read_chunk_size = 65536;
   /// Disable Nagle's algorithm: frames leave as soon as they are queued.
   bool tcp_nodelay = true;
   keepalive_options keepalive;

@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Run the bench protocol's scenarios against every server, side by side.
+
+usage: bench/run.py [--build DIR] [--rounds N] [--duration S] [--idle N] [--quick]
+
+Each round runs every scenario against every server, in an order that rotates from round to
+round, with the server pinned to core 0 and the load generator (bench/load/echo_load) to core
+1. A figure is the median over the rounds. Server CPU per message is the server's user+system
+time over the whole load run divided by every reply it sent, warm-up included. Idle memory is
+the growth of the server's resident set while the load generator holds N idle connections,
+divided by N.
+
+Writes bench/results/latest.json, docs/performance-throughput.svg and the results section of
+docs/performance.md (between its "results:begin" and "results:end" markers).
+"""
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+READY = re.compile(r"listening on \S+:(\d+)")
+SERVERS = {
+    "wiregen": "examples/echo_server",
+    "epoll": "bench/epoll_echo_server",
+    "asio": "bench/asio_echo_server",
+}
+LABELS = {
+    "wiregen": "wiregen echo_server",
+    "epoll": "hand-written epoll + protobuf",
+    "asio": "typical hand-written Asio",
+}
+SCENARIOS = [
+    # name, connections, depth, payload
+    ("ping-pong", 1, 1, 64),
+    ("64x16, 64 B", 64, 16, 64),
+    ("64x16, 4 KiB", 64, 16, 4096),
+    ("1000x1, 64 B", 1000, 1, 64),
+]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_kib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+class Server:
+    """A server under test on core 0, on a free port, until stop()."""
+
+    def __init__(self, build, name):
+        self.process = subprocess.Popen(
+            ["taskset", "-c", "0", str(build / SERVERS[name]), "--listen", "127.0.0.1:0"],
+            stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            line = self.process.stderr.readline()
+            match = READY.search(line)
+            if match:
+                self.port = int(match.group(1))
+                return
+            if not line and self.process.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError(f"{name} did not start")
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def load(build, port, args, timeout):
+    command = ["taskset", "-c", "1", str(build / "bench/echo_load"), "--connect",
+               f"127.0.0.1:{port}", *map(str, args)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"echo_load failed: {result.stdout} {result.stderr}")
+    return json.loads(result.stdout)
+
+
+def run_scenario(build, name, scenario, duration):
+    _, connections, depth, payload = scenario
+    server = Server(build, name)
+    try:
+        before = cpu_seconds(server.pid)
+        figures = load(build, server.port,
+                       ["--connections", connections, "--depth", depth, "--payload", payload,
+                        "--warmup", 1, "--duration", duration], timeout=duration + 60)
+        used = cpu_seconds(server.pid) - before
+    finally:
+        server.stop()
+    figures["server_cpu_us_per_msg"] = used * 1e6 / max(1, figures["total_messages"])
+    return figures
+
+
+def run_idle(build, name, count):
+    server = Server(build, name)
+    holder = None
+    try:
+        time.sleep(0.2)  # let the server settle after start-up before the baseline
+        before = rss_kib(server.pid)
+        holder = subprocess.Popen(
+            ["taskset", "-c", "1", str(build / "bench/echo_load"), "--connect",
+             f"127.0.0.1:{server.port}", "--idle", str(count)],
+            stdout=subprocess.PIPE, text=True)
+        report = json.loads(holder.stdout.readline())
+        if report.get("idle") != count:
+            raise RuntimeError(f"idle connections: {report}")
+        deadline = time.monotonic() + 60
+        while open_fds(server.pid) < count and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling the server's descriptor table: nothing to await
+        accepted = open_fds(server.pid)
+        after = rss_kib(server.pid)
+    finally:
+        if holder:
+            holder.send_signal(signal.SIGTERM)
+            holder.wait(timeout=30)
+        server.stop()
+    return {"connections": count, "accepted_fds": accepted, "rss_before_kib": before,
+            "rss_after_kib": after, "bytes_per_connection": (after - before) * 1024 / count}
+
+
+def median_of(rounds, key):
+    return statistics.median(r[key] for r in rounds)
+
+
+def measure(build, rounds, duration, idle):
+    names = list(SERVERS)
+    samples = {(s[0], n): [] for s in SCENARIOS for n in names}
+    for round_index in range(rounds):
+        order = names[round_index % len(names):] + names[:round_index % len(names)]
+        for scenario in SCENARIOS:
+            for name in order:
+                figures = run_scenario(build, name, scenario, duration)
+                samples[(scenario[0], name)].append(figures)
+                print(f"round {round_index + 1} {scenario[0]:>14} {name:>8}: "
+                      f"{figures['msgs_per_s']:>10.0f} msg/s  p50 {figures['p50_us']:>8.1f} us  "
+                      f"{figures['server_cpu_us_per_msg']:.3f} us cpu/msg", flush=True)
+    results = {"scenarios": {}, "idle": {}}
+    for scenario in SCENARIOS:
+        results["scenarios"][scenario[0]] = {
+            name: {key: median_of(samples[(scenario[0], name)], key)
+                   for key in ("msgs_per_s", "p50_us", "p99_us", "p999_us",
+                               "server_cpu_us_per_msg")}
+            for name in names}
+    for name in names:
+        results["idle"][name] = run_idle(build, name, idle)
+        print(f"idle {name:>8}: {results['idle'][name]['bytes_per_connection']:.0f} bytes/conn",
+              flush=True)
+    return results
+
+
+def machine():
+    model = next((line.split(":", 1)[1].strip()
+                  for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "unknown")
+    return f"{os.cpu_count()} cores, {model}, Linux {os.uname().release}"
+
+
+def targets(results):
+    """(target, measured, met) rows of the issue's targets."""
+    s = results["scenarios"]
+    rows = []
+    cpu = s["64x16, 64 B"]["wiregen"]["server_cpu_us_per_msg"] / \
+        s["64x16, 64 B"]["epoll"]["server_cpu_us_per_msg"]
+    rows.append(("64x16, 64 B: server CPU per message <= 1.2x the epoll loop",
+                 f"{cpu:.2f}x", cpu <= 1.2))
+    p50 = s["ping-pong"]["wiregen"]["p50_us"] / s["ping-pong"]["epoll"]["p50_us"]
+    rows.append(("ping-pong: p50 latency <= 1.1x the epoll loop", f"{p50:.2f}x", p50 <= 1.1))
+    big = s["64x16, 4 KiB"]["wiregen"]["msgs_per_s"] / s["64x16, 4 KiB"]["epoll"]["msgs_per_s"]
+    rows.append(("64x16, 4 KiB: messages per second >= 0.8x the epoll loop", f"{big:.2f}x",
+                 big >= 0.8))
+    idle = results["idle"]["wiregen"]
+    rows.append((f"idle: <= 1 KiB of server RSS per connection at {idle['connections']}",
+                 f"{idle['bytes_per_connection']:.0f} B", idle["bytes_per_connection"] <= 1024))
+    return rows
+
+
+def svg(results):
+    """A grouped bar chart of messages per second, one group per scenario."""
+    names = list(SERVERS)
+    colours = {"wiregen": "#2b6cb0", "epoll": "#718096", "asio": "#dd6b20"}
+    width, height, left, bottom, top = 760, 340, 70, 60, 30
+    plot_w, plot_h = width - left - 20, height - bottom - top
+    peak = max(v["msgs_per_s"] for sc in results["scenarios"].values() for v in sc.values())
+    group_w = plot_w / len(SCENARIOS)
+    bar_w = group_w * 0.8 / len(names)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             'font-family="sans-serif" font-size="12">',
+             f'<text x="{left}" y="18" font-size="14">Messages per second (median), server on '
+             'one core</text>']
+    for step in range(6):
+        value = peak * step / 5
+        y = top + plot_h - plot_h * step / 5
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 20}" y2="{y:.1f}" '
+                     'stroke="#e2e8f0"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
+                     f'{value / 1e6:.1f}M</text>')
+    for g, scenario in enumerate(SCENARIOS):
+        x0 = left + g * group_w + group_w * 0.1
+        for i, name in enumerate(names):
+            value = results["scenarios"][scenario[0]][name]["msgs_per_s"]
+            h = plot_h * value / peak
+            x = x0 + i * bar_w
+            parts.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w - 2:.1f}" '
+                         f'height="{h:.1f}" fill="{colours[name]}"/>')
+        parts.append(f'<text x="{left + g * group_w + group_w / 2:.1f}" '
+                     f'y="{top + plot_h + 18}" text-anchor="middle">{scenario[0]}</text>')
+    for i, name in enumerate(names):
+        x = left + i * 230
+        parts.append(f'<rect x="{x}" y="{height - 22}" width="12" height="12" '
+                     f'fill="{colours[name]}"/>')
+        parts.append(f'<text x="{x + 16}" y="{height - 12}">{LABELS[name]}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def markdown(results, rounds, duration):
+    lines = [f"Measured {results['date']} on {results['machine']}: {rounds} rounds of "
+             f"{duration} s per scenario and server (after 1 s of warm-up), medians; server "
+             "pinned to core 0, load to core 1.", "",
+             "| scenario | server | msgs/s | p50 µs | p99 µs | p99.9 µs | server CPU µs/msg |",
+             "|---|---|---|---|---|---|---|"]
+    for scenario, by_server in results["scenarios"].items():
+        for name, v in by_server.items():
+            lines.append(f"| {scenario} | {LABELS[name]} | {v['msgs_per_s']:,.0f} | "
+                         f"{v['p50_us']:.1f} | {v['p99_us']:.1f} | {v['p999_us']:.1f} | "
+                         f"{v['server_cpu_us_per_msg']:.3f} |")
+    lines += ["", "| idle connections | server | RSS growth per connection |", "|---|---|---|"]
+    for name, v in results["idle"].items():
+        lines.append(f"| {v['connections']:,} | {LABELS[name]} | "
+                     f"{v['bytes_per_connection']:,.0f} bytes |")
+    lines += ["", "| target | measured | met |", "|---|---|---|"]
+    for target, measured, met in targets(results):
+        lines.append(f"| {target} | {measured} | {'yes' if met else 'no'} |")
+    lines += ["", "![messages per second](performance-throughput.svg)"]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default=str(ROOT / "build"))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=3.0)
+    parser.add_argument("--idle", type=int, default=19000)
+    parser.add_argument("--quick", action="store_true",
+                        help="1 round of 1 s and 1,000 idle connections: a smoke run")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.duration, args.idle = 1, 1.0, 1000
+    build = Path(args.build)
+    results = measure(build, args.rounds, args.duration, args.idle)
+    results["date"] = time.strftime("%Y-%m-%d")
+    results["machine"] = machine()
+    results["rounds"], results["duration_s"] = args.rounds, args.duration
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    (ROOT / "docs" / "performance-throughput.svg").write_text(svg(results))
+    doc = ROOT / "docs" / "performance.md"
+    text = doc.read_text()
+    begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+    head, rest = text.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    doc.write_text(f"{head}{begin}\n{markdown(results, args.rounds, args.duration)}\n{end}{tail}")
+    for target, measured, met in targets(results):
+        print(f"{'met' if met else 'NOT MET':>8}  {target}: {measured}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
