@@ -221,13 +221,9 @@ def _build_line_framing(spec) -> Framing:
     delimiter = (spec.line.delimiter or "\n").encode("utf-8")
     max_length = spec.line.max_length or DEFAULT_MAX_LINE_LENGTH
     literal = naming.string_literal(delimiter)
-    length = HeaderField(name="line", role="length", offset=None, size=0, varint=False,
-                         byte_order="big", cpp_type="std::size_t", value=0, value_literal="0",
-                         encode_expression="", size_expression="0", too_long_error="",
-                         description="")
     return Framing(
         format="line_delimited", byte_order="big", fields=(), variable=False, header_size=0,
-        max_header_size=0, length=length, length_value_expression="",
+        max_header_size=0, length=None, length_value_expression="",
         length_overhead_expression=None, trailer=None, message_id=None,
         id_type="std::uint32_t", request_id=None, flags=None, constants=(), length_bias=0,
         max_frame_size=max_length + len(delimiter), max_payload_size=max_length,

@@ -67,7 +67,7 @@ class Framing:
     variable: bool
     header_size: int  # fixed header: its size; variable: the smallest
     max_header_size: int
-    length: HeaderField
+    length: Optional[HeaderField]  # None for text lines
     # C++ for the LENGTH value of a variable header given `payload_size`,
     # `id` and `meta` (write), and for the bytes it counts beside the payload
     # given `reader` and `length_end` (read).

@@ -107,11 +107,8 @@ def _check_varint_delimited(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
         sink.error(loaded.line_of(("header", index)), f"header[{index}] '{field.name}'",
                    "a VARINT_DELIMITED frame has no header fields: the varint length is the"
                    " whole header", "remove the header entries, or use format: HEADER_FIELDS")
-    for name in ("length_counts", "length_adjustment", "byte_order", "checksum"):
-        if spec.HasField(name) if name == "checksum" else getattr(spec, name):
-            sink.error(loaded.line_of((name, 0)), name,
-                       f"{name} has no meaning for a VARINT_DELIMITED frame",
-                       f"remove '{name}'")
+    _reject_settings(loaded, sink, "a VARINT_DELIMITED frame",
+                     ("length_counts", "length_adjustment", "byte_order", "checksum"))
     _check_size_and_table(loaded, sink, example_entry='type: "pkg.Request" sender: CLIENT')
 
 
@@ -121,6 +118,18 @@ def _needs_byte_order(spec) -> bool:
     fields = any(WIDTH_BYTES.get(field.width, 0) > 1 and field.byte_order == unset
                  for field in spec.header)
     return fields or (trailer_size(spec) > 0 and spec.checksum.byte_order == unset)
+
+
+def _reject_settings(loaded: LoadedSpec, sink: DiagnosticSink, what: str, names,
+                     fixes=None) -> None:
+    """An error for each of `names` the spec sets, which `what` has no use for."""
+    spec = loaded.spec
+    for name in names:
+        field = spec.DESCRIPTOR.fields_by_name[name]
+        is_set = spec.HasField(name) if field.message_type else bool(getattr(spec, name))
+        if is_set:
+            sink.error(loaded.line_of((name, 0)), name, f"{name} has no meaning for {what}",
+                       (fixes or {}).get(name, f"remove '{name}'"))
 
 
 MAX_DELIMITER_BYTES = 8
@@ -138,13 +147,10 @@ def _check_line_delimited(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
         sink.error(loaded.line_of(("message", index)), f"message[{index}]",
                    "a LINE_DELIMITED protocol carries text lines, not protobuf messages;"
                    " handlers receive each line in on_line()", "remove the message entries")
-    for name in ("byte_order", "length_counts", "length_adjustment", "max_frame_size",
-                 "heartbeat", "envelope", "checksum", "rpc"):
-        if spec.HasField(name) if name in ("checksum", "rpc") else getattr(spec, name):
-            sink.error(loaded.line_of((name, 0)), name,
-                       f"{name} has no meaning for a LINE_DELIMITED protocol",
-                       f"remove '{name}' (line.max_length limits a line)"
-                       if name == "max_frame_size" else f"remove '{name}'")
+    _reject_settings(loaded, sink, "a LINE_DELIMITED protocol",
+                     ("byte_order", "length_counts", "length_adjustment", "max_frame_size",
+                      "heartbeat", "envelope", "checksum", "rpc"),
+                     {"max_frame_size": "remove 'max_frame_size' (line.max_length limits a line)"})
     delimiter = spec.line.delimiter.encode("utf-8")
     if len(delimiter) > MAX_DELIMITER_BYTES:
         sink.error(loaded.line_of(("line", 0), ("delimiter", 0)), "line.delimiter",

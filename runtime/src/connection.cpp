@@ -572,8 +572,7 @@ void connection::settle_borrowed_input() {
     std::memcpy(own.prepare(rest.size()), rest.data(), rest.size());
     own.commit(rest.size());
   }
-  input_.swap(own);  // the thread gets its buffer back, emptied
-  own.clear();
+  input_.swap(own);  // the thread gets its buffer back
   // A large frame's buffer is not kept once the frame is done: connections
   // that go quiet give their memory back (small ones are kept, so steady
   // traffic does not allocate).

@@ -56,6 +56,17 @@ class client {
   template <class Fill>
   std::error_code write_frame(std::size_t size, Fill&& fill);
 
+  /// write_frame for an encoder that checks its frame first (a typed
+  /// message's frame_writer, a line_writer): its refusal, or the write's
+  /// outcome.
+  template <class Writer>
+  std::error_code send_frame(const Writer& frame) {
+    if (const auto ec = frame.check()) {
+      return ec;
+    }
+    return write_frame(frame.size(), frame);
+  }
+
   /// Bytes waiting in the disconnected backlog. Thread-safe.
   std::size_t backlog_bytes() const;
 

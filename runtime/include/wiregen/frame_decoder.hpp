@@ -77,22 +77,24 @@ decode_result decode_scanned_frames(connection& conn, std::span<const std::uint8
   return result;
 }
 
-/// The same loop for a fixed header of HeaderSize bytes, read by
-/// `read_header(const uint8_t*, Header&)`.
+/// A fixed header of HeaderSize bytes, read by `read_header(const uint8_t*,
+/// Header&)`, as the scan_header the loops above take.
+template <std::size_t HeaderSize, class Header, class ReadHeader>
+auto fixed_header_scanner(ReadHeader& read_header) {
+  return
+      [&read_header](std::span<const std::uint8_t> rest, Header& header, std::size_t& header_size) {
+        header_size = rest.size() < HeaderSize ? 0 : HeaderSize;
+        return header_size == 0 ? std::error_code() : read_header(rest.data(), header);
+      };
+}
+
+/// The same loop for a fixed header of HeaderSize bytes.
 template <std::size_t HeaderSize, class Header, std::size_t TrailerSize = 0, class ReadHeader,
           class Dispatch>
 decode_result decode_frames(connection& conn, std::span<const std::uint8_t> input,
                             ReadHeader&& read_header, Dispatch&& dispatch) {
   return decode_scanned_frames<Header, HeaderSize, TrailerSize>(
-      conn, input,
-      [&](std::span<const std::uint8_t> rest, Header& header, std::size_t& header_size) {
-        if (rest.size() < HeaderSize) {
-          header_size = 0;
-          return std::error_code();
-        }
-        header_size = HeaderSize;
-        return read_header(rest.data(), header);
-      },
+      conn, input, fixed_header_scanner<HeaderSize, Header>(read_header),
       std::forward<Dispatch>(dispatch));
 }
 
@@ -126,13 +128,9 @@ template <std::size_t HeaderSize, class Header, std::size_t TrailerSize = 0, cla
           class Dispatch>
 std::error_code decode_fixed_datagram(std::span<const std::uint8_t> datagram,
                                       ReadHeader&& read_header, Dispatch&& dispatch) {
-  return decode_datagram<Header, TrailerSize>(
-      datagram,
-      [&](std::span<const std::uint8_t> in, Header& header, std::size_t& header_size) {
-        header_size = in.size() < HeaderSize ? 0 : HeaderSize;
-        return header_size == 0 ? std::error_code() : read_header(in.data(), header);
-      },
-      std::forward<Dispatch>(dispatch));
+  return decode_datagram<Header, TrailerSize>(datagram,
+                                              fixed_header_scanner<HeaderSize, Header>(read_header),
+                                              std::forward<Dispatch>(dispatch));
 }
 
 }  // namespace wiregen

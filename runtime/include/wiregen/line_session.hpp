@@ -60,11 +60,7 @@ class line_client : public client {
   /// Queues `line` without blocking; see client::write_frame for what
   /// happens while disconnected.
   std::error_code send(std::string_view line) {
-    const line_writer<role> frame(line);
-    if (const auto ec = frame.check()) {
-      return ec;
-    }
-    return write_frame(frame.size(), frame);
+    return send_frame(line_writer<role>(line));
   }
 };
 

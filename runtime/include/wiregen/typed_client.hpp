@@ -29,11 +29,7 @@ class typed_client : public client {
   template <class Message>
   requires(role::template sends<Message>) std::error_code
       send(const Message& message, const frame_meta& meta = {}) {
-    const frame_writer<role, Message> frame(message, meta);
-    if (const auto ec = frame.check()) {
-      return ec;
-    }
-    return write_frame(frame.size(), frame);
+    return send_frame(frame_writer<role, Message>(message, meta));
   }
 };
 
