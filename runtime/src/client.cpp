@@ -39,7 +39,7 @@ struct dial_attempt {
   }
 
   asio::ip::tcp::resolver resolver;
-  asio::ip::tcp::socket socket;
+  tcp_socket socket;
   asio::steady_timer timer;
   bool finished = false;
 };
@@ -80,17 +80,16 @@ std::error_code client::connect(std::string_view host, std::uint16_t port) {
     port_ = port;
     tls_context_ = std::move(tls_context);
     auto timer = std::make_shared<asio::steady_timer>(*pool_.first());
-    dial(1, options_.retry.attempts, timer,
-         [this, &outcome](std::error_code ec, asio::ip::tcp::socket s) {
-           // The caller wakes once on_connected has run, or with what
-           // refused the connection (a failed TLS handshake, say).
-           auto report = [&outcome](std::error_code result) { outcome.set_value(result); };
-           if (ec) {
-             report(ec);
-           } else if (!attach(std::move(s), report)) {
-             report(error::stopped);
-           }
-         });
+    dial(1, options_.retry.attempts, timer, [this, &outcome](std::error_code ec, tcp_socket s) {
+      // The caller wakes once on_connected has run, or with what
+      // refused the connection (a failed TLS handshake, say).
+      auto report = [&outcome](std::error_code result) { outcome.set_value(result); };
+      if (ec) {
+        report(ec);
+      } else if (!attach(std::move(s), report)) {
+        report(error::stopped);
+      }
+    });
   });
   return outcome.get_future().get();
 }
@@ -98,11 +97,11 @@ std::error_code client::connect(std::string_view host, std::uint16_t port) {
 void client::dial(unsigned attempt, unsigned attempts, std::shared_ptr<asio::steady_timer> timer,
                   dial_done done) {
   if (stopping_.load()) {
-    done(error::stopped, asio::ip::tcp::socket(*pool_.first()));
+    done(error::stopped, tcp_socket(*pool_.first()));
     return;
   }
-  dial_once([this, attempt, attempts, timer, done = std::move(done)](
-                std::error_code ec, asio::ip::tcp::socket s) mutable {
+  dial_once([this, attempt, attempts, timer, done = std::move(done)](std::error_code ec,
+                                                                     tcp_socket s) mutable {
     if (!ec) {
       done(ec, std::move(s));
       return;
@@ -160,7 +159,7 @@ std::chrono::milliseconds client::backoff(unsigned attempt) {
       static_cast<long long>(std::max(0.0, capped * (1 + spread(random_)))));
 }
 
-bool client::attach(asio::ip::tcp::socket socket, std::function<void(std::error_code)> started) {
+bool client::attach(tcp_socket socket, std::function<void(std::error_code)> started) {
   connection_setup setup;
   if (tls_context_) {
     const auto& tls = *options_.tls;
@@ -169,7 +168,8 @@ bool client::attach(asio::ip::tcp::socket socket, std::function<void(std::error_
                           !tls.insecure_skip_verify};
   }
   auto conn = std::make_shared<wiregen::connection>(pool_.first(), std::move(socket), dispatcher_,
-                                                    options_.connection, std::move(setup));
+                                                    connection::share_options(options_.connection),
+                                                    std::move(setup));
   const bool from_connect = static_cast<bool>(started);
   conn->set_close_observer([this, from_connect](wiregen::connection& closed, std::error_code why) {
     on_lost(closed, why, from_connect);
@@ -228,7 +228,7 @@ void client::on_lost(const wiregen::connection& lost, std::error_code reason, bo
   redial_streak_ = lasted ? 0 : redial_streak_ + 1;
   auto timer = std::make_shared<asio::steady_timer>(*pool_.first());
   auto redial = [this, timer] {
-    dial(1, 0, timer, [this](std::error_code ec, asio::ip::tcp::socket s) {
+    dial(1, 0, timer, [this](std::error_code ec, tcp_socket s) {
       if (!ec) {
         attach(std::move(s), {});
       }

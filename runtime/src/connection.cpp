@@ -29,7 +29,7 @@ using keep_count = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPCNT
 
 // Socket options are best effort: a socket the kernel will not tune still
 // works, so failures are ignored rather than refusing the connection.
-void apply_socket_options(asio::ip::tcp::socket& socket, const connection_options& options) {
+void apply_socket_options(tcp_socket& socket, const connection_options& options) {
   std::error_code ignored;
   socket.set_option(asio::ip::tcp::no_delay(options.tcp_nodelay), ignored);
   if (options.keepalive.enabled) {
@@ -60,51 +60,65 @@ std::chrono::milliseconds clamp_wait(std::chrono::milliseconds wait) noexcept {
 
 }  // namespace
 
-connection::connection(std::shared_ptr<asio::io_context> context, asio::ip::tcp::socket socket,
-                       std::shared_ptr<dispatcher> dispatcher, const connection_options& options,
-                       connection_setup setup)
+std::shared_ptr<const connection_options> connection::share_options(connection_options options) {
+  options.read_chunk_size = std::max<std::size_t>(options.read_chunk_size, 64);
+  options.low_watermark = std::min(options.low_watermark, options.max_queued_bytes);
+  if (options.message_rate > 0 && options.message_burst == 0) {
+    options.message_burst = static_cast<std::size_t>(std::max(1.0, options.message_rate));
+  }
+  return std::make_shared<const connection_options>(std::move(options));
+}
+
+connection::connection(std::shared_ptr<asio::io_context> context, tcp_socket socket,
+                       std::shared_ptr<dispatcher> dispatcher,
+                       std::shared_ptr<const connection_options> options, connection_setup setup)
     : context_(std::move(context)),
       socket_(std::move(socket)),
-      drain_timer_(*context_),
       dispatcher_(std::move(dispatcher)),
-      options_(options),
+      options_(std::move(options)),
       id_(next_connection_id()) {
+  if (!options_) {
+    options_ = share_options({});
+  }
   std::error_code ec;
   remote_endpoint_ = socket_.remote_endpoint(ec);
-  remote_address_ = ec ? "unknown" : format_endpoint(remote_endpoint_);
-  local_endpoint_ = socket_.local_endpoint(ec);
+  endpoint_known_ = !ec;
   native_handle_ = socket_.is_open() ? socket_.native_handle() : -1;
-  apply_socket_options(socket_, options_);
+  apply_socket_options(socket_, *options_);
   if (socket_.is_open()) {
     // on_readable reads synchronously after a readiness wait: a spurious
     // wake-up must return would_block, never block the loop.
     std::error_code ignored;
     socket_.non_blocking(true, ignored);
   }
-  options_.read_chunk_size = std::max<std::size_t>(options_.read_chunk_size, 64);
-  options_.low_watermark = std::min(options_.low_watermark, options_.max_queued_bytes);
   // Decided once: reads and writes only look at the clock when some timeout needs it.
-  uses_timeouts_ = enabled(options_.read_idle_timeout) || enabled(options_.write_stall_timeout) ||
-                   enabled(options_.first_frame_timeout) || enabled(options_.frame_timeout) ||
-                   enabled(options_.heartbeat_interval);
-  if (options_.message_rate > 0 && options_.message_burst == 0) {
-    options_.message_burst = static_cast<std::size_t>(std::max(1.0, options_.message_rate));
+  const bool uses_timeouts =
+      enabled(options_->read_idle_timeout) || enabled(options_->write_stall_timeout) ||
+      enabled(options_->first_frame_timeout) || enabled(options_->frame_timeout) ||
+      enabled(options_->heartbeat_interval);
+  if (uses_timeouts) {
+    activity_ = std::make_unique<activity_times>();
   }
-  trusted_proxies_ = std::move(setup.trusted_proxies);
-  admit_ = std::move(setup.admit);
+  if (options_->message_rate > 0) {
+    rate_ = std::make_unique<rate_state>(*context_);
+  }
+  if (setup.trusted_proxies || setup.admit) {
+    startup_ = std::make_unique<startup_state>();
+    startup_->trusted_proxies = std::move(setup.trusted_proxies);
+    startup_->admit = std::move(setup.admit);
+  }
   if (setup.tls) {
-    tls_context_ = std::move(setup.tls->context);
-    tls_server_ = setup.tls->server;
-    tls_ = std::make_unique<detail::tls_stream>(socket_, *tls_context_);
+    const bool server = setup.tls->server;
+    tls_ = std::make_unique<tls_state>(std::move(setup.tls->context), socket_, server);
     const auto& name = setup.tls->server_name;
     std::error_code not_an_address;
     (void)asio::ip::make_address(name, not_an_address);
-    if (!tls_server_ && !name.empty() && not_an_address) {
+    if (!server && !name.empty() && not_an_address) {
       // SNI carries host names only, never addresses.
-      SSL_set_tlsext_host_name(tls_->native_handle(), name.c_str());
+      SSL_set_tlsext_host_name(tls_->stream.native_handle(), name.c_str());
     }
-    if (!tls_server_ && setup.tls->verify_name && !name.empty()) {
-      tls_->set_verify_callback(asio::ssl::host_name_verification(name));
+    if (!server && setup.tls->verify_name && !name.empty()) {
+      tls_->stream.set_verify_callback(asio::ssl::host_name_verification(name));
     }
   }
 }
@@ -121,8 +135,41 @@ void connection::set_close_observer(std::function<void(connection&, std::error_c
   close_observer_ = std::move(observer);
 }
 
+std::string connection::remote_address() const {
+  return endpoint_known_ ? format_endpoint(remote_endpoint_) : "unknown";
+}
+
+asio::ip::tcp::endpoint connection::local_endpoint() const noexcept {
+  asio::ip::tcp::endpoint local;
+  auto length = static_cast<socklen_t>(local.capacity());
+  if (native_handle_ < 0 || ::getsockname(native_handle_, local.data(), &length) != 0) {
+    return {};
+  }
+  local.resize(length);
+  return local;
+}
+
+connection::deadline_state& connection::deadlines() {
+  if (!deadline_) {
+    deadline_ = std::make_unique<deadline_state>(*context_);
+  }
+  return *deadline_;
+}
+
+connection::blocked_senders& connection::blocked_locked() {
+  if (!blocked_) {
+    blocked_ = std::make_unique<blocked_senders>();
+  }
+  return *blocked_;
+}
+
 void connection::start(std::function<void(std::error_code)> started) {
-  started_ = std::move(started);
+  if (started) {
+    if (!startup_) {
+      startup_ = std::make_unique<startup_state>();
+    }
+    startup_->started = std::move(started);
+  }
   asio::post(*context_, [self = shared_from_this()] { self->begin(); });
 }
 
@@ -130,21 +177,22 @@ void connection::begin() {
   if (state_.load() == state::closed) {
     return;
   }
-  if ((trusted_proxies_ || tls_) && enabled(options_.handshake_timeout)) {
+  const bool from_proxy_only = startup_ && startup_->trusted_proxies;
+  if ((from_proxy_only || tls_) && enabled(options_->handshake_timeout)) {
     // One deadline for everything before the connection is served, so a
     // peer that connects and stalls holds nothing for long.
-    drain_timer_.expires_after(clamp_wait(options_.handshake_timeout));
-    drain_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+    deadlines().timer.expires_after(clamp_wait(options_->handshake_timeout));
+    deadlines().timer.async_wait([self = shared_from_this()](std::error_code ec) {
       if (!ec && !self->opened_) {
         self->finish(error::handshake_timeout);
       }
     });
   }
-  if (!trusted_proxies_) {
+  if (!from_proxy_only) {
     after_proxy();
     return;
   }
-  const auto& trusted = *trusted_proxies_;
+  const auto& trusted = *startup_->trusted_proxies;
   const bool from_proxy = std::any_of(trusted.begin(), trusted.end(), [&](const auto& network) {
     return network.contains(remote_endpoint_.address());
   });
@@ -156,6 +204,7 @@ void connection::begin() {
 }
 
 void connection::read_proxy_header() {
+  auto& proxy_bytes_ = startup_->proxy_bytes;
   std::error_code ec;
   const std::size_t needed = proxy_protocol::bytes_needed(proxy_bytes_, ec);
   if (ec) {
@@ -171,7 +220,7 @@ void connection::read_proxy_header() {
     if (!header.local) {
       // From here on the connection is the client's, not the balancer's.
       remote_endpoint_ = header.source;
-      remote_address_ = format_endpoint(header.source);
+      endpoint_known_ = true;
     }
     std::vector<std::uint8_t>().swap(proxy_bytes_);
     after_proxy();
@@ -196,10 +245,10 @@ void connection::read_proxy_header() {
 }
 
 void connection::after_proxy() {
-  if (admit_) {
+  if (startup_ && startup_->admit) {
     std::error_code refused;
     try {
-      refused = admit_(*this);
+      refused = startup_->admit(*this);
     } catch (...) {
       refused = error::handler_failed;
     }
@@ -212,8 +261,8 @@ void connection::after_proxy() {
     open();
     return;
   }
-  tls_->async_handshake(
-      tls_server_ ? asio::ssl::stream_base::server : asio::ssl::stream_base::client,
+  tls_->stream.async_handshake(
+      tls_->server ? asio::ssl::stream_base::server : asio::ssl::stream_base::client,
       [self = shared_from_this()](std::error_code ec) {
         if (self->state_.load() == state::closed) {
           return;
@@ -223,18 +272,24 @@ void connection::after_proxy() {
           return;
         }
         auto info = std::make_unique<tls_info>();
-        detail::describe_session(self->tls_->native_handle(), *info);
-        self->tls_info_ = std::move(info);
+        detail::describe_session(self->tls_->stream.native_handle(), *info);
+        self->tls_->info = std::move(info);
         self->open();
       });
 }
 
 void connection::open() {
-  drain_timer_.cancel();
+  deadline_.reset();  // the handshake's; a drain makes its own
   opened_ = true;
   const auto now = clock::now();
-  opened_at_ = last_read_at_ = last_send_at_ = refilled_at_ = last_frame_at_ = now;
-  tokens_ = static_cast<double>(options_.message_burst);
+  opened_at_ = now;
+  if (activity_) {
+    activity_->last_read = activity_->last_send = activity_->last_frame = now;
+  }
+  if (rate_) {
+    rate_->refilled_at = now;
+    rate_->tokens = static_cast<double>(options_->message_burst);
+  }
   try {
     dispatcher_->on_open(*this);
   } catch (...) {
@@ -245,8 +300,8 @@ void connection::open() {
   if (state_.load() == state::closed) {
     return;
   }
-  if (started_) {
-    std::exchange(started_, nullptr)({});
+  if (auto startup = std::move(startup_); startup && startup->started) {
+    startup->started({});
   }
   if (!writable_.load()) {
     post_writability();
@@ -303,7 +358,7 @@ std::error_code connection::write_frames(std::span<const std::uint8_t> bytes, st
     if (!accepting_sends_) {
       return error::connection_closed;
     }
-    if (queued_bytes_ != 0 || !waiters_.empty()) {
+    if (queued_bytes_ != 0 || anyone_blocked_locked()) {
       return error::send_queue_full;
     }
     auto copy = [&](std::uint8_t* out) { std::memcpy(out, bytes.data(), bytes.size()); };
@@ -347,14 +402,15 @@ std::error_code connection::write_frame_waiting(std::size_t size,
   waiter->size = size;
   waiter->fill = fill;
   waiter->fill_context = fill_context;
-  waiters_.push_back(waiter);
-  space_cv_.wait_until(lock, cancel, clock::now() + timeout, [&] { return waiter->done; });
+  auto& line = blocked_locked();
+  line.waiters.push_back(waiter);
+  line.room.wait_until(lock, cancel, clock::now() + timeout, [&] { return waiter->done; });
   if (waiter->done) {
     return waiter->result;
   }
   // Timed out or cancelled while still in line: leave the line. The fill
   // was never called, and cannot be now that the lock is held.
-  waiters_.erase(std::find(waiters_.begin(), waiters_.end(), waiter));
+  std::erase(line.waiters, waiter);
   frames_dropped_.fetch_add(1, std::memory_order_relaxed);
   return cancel.stop_requested() ? error::send_cancelled : error::send_queue_full;
 }
@@ -378,7 +434,7 @@ void connection::submit(const waiter_ptr& waiter, std::chrono::milliseconds time
       waiter->done = true;
     } else {
       mark_unwritable_locked();
-      waiters_.push_back(waiter);
+      blocked_locked().waiters.push_back(waiter);
       if (enabled(timeout)) {
         waiter->deadline = std::make_unique<asio::steady_timer>(*context_, timeout);
         waiter->deadline->async_wait([self = shared_from_this(), weak = std::weak_ptr<send_waiter>(
@@ -405,16 +461,25 @@ void connection::abandon(const waiter_ptr& waiter, std::error_code reason) {
     }
     waiter->done = true;
     waiter->result = reason;
-    waiters_.erase(std::find(waiters_.begin(), waiters_.end(), waiter));
+    std::erase(blocked_->waiters, waiter);  // in line, so blocked_ exists
     if (waiter->deadline) {
       waiter->deadline->cancel();
     }
     frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+    if (!waiter->complete) {
+      notify_senders_locked();
+    }
   }
   if (waiter->complete) {
     waiter->complete(reason);
-  } else {
-    space_cv_.notify_all();
+  }
+}
+
+void connection::notify_senders_locked() {
+  // Under send_mutex_, which guards blocked_ being made: a waiter that
+  // made it is waiting on it, or is about to be.
+  if (blocked_) {
+    blocked_->room.notify_all();
   }
 }
 
@@ -426,44 +491,53 @@ void connection::release_written(std::size_t n) {
     // Let waiting senders in, in the order they came, while they fit. This
     // runs on the connection's thread, so a write is in progress and the
     // frames queued here leave with the next round.
-    while (!waiters_.empty() && accepting_sends_) {
-      const auto& next = waiters_.front();
-      if (!room_for_locked(next->size)) {
-        break;
-      }
-      auto call = [&](std::uint8_t* out) { next->fill(next->fill_context, out); };
-      queue_locked(next->size, call);
-      next->done = true;
-      if (next->deadline) {
-        next->deadline->cancel();
-      }
-      admitted.push_back(next);
-      waiters_.pop_front();
+    if (anyone_blocked_locked()) {
+      admit_waiters_locked(admitted);
     }
-    if (!writable_.load() && waiters_.empty() && queued_bytes_ <= options_.low_watermark) {
+    if (!writable_.load() && !anyone_blocked_locked() && queued_bytes_ <= options_->low_watermark) {
       writable_.store(true);
       post_writability();
     }
   }
-  bool wake_blocked = false;
   for (const auto& waiter : admitted) {
     if (waiter->complete) {
       waiter->complete({});
-    } else {
-      wake_blocked = true;
     }
   }
+}
+
+void connection::admit_waiters_locked(std::vector<waiter_ptr>& admitted) {
+  auto& waiters = blocked_->waiters;
+  std::size_t let_in = 0;
+  bool wake_blocked = false;
+  for (; let_in < waiters.size() && accepting_sends_; ++let_in) {
+    const auto& next = waiters[let_in];
+    if (!room_for_locked(next->size)) {
+      break;
+    }
+    auto call = [&](std::uint8_t* out) { next->fill(next->fill_context, out); };
+    queue_locked(next->size, call);
+    next->done = true;
+    if (next->deadline) {
+      next->deadline->cancel();
+    }
+    wake_blocked = wake_blocked || !next->complete;
+    admitted.push_back(next);
+  }
+  waiters.erase(waiters.begin(), waiters.begin() + static_cast<std::ptrdiff_t>(let_in));
   if (wake_blocked) {
-    space_cv_.notify_all();
+    notify_senders_locked();
   }
 }
 
 void connection::fail_waiters(std::error_code reason) {
-  std::deque<waiter_ptr> failed;
+  std::vector<waiter_ptr> failed;
   {
     std::lock_guard lock(send_mutex_);
     accepting_sends_ = false;
-    failed.swap(waiters_);
+    if (blocked_) {
+      failed.swap(blocked_->waiters);
+    }
     for (const auto& waiter : failed) {
       waiter->done = true;
       waiter->result = reason;
@@ -472,13 +546,13 @@ void connection::fail_waiters(std::error_code reason) {
       }
     }
     frames_dropped_.fetch_add(failed.size(), std::memory_order_relaxed);
+    notify_senders_locked();
   }
   for (const auto& waiter : failed) {
     if (waiter->complete) {
       waiter->complete(reason);
     }
   }
-  space_cv_.notify_all();
 }
 
 connection_stats connection::stats() const {
@@ -527,8 +601,8 @@ void connection::read_more() {
   const std::size_t missing = wanted_ > input_.size() ? wanted_ - input_.size() : 0;
   // A plain connection reads here only to finish a partial frame; a TLS
   // stream reads records of at most 16 KiB.
-  input_.prepare(std::max(missing, tls_ ? std::min<std::size_t>(options_.read_chunk_size, 16384)
-                                        : std::size_t{1024}));
+  input_.prepare(std::max(
+      missing, tls_ ? std::min<std::size_t>(options_->read_chunk_size, 16384) : std::size_t{1024}));
   stream_read_some(
       asio::buffer(input_.prepare(0), input_.writable()),
       [self = shared_from_this()](std::error_code ec, std::size_t n) { self->on_read(ec, n); });
@@ -544,7 +618,7 @@ void connection::on_readable(std::error_code ec) {
   }
   byte_buffer& shared = thread_read_buffer();
   shared.clear();
-  shared.prepare(std::max(options_.read_chunk_size, wanted_));
+  shared.prepare(std::max(options_->read_chunk_size, wanted_));
   std::error_code read_ec;
   const std::size_t n =
       socket_.read_some(asio::buffer(shared.prepare(0), shared.writable()), read_ec);
@@ -598,8 +672,8 @@ void connection::on_read(std::error_code ec, std::size_t n) {
   }
   bytes_in_.fetch_add(n, std::memory_order_relaxed);
   input_.commit(n);
-  if (uses_timeouts_) {
-    last_read_at_ = clock::now();
+  if (activity_) {
+    activity_->last_read = clock::now();
   }
   if (state_.load() != state::open) {
     input_.clear();  // draining: the peer's further frames are not dispatched
@@ -607,7 +681,7 @@ void connection::on_read(std::error_code ec, std::size_t n) {
     return;
   }
   decode_input();
-  if (state_.load() != state::closed && !throttled_) {
+  if (state_.load() != state::closed && !throttled()) {
     read_more();
   }
 }
@@ -639,8 +713,8 @@ void connection::decode_input() {
     if (result.frames > 0) {
       frames_in_.fetch_add(result.frames, std::memory_order_relaxed);
       first_frame_seen_ = true;
-      if (uses_timeouts_) {
-        last_frame_at_ = clock::now();
+      if (activity_) {
+        activity_->last_frame = clock::now();
       }
     }
     if (result.throttled) {
@@ -678,51 +752,51 @@ bool connection::skip_bad_frame(std::error_code ec) {
   }
   // Replies to the good frames before the bad one are queued already:
   // flush them, then close with the error as the reason.
-  begin_drain(ec, options_.graceful_stop_timeout);
+  begin_drain(ec, options_->graceful_stop_timeout);
   return false;
 }
 
 bool connection::take_message_token() {
-  if (options_.message_rate <= 0) {
+  if (!rate_) {
     return true;
   }
+  auto& bucket = *rate_;
   const auto now = clock::now();
-  const double elapsed = std::chrono::duration<double>(now - refilled_at_).count();
-  refilled_at_ = now;
-  tokens_ = std::min(static_cast<double>(options_.message_burst),
-                     tokens_ + elapsed * options_.message_rate);
-  if (tokens_ < 1) {
+  const double elapsed = std::chrono::duration<double>(now - bucket.refilled_at).count();
+  bucket.refilled_at = now;
+  bucket.tokens = std::min(static_cast<double>(options_->message_burst),
+                           bucket.tokens + elapsed * options_->message_rate);
+  if (bucket.tokens < 1) {
     return false;
   }
-  tokens_ -= 1;
+  bucket.tokens -= 1;
   return true;
 }
 
 void connection::throttle() {
-  if (options_.on_rate_exceeded == rate_limit_action::close) {
-    begin_drain(error::message_rate_exceeded, options_.graceful_stop_timeout);
+  if (options_->on_rate_exceeded == rate_limit_action::close) {
+    begin_drain(error::message_rate_exceeded, options_->graceful_stop_timeout);
     return;
   }
   // Stop reading until the next token is due; TCP's flow control then
   // slows the peer. The frames already buffered wait where they are.
-  throttled_ = true;
-  if (!rate_timer_) {
-    rate_timer_ = std::make_unique<asio::steady_timer>(*context_);
-  }
+  rate_->throttled = true;
   // Capped at an hour: a rate of nearly zero must not overflow the clock.
-  const double wait = std::clamp((1 - tokens_) / options_.message_rate, 0.0, 3600.0);
-  rate_timer_->expires_after(
+  const double wait = std::clamp((1 - rate_->tokens) / options_->message_rate, 0.0, 3600.0);
+  rate_->timer.expires_after(
       std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(wait)));
-  rate_timer_->async_wait([self = shared_from_this()](std::error_code ec) {
+  rate_->timer.async_wait([self = shared_from_this()](std::error_code ec) {
     if (ec || self->state_.load() != state::open) {
       return;
     }
-    self->throttled_ = false;
+    self->rate_->throttled = false;
     // Held back by the rate limit, the peer was not idle: the idle clock
     // restarts as if the frames had just arrived.
-    self->last_read_at_ = self->last_frame_at_ = clock::now();
+    if (self->activity_) {
+      self->activity_->last_read = self->activity_->last_frame = clock::now();
+    }
     self->decode_input();
-    if (self->state_.load() != state::closed && !self->throttled_) {
+    if (self->state_.load() != state::closed && !self->throttled()) {
       self->read_more();
     }
   });
@@ -742,7 +816,7 @@ void connection::on_peer_eof() {
     const bool mid_frame = !input_.empty() || skip_remaining_ > 0;
     begin_drain(
         mid_frame ? std::error_code(error::truncated_frame) : std::error_code(asio::error::eof),
-        options_.graceful_stop_timeout);
+        options_->graceful_stop_timeout);
     return;
   }
   finish_drain_if_flushed();
@@ -780,11 +854,12 @@ void connection::write_pending() {
     return;
   }
   write_offset_ = 0;
-  if (uses_timeouts_) {
-    last_send_at_ = last_write_progress_at_ = clock::now();
+  if (activity_) {
+    activity_->last_send = activity_->last_write_progress = clock::now();
     // A write stall deadline may come before whatever the wheel holds.
-    if (enabled(options_.write_stall_timeout) &&
-        (!is_filed() || last_write_progress_at_ + options_.write_stall_timeout < timeouts_due_)) {
+    if (enabled(options_->write_stall_timeout) &&
+        (!is_filed() ||
+         activity_->last_write_progress + options_->write_stall_timeout < activity_->due)) {
       file_timeouts();
     }
   }
@@ -821,8 +896,8 @@ void connection::on_written(std::error_code ec, std::size_t n) {
     finish(ec);
     return;
   }
-  if (uses_timeouts_) {
-    last_write_progress_at_ = clock::now();
+  if (activity_) {
+    activity_->last_write_progress = clock::now();
   }
   release_written(n);
   if (write_offset_ < writing_.size()) {
@@ -839,7 +914,7 @@ void connection::on_written(std::error_code ec, std::size_t n) {
 // Stopping
 
 void connection::stop(stop_mode mode, std::chrono::milliseconds deadline) {
-  deadline = clamp_wait(enabled(deadline) ? deadline : options_.graceful_stop_timeout);
+  deadline = clamp_wait(enabled(deadline) ? deadline : options_->graceful_stop_timeout);
   requested_deadline_ms_.store(deadline.count());
   stop_requested_.store(true);
   fail_waiters(error::connection_closed);
@@ -858,7 +933,7 @@ void connection::stop(stop_mode mode, std::chrono::milliseconds deadline) {
 bool connection::wait_closed(std::chrono::milliseconds timeout) {
   timeout = clamp_wait(timeout);
   std::unique_lock lock(send_mutex_);
-  return space_cv_.wait_for(lock, timeout, [this] { return close_reported_; });
+  return blocked_locked().room.wait_for(lock, timeout, [this] { return close_reported_; });
 }
 
 void connection::begin_drain(std::error_code reason, std::chrono::milliseconds deadline) {
@@ -867,10 +942,10 @@ void connection::begin_drain(std::error_code reason, std::chrono::milliseconds d
     return;
   }
   const auto until = clock::now() + deadline;
-  if (state_.load() == state::draining && until < drain_until_) {
+  if (state_.load() == state::draining && until < deadlines().drain_until) {
     // A later stop with a nearer deadline makes the drain more immediate.
-    drain_until_ = until;
-    drain_timer_.expires_at(until);
+    deadlines().drain_until = until;
+    deadlines().timer.expires_at(until);
     arm_drain_timer();
     return;
   }
@@ -879,23 +954,24 @@ void connection::begin_drain(std::error_code reason, std::chrono::milliseconds d
   }
   fail_waiters(error::connection_closed);
   state_.store(state::draining);
-  drain_reason_ = reason;
-  if (throttled_) {
+  deadlines().drain_reason = reason;
+  if (throttled()) {
     // Reading was paused by the rate limit; the peer's EOF must be seen.
-    throttled_ = false;
+    rate_->throttled = false;
     read_more();
   }
-  drain_until_ = until;
-  drain_timer_.expires_at(until);
+  deadlines().drain_until = until;
+  deadlines().timer.expires_at(until);
   arm_drain_timer();
   finish_drain_if_flushed();
 }
 
 void connection::arm_drain_timer() {
-  drain_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+  deadlines().timer.async_wait([self = shared_from_this()](std::error_code ec) {
     if (!ec) {
       // A drain that began with an error keeps it as the reason.
-      self->finish(self->drain_reason_ ? self->drain_reason_ : error::stop_timeout);
+      const auto reason = self->deadlines().drain_reason;
+      self->finish(reason ? reason : error::stop_timeout);
     }
   });
 }
@@ -916,10 +992,10 @@ void connection::finish_drain_if_flushed() {
     // the peer has not read yet.
     shutdown_sent_ = true;
     std::error_code ignored;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    socket_.shutdown(asio::socket_base::shutdown_send, ignored);
   }
   if (peer_eof_) {
-    finish(drain_reason_);
+    finish(deadlines().drain_reason);
   }
 }
 
@@ -940,9 +1016,11 @@ void connection::finish(std::error_code reason) {
   state_.store(state::closed);
   detail::timer_wheel::of(*context_).cancel(*this);
   std::error_code ignored;
-  drain_timer_.cancel();
-  if (rate_timer_) {
-    rate_timer_->cancel();
+  if (deadline_) {
+    deadline_->timer.cancel();
+  }
+  if (rate_) {
+    rate_->timer.cancel();
   }
   socket_.close(ignored);
   close_reason_ = reason;
@@ -964,9 +1042,8 @@ void connection::report_close() {
     // This is the last callback of this connection; there is nobody left
     // to report a failure to, and the process must go on.
   }
-  if (started_) {
-    std::exchange(started_, nullptr)(close_reason_ ? close_reason_
-                                                   : std::error_code(error::connection_closed));
+  if (auto startup = std::move(startup_); startup && startup->started) {
+    startup->started(close_reason_ ? close_reason_ : std::error_code(error::connection_closed));
   }
   if (close_observer_) {
     close_observer_(*this, close_reason_);
@@ -976,40 +1053,40 @@ void connection::report_close() {
     // notify_all() cannot slip between their check and their wait.
     std::lock_guard lock(send_mutex_);
     close_reported_ = true;
+    notify_senders_locked();
   }
-  space_cv_.notify_all();
 }
 
 // ---------------------------------------------------------------------------
 // Timeouts
 
 void connection::file_timeouts() {
-  if (!uses_timeouts_ || state_.load() == state::closed) {
+  if (!activity_ || state_.load() == state::closed) {
     return;
   }
   auto due = clock::time_point::max();
   const bool open = state_.load() == state::open;
-  if (open && enabled(options_.first_frame_timeout) && !first_frame_seen_) {
-    due = std::min(due, opened_at_ + options_.first_frame_timeout);
+  if (open && enabled(options_->first_frame_timeout) && !first_frame_seen_) {
+    due = std::min(due, opened_at_ + options_->first_frame_timeout);
   }
-  if (open && enabled(options_.read_idle_timeout)) {
-    due = std::min(due, last_read_at_ + options_.read_idle_timeout);
+  if (open && enabled(options_->read_idle_timeout)) {
+    due = std::min(due, activity_->last_read + options_->read_idle_timeout);
   }
-  if (open && enabled(options_.frame_timeout)) {
-    due = std::min(due, last_frame_at_ + options_.frame_timeout);
+  if (open && enabled(options_->frame_timeout)) {
+    due = std::min(due, activity_->last_frame + options_->frame_timeout);
   }
-  if (enabled(options_.write_stall_timeout) && !writing_.empty()) {
-    due = std::min(due, last_write_progress_at_ + options_.write_stall_timeout);
+  if (enabled(options_->write_stall_timeout) && !writing_.empty()) {
+    due = std::min(due, activity_->last_write_progress + options_->write_stall_timeout);
   }
-  if (open && enabled(options_.heartbeat_interval) && !dispatcher_->heartbeat().empty()) {
-    due = std::min(due, last_send_at_ + options_.heartbeat_interval);
+  if (open && enabled(options_->heartbeat_interval) && !dispatcher_->heartbeat().empty()) {
+    due = std::min(due, activity_->last_send + options_->heartbeat_interval);
   }
   auto& wheel = detail::timer_wheel::of(*context_);
   if (due == clock::time_point::max()) {
     wheel.cancel(*this);
     return;
   }
-  timeouts_due_ = due;
+  activity_->due = due;
   wheel.schedule(*this, due);
 }
 
@@ -1018,30 +1095,31 @@ void connection::expired(clock::time_point now) {
     return;
   }
   const bool open = state_.load() == state::open;
-  if (open && enabled(options_.first_frame_timeout) && !first_frame_seen_ &&
-      now >= opened_at_ + options_.first_frame_timeout) {
+  if (open && enabled(options_->first_frame_timeout) && !first_frame_seen_ &&
+      now >= opened_at_ + options_->first_frame_timeout) {
     finish(error::first_frame_timeout);
     return;
   }
-  if (open && enabled(options_.read_idle_timeout) &&
-      now >= last_read_at_ + options_.read_idle_timeout) {
+  if (open && enabled(options_->read_idle_timeout) &&
+      now >= activity_->last_read + options_->read_idle_timeout) {
     finish(error::read_idle_timeout);
     return;
   }
-  if (open && enabled(options_.frame_timeout) && now >= last_frame_at_ + options_.frame_timeout) {
+  if (open && enabled(options_->frame_timeout) &&
+      now >= activity_->last_frame + options_->frame_timeout) {
     finish(error::frame_timeout);
     return;
   }
-  if (enabled(options_.write_stall_timeout) && !writing_.empty() &&
-      now >= last_write_progress_at_ + options_.write_stall_timeout) {
+  if (enabled(options_->write_stall_timeout) && !writing_.empty() &&
+      now >= activity_->last_write_progress + options_->write_stall_timeout) {
     finish(error::write_stall_timeout);
     return;
   }
   // Only an idle queue needs a heartbeat: anything being written is traffic.
-  if (open && enabled(options_.heartbeat_interval) && writing_.empty() &&
-      now >= last_send_at_ + options_.heartbeat_interval) {
+  if (open && enabled(options_->heartbeat_interval) && writing_.empty() &&
+      now >= activity_->last_send + options_->heartbeat_interval) {
     queue_heartbeat();
-    last_send_at_ = now;
+    activity_->last_send = now;
   }
   file_timeouts();
 }

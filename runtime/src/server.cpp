@@ -24,6 +24,7 @@ constexpr std::chrono::milliseconds longest_accept_backoff{1000};
 server::server(std::shared_ptr<dispatcher> dispatcher, server_options options)
     : dispatcher_(std::move(dispatcher)),
       options_(std::move(options)),
+      connection_options_(connection::share_options(options_.connection)),
       pool_(options_.io_threads),
       accept_loop_(1),
       acceptor_(*accept_loop_.first()),
@@ -137,12 +138,12 @@ std::size_t server::connection_count() const {
 
 void server::accept_next() {
   auto context = pool_.next();
-  acceptor_.async_accept(*context, [this, context](std::error_code ec, asio::ip::tcp::socket s) {
+  acceptor_.async_accept(*context, [this, context](std::error_code ec, tcp_socket s) {
     on_accepted(ec, std::move(s), context);
   });
 }
 
-void server::on_accepted(std::error_code ec, asio::ip::tcp::socket socket,
+void server::on_accepted(std::error_code ec, tcp_socket socket,
                          std::shared_ptr<asio::io_context> context) {
   if (state_.load() != run_state::running || ec == asio::error::operation_aborted) {
     return;
@@ -204,7 +205,7 @@ void server::on_accepted(std::error_code ec, asio::ip::tcp::socket socket,
   // that they see the client's address rather than the balancer's.
   setup.admit = [this](connection& candidate) { return admit(candidate); };
   auto conn = std::make_shared<connection>(std::move(context), std::move(socket), dispatcher_,
-                                           options_.connection, std::move(setup));
+                                           connection_options_, std::move(setup));
   conn->set_close_observer(
       [this](connection& closed, std::error_code reason) { forget(closed, reason); });
   {
@@ -227,7 +228,7 @@ void server::on_accepted(std::error_code ec, asio::ip::tcp::socket socket,
   }
 }
 
-void server::refuse(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& remote,
+void server::refuse(tcp_socket& socket, const asio::ip::tcp::endpoint& remote,
                     std::error_code reason) {
   std::error_code ignored;
   socket.close(ignored);

@@ -13,9 +13,9 @@ namespace wiregen::test {
 /// dispatcher: what a handler sends is queued and never written.
 inline std::shared_ptr<connection> detached_connection(std::shared_ptr<dispatcher> d) {
   auto context = std::make_shared<asio::io_context>(1);
-  asio::ip::tcp::socket socket(*context);
+  tcp_socket socket(*context);
   return std::make_shared<connection>(context, std::move(socket), std::move(d),
-                                      connection_options{});
+                                      connection::share_options({}));
 }
 
 }  // namespace wiregen::test

@@ -20,6 +20,7 @@
 #include "wiregen/io_pool.hpp"
 #include "wiregen/options.hpp"
 #include "wiregen/stop_mode.hpp"
+#include "wiregen/tcp_socket.hpp"
 
 namespace wiregen {
 
@@ -77,13 +78,13 @@ class client {
             std::chrono::milliseconds deadline = std::chrono::milliseconds(0));
 
  private:
-  using dial_done = std::function<void(std::error_code, asio::ip::tcp::socket)>;
+  using dial_done = std::function<void(std::error_code, tcp_socket)>;
 
   void dial(unsigned attempt, unsigned attempts, std::shared_ptr<asio::steady_timer> timer,
             dial_done done);
   void dial_once(dial_done done);
   std::chrono::milliseconds backoff(unsigned attempt);
-  bool attach(asio::ip::tcp::socket socket, std::function<void(std::error_code)> started);
+  bool attach(tcp_socket socket, std::function<void(std::error_code)> started);
   void on_lost(const wiregen::connection& lost, std::error_code reason, bool from_connect);
 
   std::shared_ptr<dispatcher> dispatcher_;

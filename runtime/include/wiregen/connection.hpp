@@ -15,7 +15,6 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -36,6 +35,7 @@
 #include "wiregen/options.hpp"
 #include "wiregen/proxy_protocol.hpp"
 #include "wiregen/stop_mode.hpp"
+#include "wiregen/tcp_socket.hpp"
 #include "wiregen/tls.hpp"
 
 namespace wiregen {
@@ -66,13 +66,19 @@ class connection : public std::enable_shared_from_this<connection>,
   using clock = std::chrono::steady_clock;
 
   /// Takes over a connected socket and applies the socket options; nothing
-  /// happens until start().
-  connection(std::shared_ptr<asio::io_context> context, asio::ip::tcp::socket socket,
-             std::shared_ptr<dispatcher> dispatcher, const connection_options& options,
-             connection_setup setup = {});
+  /// happens until start(). Connections made with the same settings share
+  /// one copy of them (see share_options).
+  connection(std::shared_ptr<asio::io_context> context, tcp_socket socket,
+             std::shared_ptr<dispatcher> dispatcher,
+             std::shared_ptr<const connection_options> options, connection_setup setup = {});
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
   ~connection();
+
+  /// `options` with the bounds a connection relies on applied (a minimal
+  /// read chunk, the low watermark under the high one, a default burst),
+  /// ready to be shared by every connection made with them.
+  static std::shared_ptr<const connection_options> share_options(connection_options options);
 
   /// Calls `observer(conn, reason)` on the connection's thread once, right
   /// after on_close. Set before start(); servers and clients use it to
@@ -146,10 +152,13 @@ class connection : public std::enable_shared_from_this<connection>,
 
   /// A number unique among the connections of one process.
   std::uint64_t id() const noexcept { return id_; }
-  /// The peer's address as "ip:port", fixed when the connection was made.
-  const std::string& remote_address() const noexcept { return remote_address_; }
+  /// The peer's address as "ip:port" (after a PROXY header, the client's),
+  /// or "unknown" when the socket could not tell.
+  std::string remote_address() const;
   const asio::ip::tcp::endpoint& remote_endpoint() const noexcept { return remote_endpoint_; }
-  const asio::ip::tcp::endpoint& local_endpoint() const noexcept { return local_endpoint_; }
+  /// This side's address; meaningful only while the connection is open,
+  /// like native_handle().
+  asio::ip::tcp::endpoint local_endpoint() const noexcept;
   /// The socket's descriptor, for getsockopt() and the like; meaningful
   /// only while the connection is open (the number is reused after).
   int native_handle() const noexcept { return native_handle_; }
@@ -164,7 +173,7 @@ class connection : public std::enable_shared_from_this<connection>,
 
   /// What the TLS handshake established; null for a plain connection (and
   /// before on_open). Immutable once set: safe from any thread after.
-  const tls_info* tls() const noexcept { return tls_info_.get(); }
+  const tls_info* tls() const noexcept { return tls_ ? tls_->info.get() : nullptr; }
 
   /// Takes one token of the message rate limit (always true without one).
   /// The frame loop asks before each frame; connection thread only.
@@ -178,7 +187,7 @@ class connection : public std::enable_shared_from_this<connection>,
 
   /// The I/O context this connection's handlers run on.
   asio::io_context& context() noexcept { return *context_; }
-  const connection_options& options() const noexcept { return options_; }
+  const connection_options& options() const noexcept { return *options_; }
 
  private:
   enum class state { open, draining, closed };
@@ -198,6 +207,60 @@ class connection : public std::enable_shared_from_this<connection>,
   };
   using waiter_ptr = std::shared_ptr<send_waiter>;
 
+  /// What a connection needs only until it is served: kept out of line so
+  /// that a served connection does not carry it (idle memory is per
+  /// connection, and servers hold many).
+  struct startup_state {
+    std::shared_ptr<const std::vector<proxy_protocol::network>> trusted_proxies;
+    std::vector<std::uint8_t> proxy_bytes;
+    std::function<std::error_code(connection&)> admit;
+    std::function<void(std::error_code)> started;
+  };
+
+  /// The TLS session over socket_ and what keeps it valid.
+  struct tls_state {
+    tls_state(std::shared_ptr<asio::ssl::context> ssl_context, tcp_socket& socket, bool is_server)
+        : context(std::move(ssl_context)), stream(socket, *context), server(is_server) {}
+    std::shared_ptr<asio::ssl::context> context;  // outlives the stream, which uses it
+    detail::tls_stream stream;
+    bool server;
+    std::unique_ptr<tls_info> info;  // set once the handshake succeeded
+  };
+
+  /// The handshake deadline, then the drain's.
+  struct deadline_state {
+    explicit deadline_state(asio::io_context& context) : timer(context) {}
+    asio::steady_timer timer;
+    std::error_code drain_reason;
+    clock::time_point drain_until;
+  };
+
+  /// When the connection last saw each kind of activity, for connections
+  /// with a timeout or a heartbeat.
+  struct activity_times {
+    clock::time_point last_read;
+    clock::time_point last_frame;
+    clock::time_point last_write_progress;
+    clock::time_point last_send;
+    clock::time_point due;  // what the timer wheel entry is filed for
+  };
+
+  /// Senders waiting for room in the send queue, in arrival order; made by
+  /// the first of them (or wait_closed), as most connections never have one.
+  struct blocked_senders {
+    std::vector<waiter_ptr> waiters;
+    std::condition_variable_any room;  // and the close, for wait_closed()
+  };
+
+  /// The message rate limit's token bucket, for connections that have one.
+  struct rate_state {
+    explicit rate_state(asio::io_context& context) : timer(context) {}
+    double tokens = 0;
+    clock::time_point refilled_at;
+    bool throttled = false;
+    asio::steady_timer timer;  // ends a throttle
+  };
+
   // Send queue, under send_mutex_.
   bool room_for_locked(std::size_t size) const noexcept;
   bool fits_locked(std::size_t size) const noexcept;
@@ -210,6 +273,7 @@ class connection : public std::enable_shared_from_this<connection>,
   void submit(const waiter_ptr& waiter, std::chrono::milliseconds timeout);
   void abandon(const waiter_ptr& waiter, std::error_code reason);
   void release_written(std::size_t n);
+  void admit_waiters_locked(std::vector<waiter_ptr>& admitted);
   void fail_waiters(std::error_code reason);
   void mark_unwritable_locked();
   void post_writability();
@@ -232,6 +296,11 @@ class connection : public std::enable_shared_from_this<connection>,
   bool skip_bad_frame(std::error_code ec);
   void report_handler_failure() noexcept;
   void queue_heartbeat();
+  deadline_state& deadlines();
+  blocked_senders& blocked_locked();
+  bool anyone_blocked_locked() const noexcept { return blocked_ && !blocked_->waiters.empty(); }
+  bool throttled() const noexcept { return rate_ && rate_->throttled; }
+  void notify_senders_locked();
   void on_peer_eof();
   void schedule_write();
   void write_pending();
@@ -246,41 +315,32 @@ class connection : public std::enable_shared_from_this<connection>,
   void expired(clock::time_point now) override;
 
   std::shared_ptr<asio::io_context> context_;
-  asio::ip::tcp::socket socket_;
-  asio::steady_timer drain_timer_;
+  tcp_socket socket_;
   std::shared_ptr<dispatcher> dispatcher_;
-  connection_options options_;
+  std::shared_ptr<const connection_options> options_;
   std::uint64_t id_;
   asio::ip::tcp::endpoint remote_endpoint_;
-  asio::ip::tcp::endpoint local_endpoint_;
-  std::string remote_address_;
   int native_handle_ = -1;
-  std::function<void(connection&, std::error_code)> close_observer_;
-  std::any user_data_;
-  // Before the connection is served (connection thread).
-  std::shared_ptr<asio::ssl::context> tls_context_;  // kept for the stream's life
-  std::unique_ptr<detail::tls_stream> tls_;          // over socket_, destroyed before it
-  bool tls_server_ = true;
-  std::unique_ptr<tls_info> tls_info_;
-  std::shared_ptr<const std::vector<proxy_protocol::network>> trusted_proxies_;
-  std::vector<std::uint8_t> proxy_bytes_;
-  std::function<std::error_code(connection&)> admit_;
-  std::function<void(std::error_code)> started_;
+  bool endpoint_known_ = false;
   bool opened_ = false;            // on_open ran: on_close will too
   bool write_deferred_ = false;    // a write round waits for open()
   bool reported_writable_ = true;  // what on_writability last told the handler
-  // The message rate limit (connection thread).
-  double tokens_ = 0;
-  clock::time_point refilled_at_;
-  bool throttled_ = false;
-  std::unique_ptr<asio::steady_timer> rate_timer_;
+  std::function<void(connection&, std::error_code)> close_observer_;
+  std::any user_data_;
+  // Made when needed, so that an idle plain connection stays small: the
+  // handshake and drain deadline, the setup before on_open (freed then),
+  // TLS, and the rate limit.
+  std::unique_ptr<deadline_state> deadline_;
+  std::unique_ptr<startup_state> startup_;
+  std::unique_ptr<tls_state> tls_;  // over socket_, destroyed before it
+  std::unique_ptr<rate_state> rate_;
+  std::unique_ptr<activity_times> activity_;  // set when some timeout or the heartbeat is on
 
   std::atomic<state> state_{state::open};
   // Set by stop() before it posts the stop itself, so that a handler that
   // stops its connection sees no further frame of the batch being decoded.
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> writable_{true};
-  bool uses_timeouts_ = false;                          // some timeout or the heartbeat is on
   std::atomic<std::int64_t> requested_deadline_ms_{0};  // of the latest stop()
 
   // Connection-thread state.
@@ -291,8 +351,6 @@ class connection : public std::enable_shared_from_this<connection>,
   std::uint64_t skip_remaining_ = 0;  // bytes of a skipped oversized frame still to come
   bool peer_eof_ = false;
   bool shutdown_sent_ = false;
-  std::error_code drain_reason_;
-  clock::time_point drain_until_;
   byte_buffer writing_;  // the block the socket is writing now
   std::size_t write_offset_ = 0;
   std::size_t writing_frames_ = 0;
@@ -300,21 +358,15 @@ class connection : public std::enable_shared_from_this<connection>,
   std::error_code close_reason_;
   bool first_frame_seen_ = false;
   clock::time_point opened_at_;
-  clock::time_point last_frame_at_;
-  clock::time_point last_read_at_;
-  clock::time_point last_write_progress_at_;
-  clock::time_point last_send_at_;
-  clock::time_point timeouts_due_;
 
-  mutable std::mutex send_mutex_;  // guards the members up to space_cv_
+  mutable std::mutex send_mutex_;  // guards the members up to blocked_
   byte_buffer pending_;            // frames queued since the last write began
   std::size_t pending_frames_ = 0;
   std::size_t queued_bytes_ = 0;  // pending_ plus what writing_ has not written yet
   bool accepting_sends_ = true;
   bool write_scheduled_ = false;  // a write is running or posted
   bool close_reported_ = false;   // on_close has run
-  std::deque<waiter_ptr> waiters_;
-  std::condition_variable_any space_cv_;  // blocked senders and wait_closed()
+  std::unique_ptr<blocked_senders> blocked_;
 
   std::atomic<std::uint64_t> bytes_in_{0};
   std::atomic<std::uint64_t> bytes_out_{0};
@@ -327,7 +379,7 @@ class connection : public std::enable_shared_from_this<connection>,
 template <class Buffers, class Handler>
 void connection::stream_read_some(const Buffers& buffers, Handler&& handler) {
   if (tls_) {
-    tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    tls_->stream.async_read_some(buffers, std::forward<Handler>(handler));
   } else {
     socket_.async_read_some(buffers, std::forward<Handler>(handler));
   }
@@ -336,7 +388,7 @@ void connection::stream_read_some(const Buffers& buffers, Handler&& handler) {
 template <class Buffers, class Handler>
 void connection::stream_write_some(const Buffers& buffers, Handler&& handler) {
   if (tls_) {
-    tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    tls_->stream.async_write_some(buffers, std::forward<Handler>(handler));
   } else {
     socket_.async_write_some(buffers, std::forward<Handler>(handler));
   }
@@ -345,11 +397,11 @@ void connection::stream_write_some(const Buffers& buffers, Handler&& handler) {
 inline bool connection::room_for_locked(std::size_t size) const noexcept {
   // A frame larger than the whole bound still goes into an empty queue, so
   // that it can never wait forever.
-  return queued_bytes_ == 0 || queued_bytes_ + size <= options_.max_queued_bytes;
+  return queued_bytes_ == 0 || queued_bytes_ + size <= options_->max_queued_bytes;
 }
 
 inline bool connection::fits_locked(std::size_t size) const noexcept {
-  return waiters_.empty() && room_for_locked(size);  // nobody overtakes a waiter
+  return !anyone_blocked_locked() && room_for_locked(size);  // nobody overtakes a waiter
 }
 
 template <class Fill>

@@ -59,9 +59,7 @@ class line_client : public client {
 
   /// Queues `line` without blocking; see client::write_frame for what
   /// happens while disconnected.
-  std::error_code send(std::string_view line) {
-    return send_frame(line_writer<role>(line));
-  }
+  std::error_code send(std::string_view line) { return send_frame(line_writer<role>(line)); }
 };
 
 }  // namespace wiregen

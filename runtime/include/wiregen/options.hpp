@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "wiregen/proxy_protocol.hpp"
+#include "wiregen/tcp_socket.hpp"
 #include "wiregen/tls.hpp"
 
 namespace wiregen {
@@ -94,7 +95,7 @@ struct server_options {
   /// Sees every accepted socket before it is served, e.g. to set socket
   /// options wiregen has no name for; an error closes that socket and is
   /// reported to the handler's on_refused(). Runs on the accept thread.
-  std::function<std::error_code(asio::ip::tcp::socket&)> socket_hook;
+  std::function<std::error_code(tcp_socket&)> socket_hook;
   /// Serve TLS with these settings; listen() fails if they do not load.
   std::optional<tls_server_options> tls;
   /// Expect a PROXY protocol header on every connection (behind HAProxy).

@@ -21,6 +21,7 @@
 #include "wiregen/io_pool.hpp"
 #include "wiregen/options.hpp"
 #include "wiregen/stop_mode.hpp"
+#include "wiregen/tcp_socket.hpp"
 
 namespace wiregen {
 
@@ -75,10 +76,9 @@ class server {
 
  private:
   void accept_next();
-  void on_accepted(std::error_code ec, asio::ip::tcp::socket socket,
+  void on_accepted(std::error_code ec, tcp_socket socket,
                    std::shared_ptr<asio::io_context> context);
-  void refuse(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& remote,
-              std::error_code reason);
+  void refuse(tcp_socket& socket, const asio::ip::tcp::endpoint& remote, std::error_code reason);
   void forget(connection& conn, std::error_code reason);
   std::error_code admit(connection& conn);
   bool take_accept_token();
@@ -87,6 +87,7 @@ class server {
 
   std::shared_ptr<dispatcher> dispatcher_;
   server_options options_;
+  std::shared_ptr<const connection_options> connection_options_;  // shared by every connection
   io_pool pool_;
   // Accepting has a loop of its own, so that a handler hogging an I/O
   // thread never delays accepting, refusing or releasing the port.

@@ -6,12 +6,13 @@
 #include <memory>
 #include <string>
 
+#include "wiregen/tcp_socket.hpp"
 #include "wiregen/tls.hpp"
 
 namespace wiregen::detail {
 
 /// TLS over a socket the connection keeps owning.
-using tls_stream = asio::ssl::stream<asio::ip::tcp::socket&>;
+using tls_stream = asio::ssl::stream<tcp_socket&>;
 
 /// How a connection runs TLS: the context it was accepted or dialed under
 /// (kept alive for the connection's life, whatever reloads happen), which
