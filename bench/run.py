@@ -4,8 +4,10 @@
 usage: bench/run.py [--build DIR] [--rounds N] [--duration S] [--idle N] [--quick]
 
 Each round runs every scenario against every server, in an order that rotates from round to
-round, with the server pinned to core 0 and the load generator (bench/load/echo_load) to core
-1. A figure is the median over the rounds. Server CPU per message is the server's user+system
+round, with the server pinned to core 0 and the load generator to core 1: bench/load/echo_load
+for the bench protocol's servers, bench/grpc/grpc_echo_load (same scenarios, same figures) for
+gRPC's unary and bidi-streaming echo. The gRPC baselines run when they were built (gRPC
+installed); otherwise they are left out and said so. A figure is the median over the rounds. Server CPU per message is the server's user+system
 time over the whole load run divided by every reply it sent, warm-up included. Idle memory is
 the growth of the server's resident set while the load generator holds N idle connections,
 divided by N.
@@ -27,16 +29,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = re.compile(r"listening on \S+:(\d+)")
+# name: (server, load generator, the load generator's extra arguments)
 SERVERS = {
-    "wiregen": "examples/echo_server",
-    "epoll": "bench/epoll_echo_server",
-    "asio": "bench/asio_echo_server",
+    "wiregen": ("examples/echo_server", "bench/echo_load", []),
+    "epoll": ("bench/epoll_echo_server", "bench/echo_load", []),
+    "asio": ("bench/asio_echo_server", "bench/echo_load", []),
+    "grpc-bidi": ("bench/grpc_echo_server", "bench/grpc_echo_load", ["--mode", "stream"]),
+    "grpc-unary": ("bench/grpc_echo_server", "bench/grpc_echo_load", ["--mode", "unary"]),
 }
 LABELS = {
     "wiregen": "wiregen echo_server",
     "epoll": "hand-written epoll + protobuf",
     "asio": "typical hand-written Asio",
+    "grpc-bidi": "gRPC C++ bidi streaming",
+    "grpc-unary": "gRPC C++ unary",
 }
+COLOURS = {"wiregen": "#2b6cb0", "epoll": "#718096", "asio": "#dd6b20", "grpc-bidi": "#38a169",
+           "grpc-unary": "#9ae6b4"}
+# The two gRPC rows are one server: its idle memory is measured once.
+IDLE_SERVERS = {"wiregen": "wiregen", "epoll": "epoll", "asio": "asio", "grpc-bidi": "gRPC"}
 SCENARIOS = [
     # name, connections, depth, payload
     ("ping-pong", 1, 1, 64),
@@ -68,7 +79,7 @@ class Server:
 
     def __init__(self, build, name):
         self.process = subprocess.Popen(
-            ["taskset", "-c", "0", str(build / SERVERS[name]), "--listen", "127.0.0.1:0"],
+            ["taskset", "-c", "0", str(build / SERVERS[name][0]), "--listen", "127.0.0.1:0"],
             stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -96,12 +107,22 @@ class Server:
                 self.process.wait()
 
 
-def load(build, port, args, timeout):
-    command = ["taskset", "-c", "1", str(build / "bench/echo_load"), "--connect",
-               f"127.0.0.1:{port}", *map(str, args)]
+def available(build):
+    """The servers whose programs are built, in SERVERS order."""
+    names = [n for n, (server, client, _) in SERVERS.items()
+             if (build / server).exists() and (build / client).exists()]
+    for missing in sorted(set(SERVERS) - set(names)):
+        print(f"{missing}: not built, left out (scripts/bench.sh installs what it needs)")
+    return names
+
+
+def load(build, name, port, args, timeout):
+    _, client, extra = SERVERS[name]
+    command = ["taskset", "-c", "1", str(build / client), "--connect", f"127.0.0.1:{port}",
+               *extra, *map(str, args)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
-        raise RuntimeError(f"echo_load failed: {result.stdout} {result.stderr}")
+        raise RuntimeError(f"{client} failed: {result.stdout} {result.stderr}")
     return json.loads(result.stdout)
 
 
@@ -110,7 +131,7 @@ def run_scenario(build, name, scenario, duration):
     server = Server(build, name)
     try:
         before = cpu_seconds(server.pid)
-        figures = load(build, server.port,
+        figures = load(build, name, server.port,
                        ["--connections", connections, "--depth", depth, "--payload", payload,
                         "--warmup", 1, "--duration", duration], timeout=duration + 60)
         used = cpu_seconds(server.pid) - before
@@ -127,7 +148,7 @@ def run_idle(build, name, count):
         time.sleep(0.2)  # let the server settle after start-up before the baseline
         before = rss_kib(server.pid)
         holder = subprocess.Popen(
-            ["taskset", "-c", "1", str(build / "bench/echo_load"), "--connect",
+            ["taskset", "-c", "1", str(build / SERVERS[name][1]), "--connect",
              f"127.0.0.1:{server.port}", "--idle", str(count)],
             stdout=subprocess.PIPE, text=True)
         report = json.loads(holder.stdout.readline())
@@ -152,7 +173,7 @@ def median_of(rounds, key):
 
 
 def measure(build, rounds, duration, idle):
-    names = list(SERVERS)
+    names = available(build)
     samples = {(s[0], n): [] for s in SCENARIOS for n in names}
     for round_index in range(rounds):
         order = names[round_index % len(names):] + names[:round_index % len(names)]
@@ -171,9 +192,10 @@ def measure(build, rounds, duration, idle):
                                "server_cpu_us_per_msg")}
             for name in names}
     for name in names:
-        results["idle"][name] = run_idle(build, name, idle)
-        print(f"idle {name:>8}: {results['idle'][name]['bytes_per_connection']:.0f} bytes/conn",
-              flush=True)
+        if name in IDLE_SERVERS:
+            results["idle"][name] = run_idle(build, name, idle)
+            print(f"idle {IDLE_SERVERS[name]:>8}: "
+                  f"{results['idle'][name]['bytes_per_connection']:.0f} bytes/conn", flush=True)
     return results
 
 
@@ -192,6 +214,14 @@ def targets(results):
         s["64x16, 64 B"]["epoll"]["server_cpu_us_per_msg"]
     rows.append(("64x16, 64 B: server CPU per message <= 1.2x the epoll loop",
                  f"{cpu:.2f}x", cpu <= 1.2))
+    if "grpc-bidi" in s["64x16, 64 B"]:
+        rate = s["64x16, 64 B"]["wiregen"]["msgs_per_s"] / \
+            s["64x16, 64 B"]["grpc-bidi"]["msgs_per_s"]
+        rows.append(("64x16, 64 B: messages per second >= 15x gRPC bidi streaming",
+                     f"{rate:.1f}x", rate >= 15))
+    else:
+        rows.append(("64x16, 64 B: messages per second >= 15x gRPC bidi streaming",
+                     "gRPC not built", False))
     p50 = s["ping-pong"]["wiregen"]["p50_us"] / s["ping-pong"]["epoll"]["p50_us"]
     rows.append(("ping-pong: p50 latency <= 1.1x the epoll loop", f"{p50:.2f}x", p50 <= 1.1))
     big = s["64x16, 4 KiB"]["wiregen"]["msgs_per_s"] / s["64x16, 4 KiB"]["epoll"]["msgs_per_s"]
@@ -205,9 +235,9 @@ def targets(results):
 
 def svg(results):
     """A grouped bar chart of messages per second, one group per scenario."""
-    names = list(SERVERS)
-    colours = {"wiregen": "#2b6cb0", "epoll": "#718096", "asio": "#dd6b20"}
-    width, height, left, bottom, top = 760, 340, 70, 60, 30
+    names = list(next(iter(results["scenarios"].values())))
+    colours = COLOURS
+    width, height, left, bottom, top = 960, 340, 70, 60, 30
     plot_w, plot_h = width - left - 20, height - bottom - top
     peak = max(v["msgs_per_s"] for sc in results["scenarios"].values() for v in sc.values())
     group_w = plot_w / len(SCENARIOS)
@@ -234,7 +264,7 @@ def svg(results):
         parts.append(f'<text x="{left + g * group_w + group_w / 2:.1f}" '
                      f'y="{top + plot_h + 18}" text-anchor="middle">{scenario[0]}</text>')
     for i, name in enumerate(names):
-        x = left + i * 230
+        x = left + i * (plot_w // len(names))
         parts.append(f'<rect x="{x}" y="{height - 22}" width="12" height="12" '
                      f'fill="{colours[name]}"/>')
         parts.append(f'<text x="{x + 16}" y="{height - 12}">{LABELS[name]}</text>')
@@ -255,7 +285,8 @@ def markdown(results, rounds, duration):
                          f"{v['server_cpu_us_per_msg']:.3f} |")
     lines += ["", "| idle connections | server | RSS growth per connection |", "|---|---|---|"]
     for name, v in results["idle"].items():
-        lines.append(f"| {v['connections']:,} | {LABELS[name]} | "
+        label = "gRPC C++" if name.startswith("grpc") else LABELS[name]
+        lines.append(f"| {v['connections']:,} | {label} | "
                      f"{v['bytes_per_connection']:,.0f} bytes |")
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     for target, measured, met in targets(results):

@@ -5,6 +5,8 @@
 #   scripts/install-deps.sh          what the build, the demo and most tests need
 #   scripts/install-deps.sh --test   also the JDK and jars of the Java/Netty
 #                                    interop tests (docs/interop.md); scripts/test.sh
+#   scripts/install-deps.sh --bench  also gRPC, for the benchmark's gRPC
+#                                    baselines (docs/performance.md); scripts/bench.sh
 set -euo pipefail
 
 packages=(
@@ -17,7 +19,8 @@ packages=(
 case "${1:-}" in
   "") ;;
   --test) packages+=(openjdk-17-jdk-headless libnetty-java libprotobuf-java) ;;
-  *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+  --bench) packages+=(libgrpc++-dev protobuf-compiler-grpc pkg-config) ;;
+  *) echo "usage: $0 [--test|--bench]" >&2; exit 2 ;;
 esac
 
 missing=()
