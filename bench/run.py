@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run the bench protocol's scenarios against every server, side by side.
 
-usage: bench/run.py [--build DIR] [--rounds N] [--duration S] [--idle N] [--quick]
+usage: bench/run.py [--build DIR] [--rounds N] [--duration S] [--idle N] [--scale N] [--quick]
 
 Each round runs every scenario against every server, in an order that rotates from round to
 round, with the server pinned to core 0 and the load generator to core 1: bench/load/echo_load
@@ -10,7 +10,10 @@ gRPC's unary and bidi-streaming echo. The gRPC baselines run when they were buil
 installed); otherwise they are left out and said so. A figure is the median over the rounds. Server CPU per message is the server's user+system
 time over the whole load run divided by every reply it sent, warm-up included. Idle memory is
 the growth of the server's resident set while the load generator holds N idle connections,
-divided by N.
+divided by N. Scale-out: N connections (100,000 by default) held against several wiregen
+echo_server processes sharing one port with SO_REUSEPORT (this machine caps a process at
+20,000 descriptors), each load process from its own 127.0.0.x source address; reported are the
+connections each server process holds and their RSS growth per connection.
 
 Writes bench/results/latest.json, docs/performance-throughput.svg and the results section of
 docs/performance.md (between its "results:begin" and "results:end" markers).
@@ -168,11 +171,63 @@ def run_idle(build, name, count):
             "rss_after_kib": after, "bytes_per_connection": (after - before) * 1024 / count}
 
 
+def start_sharing(build, port):
+    """A wiregen echo_server on core 0 joining (or, with port 0, opening) a SO_REUSEPORT port."""
+    process = subprocess.Popen(
+        ["taskset", "-c", "0", str(build / SERVERS["wiregen"][0]), "--listen",
+         f"127.0.0.1:{port}", "--threads", "1", "--reuse-port"],
+        stderr=subprocess.PIPE, text=True)
+    match = READY.search(process.stderr.readline())
+    if not match:
+        process.kill()
+        raise RuntimeError("echo_server --reuse-port did not start")
+    return process, int(match.group(1))
+
+
+def run_scale(build, total, per_process=17000):
+    count = -(-total // per_process)
+    servers, holders = [], []
+    try:
+        first, port = start_sharing(build, 0)
+        servers.append(first)
+        for _ in range(count - 1):
+            servers.append(start_sharing(build, port)[0])
+        time.sleep(0.2)  # let the servers settle after start-up before the baseline
+        fds_before = [open_fds(s.pid) for s in servers]
+        rss_before = [rss_kib(s.pid) for s in servers]
+        for index in range(count):
+            share = total // count + (1 if index < total % count else 0)
+            holder = subprocess.Popen(
+                ["taskset", "-c", "1", str(build / "bench/echo_load"), "--connect",
+                 f"127.0.0.1:{port}", "--idle", str(share), "--bind", f"127.0.0.{index + 2}"],
+                stdout=subprocess.PIPE, text=True)
+            holders.append(holder)
+            report = json.loads(holder.stdout.readline())
+            if report.get("idle") != share:
+                raise RuntimeError(f"scale: {report}")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            held = [open_fds(s.pid) - b for s, b in zip(servers, fds_before)]
+            if sum(held) >= total:
+                break
+            time.sleep(0.1)  # polling the servers' descriptor tables: nothing to await
+        growth = [rss_kib(s.pid) - b for s, b in zip(servers, rss_before)]
+    finally:
+        for holder in holders:
+            holder.send_signal(signal.SIGTERM)
+            holder.wait(timeout=60)
+        for server in servers:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
+    return {"connections": total, "processes": count, "held": sum(held), "per_process": held,
+            "bytes_per_connection": sum(growth) * 1024 / max(1, sum(held))}
+
+
 def median_of(rounds, key):
     return statistics.median(r[key] for r in rounds)
 
 
-def measure(build, rounds, duration, idle):
+def measure(build, rounds, duration, idle, scale):
     names = available(build)
     samples = {(s[0], n): [] for s in SCENARIOS for n in names}
     for round_index in range(rounds):
@@ -196,6 +251,11 @@ def measure(build, rounds, duration, idle):
             results["idle"][name] = run_idle(build, name, idle)
             print(f"idle {IDLE_SERVERS[name]:>8}: "
                   f"{results['idle'][name]['bytes_per_connection']:.0f} bytes/conn", flush=True)
+    if scale:
+        results["scale"] = run_scale(build, scale)
+        print(f"scale: {results['scale']['held']} connections over "
+              f"{results['scale']['processes']} processes {results['scale']['per_process']}, "
+              f"{results['scale']['bytes_per_connection']:.0f} bytes/conn", flush=True)
     return results
 
 
@@ -230,6 +290,12 @@ def targets(results):
     idle = results["idle"]["wiregen"]
     rows.append((f"idle: <= 1 KiB of server RSS per connection at {idle['connections']}",
                  f"{idle['bytes_per_connection']:.0f} B", idle["bytes_per_connection"] <= 1024))
+    if "scale" in results:
+        scale = results["scale"]
+        rows.append((f"{scale['connections']:,} connections over SO_REUSEPORT processes",
+                     f"{scale['held']:,} held by {scale['processes']} processes, "
+                     f"{scale['bytes_per_connection']:.0f} B each",
+                     scale["held"] >= scale["connections"]))
     return rows
 
 
@@ -288,6 +354,13 @@ def markdown(results, rounds, duration):
         label = "gRPC C++" if name.startswith("grpc") else LABELS[name]
         lines.append(f"| {v['connections']:,} | {label} | "
                      f"{v['bytes_per_connection']:,.0f} bytes |")
+    if "scale" in results:
+        scale = results["scale"]
+        lines += ["", f"Scale-out: {scale['connections']:,} idle connections against "
+                  f"{scale['processes']} wiregen echo_server processes sharing the port with "
+                  f"SO_REUSEPORT; the kernel gave them "
+                  f"{', '.join(f'{n:,}' for n in scale['per_process'])} connections, "
+                  f"{scale['bytes_per_connection']:,.0f} bytes of RSS growth per connection."]
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     for target, measured, met in targets(results):
         lines.append(f"| {target} | {measured} | {'yes' if met else 'no'} |")
@@ -301,13 +374,15 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=3.0)
     parser.add_argument("--idle", type=int, default=19000)
+    parser.add_argument("--scale", type=int, default=100000,
+                        help="connections for the SO_REUSEPORT scale-out run; 0 skips it")
     parser.add_argument("--quick", action="store_true",
                         help="1 round of 1 s and 1,000 idle connections: a smoke run")
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.duration, args.idle = 1, 1.0, 1000
+        args.rounds, args.duration, args.idle, args.scale = 1, 1.0, 1000, 20000
     build = Path(args.build)
-    results = measure(build, args.rounds, args.duration, args.idle)
+    results = measure(build, args.rounds, args.duration, args.idle, args.scale)
     results["date"] = time.strftime("%Y-%m-%d")
     results["machine"] = machine()
     results["rounds"], results["duration_s"] = args.rounds, args.duration

@@ -6,7 +6,9 @@
 //
 //   echo_load --connect 127.0.0.1:7000 [--connections 64] [--depth 16]
 //             [--payload 64] [--warmup 1] [--duration 5]
-//   echo_load --connect 127.0.0.1:7000 --idle 10000   # hold idle connections
+//   echo_load --connect 127.0.0.1:7000 --idle 10000 [--bind 127.0.0.2]
+//             # hold idle connections (from --bind's address: one source
+//             # address has about 28,000 ephemeral ports)
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -39,6 +41,7 @@ struct settings {
   double warmup = 1.0;
   double duration = 5.0;
   std::size_t idle = 0;
+  std::string bind;  // the idle connections' source address
 };
 
 struct totals {
@@ -199,6 +202,8 @@ bool parse(int argc, char** argv, settings& out) {
       out.duration = std::atof(value);
     } else if (flag == "--idle") {
       out.idle = std::strtoul(value, nullptr, 10);
+    } else if (flag == "--bind") {
+      out.bind = value;
     } else {
       return false;
     }
@@ -216,7 +221,18 @@ int hold_idle(const settings& options) {
   for (std::size_t i = 0; i < options.idle; ++i) {
     sockets.emplace_back(context);
     std::error_code ec;
-    sockets.back().connect(server, ec);
+    if (!options.bind.empty()) {
+      const auto source = asio::ip::make_address(options.bind, ec);
+      if (!ec) {
+        sockets.back().open(server.protocol(), ec);
+      }
+      if (!ec) {
+        sockets.back().bind({source, 0}, ec);
+      }
+    }
+    if (!ec) {
+      sockets.back().connect(server, ec);
+    }
     if (ec) {
       std::printf("{\"idle\": %zu, \"error\": \"%s\"}\n", i, ec.message().c_str());
       return 1;
@@ -237,7 +253,7 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, options)) {
     std::fprintf(stderr,
                  "usage: %s --connect HOST:PORT [--connections K] [--depth D] [--payload BYTES] "
-                 "[--warmup S] [--duration S] | --idle N\n",
+                 "[--warmup S] [--duration S] | --idle N [--bind ADDRESS]\n",
                  argv[0]);
     return 2;
   }

@@ -3,7 +3,11 @@
 // With --udp the same handler serves UDP instead: one frame per datagram,
 // each reply to its request's sender.
 //
-//   echo_server --listen 127.0.0.1:7000 [--threads N] [--udp]
+//   echo_server --listen 127.0.0.1:7000 [--threads N] [--reuse-port] [--udp]
+//
+// --reuse-port lets several echo_server processes share the port
+// (SO_REUSEPORT), one per core or more: bench/run.py serves 100,000
+// connections that way.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -33,7 +37,8 @@ class echo_handler final : public bench::server_handler {
 thread_local bench::EchoReply echo_handler::reply_;
 
 int usage(const char* program) {
-  std::fprintf(stderr, "usage: %s --listen HOST:PORT [--threads N] [--udp]\n", program);
+  std::fprintf(stderr, "usage: %s --listen HOST:PORT [--threads N] [--reuse-port] [--udp]\n",
+               program);
   return 2;
 }
 
@@ -64,6 +69,8 @@ int main(int argc, char** argv) {
     const bool has_value = i + 1 < argc;
     if (flag == "--udp") {
       udp = true;
+    } else if (flag == "--reuse-port") {
+      options.reuse_port = true;
     } else if (flag == "--listen" && has_value && !wiregen::parse_host_port(argv[++i], listen)) {
       have_listen = true;
     } else if (flag == "--threads" && has_value) {

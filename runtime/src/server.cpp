@@ -1,5 +1,6 @@
 #include "wiregen/server.hpp"
 
+#include <sys/socket.h>
 #include <asio/ip/address.hpp>
 #include <asio/post.hpp>
 
@@ -18,6 +19,14 @@ namespace {
 // instead of spinning on the listening socket.
 constexpr std::chrono::milliseconds first_accept_backoff{5};
 constexpr std::chrono::milliseconds longest_accept_backoff{1000};
+
+std::error_code set_reuse_port(asio::ip::tcp::acceptor& acceptor) {
+  const int on = 1;
+  if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
+    return {errno, std::system_category()};
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -103,6 +112,12 @@ std::error_code server::listen(std::string_view host, std::uint16_t port) {
         continue;
       }
       acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+      if (options_.reuse_port) {
+        ec = set_reuse_port(acceptor_);
+        if (ec) {
+          continue;
+        }
+      }
       acceptor_.bind(entry.endpoint(), ec);
       if (!ec) {
         acceptor_.listen(asio::socket_base::max_listen_connections, ec);

@@ -187,6 +187,49 @@ TEST_CASE("server: a second server on the same port gets the bind error", "[runt
   CHECK(first.is_running());
 }
 
+TEST_CASE("server: with reuse_port two servers share a port and the kernel spreads clients",
+          "[runtime][server]") {
+  recording_server first_handler;
+  recording_server second_handler;
+  auto options = wiregen::test::with_threads(1);
+  options.reuse_port = true;
+  bench::server first(first_handler, options);
+  REQUIRE_FALSE(first.listen("127.0.0.1", 0));
+  bench::server second(second_handler, options);
+  REQUIRE_FALSE(second.listen("127.0.0.1", first.port()));
+  CHECK(second.port() == first.port());
+
+  // Each connection is served by one of them: every echo comes back, and
+  // the two counts add up. The kernel hashes connections over the two
+  // listeners, so with 32 of them each gets some (all on one side would
+  // happen once in 2^31 runs).
+  constexpr std::size_t clients = 32;
+  std::vector<std::unique_ptr<wiregen::test::raw_peer>> peers;
+  for (std::size_t i = 0; i < clients; ++i) {
+    peers.push_back(std::make_unique<wiregen::test::raw_peer>(first.port()));
+    bench::EchoRequest request;
+    request.set_seq(i);
+    std::string frame;
+    REQUIRE_FALSE(bench::codec::append_frame(frame, 1, request));
+    peers.back()->write(frame);
+    std::error_code ec;
+    const auto reply = peers.back()->read(frame.size(), ec);
+    REQUIRE_FALSE(ec);
+    bench::frame_header header;
+    REQUIRE_FALSE(
+        bench::codec::read_header(reinterpret_cast<const std::uint8_t*>(reply.data()), header));
+    CHECK(header.message_id == 2);
+  }
+  CHECK(first.connection_count() + second.connection_count() == clients);
+  CHECK(first.connection_count() > 0);
+  CHECK(second.connection_count() > 0);
+
+  // A server without the option still cannot join them.
+  recording_server third_handler;
+  bench::server third(third_handler, wiregen::test::with_threads(1));
+  CHECK(third.listen("127.0.0.1", first.port()) == asio::error::address_in_use);
+}
+
 TEST_CASE("server: stop is safe before listen, and a later listen fails", "[runtime][server]") {
   recording_server handler;
   bench::server server(handler, wiregen::test::with_threads(1));

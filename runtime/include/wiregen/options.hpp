@@ -89,6 +89,12 @@ struct connection_options {
 struct server_options {
   /// I/O threads, each running its own event loop; 0 means one per hardware thread.
   std::size_t io_threads = 0;
+  /// Set SO_REUSEPORT on the listening socket, so that several servers
+  /// (processes, or one single-threaded server per core in one process)
+  /// listen on the same port and the kernel spreads new connections among
+  /// them. Every one of them must set it. See docs/runtime.md, "Scaling
+  /// out".
+  bool reuse_port = false;
   /// Connections served at once; one more is closed as soon as it is
   /// accepted, with error::too_many_connections. 0 means no limit.
   std::size_t max_connections = 0;
