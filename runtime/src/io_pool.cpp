@@ -1,12 +1,31 @@
 #include "wiregen/io_pool.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
 
 namespace wiregen {
 
+namespace {
+
+/// The CPUs this process may run on: under `taskset -c 0` or a container's
+/// CPU set that is fewer than the machine has, and more loop threads than
+/// CPUs would only take turns on them, in scheduler slices of milliseconds
+/// that show up as tail latency.
+std::size_t usable_cpus() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+    return static_cast<std::size_t>(std::max(1, CPU_COUNT(&allowed)));
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
 io_pool::io_pool(std::size_t threads) {
   if (threads == 0) {
-    threads = std::max(1u, std::thread::hardware_concurrency());
+    threads = usable_cpus();
   }
   contexts_.reserve(threads);
   guards_.reserve(threads);

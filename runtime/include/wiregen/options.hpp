@@ -87,7 +87,8 @@ struct connection_options {
 
 /// Settings of a wiregen::server.
 struct server_options {
-  /// I/O threads, each running its own event loop; 0 means one per hardware thread.
+  /// I/O threads, each running its own event loop; 0 means one per CPU the
+  /// process may run on (its affinity mask: `taskset -c 0` means one).
   std::size_t io_threads = 0;
   /// Set SO_REUSEPORT on the listening socket, so that several servers
   /// (processes, or one single-threaded server per core in one process)
