@@ -329,11 +329,12 @@ def svg(results):
                          f'height="{h:.1f}" fill="{colours[name]}"/>')
         parts.append(f'<text x="{left + g * group_w + group_w / 2:.1f}" '
                      f'y="{top + plot_h + 18}" text-anchor="middle">{scenario[0]}</text>')
-    for i, name in enumerate(names):
-        x = left + i * (plot_w // len(names))
+    x = 20
+    for name in names:  # the legend, each entry as wide as its label (about 6.5 px a letter)
         parts.append(f'<rect x="{x}" y="{height - 22}" width="12" height="12" '
                      f'fill="{colours[name]}"/>')
-        parts.append(f'<text x="{x + 16}" y="{height - 12}">{LABELS[name]}</text>')
+        parts.append(f'<text x="{x + 16}" y="{height - 12}" font-size="11">{LABELS[name]}</text>')
+        x += 16 + len(LABELS[name]) * 6.5 + 20
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
