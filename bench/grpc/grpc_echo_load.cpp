@@ -24,6 +24,8 @@
 #include <vector>
 
 #include "grpc_echo.grpc.pb.h"
+#include "load_report.hpp"
+#include "stop_signals.hpp"
 
 namespace {
 
@@ -201,16 +203,6 @@ class streamer final : public grpc::ClientBidiReactor<EchoRequest, EchoReply> {
   bool writing_ = false;
 };
 
-double percentile_us(std::vector<std::uint32_t>& samples, double fraction) {
-  if (samples.empty()) {
-    return 0;
-  }
-  const auto index = static_cast<std::size_t>(fraction * static_cast<double>(samples.size() - 1));
-  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(index),
-                   samples.end());
-  return samples[index] / 1000.0;
-}
-
 bool parse(int argc, char** argv, settings& out) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
@@ -282,11 +274,7 @@ int main(int argc, char** argv) {
                  argv[0]);
     return 2;
   }
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = grpcbench::block_stop_signals();
   if (options.idle > 0) {
     return hold_idle(options, stop_signals);
   }
@@ -331,15 +319,9 @@ int main(int argc, char** argv) {
   totals.wait_all_left();
 
   std::lock_guard lock(totals.mutex_);
-  const double rate = static_cast<double>(totals.measured_) / seconds;
-  std::printf(
-      "{\"connections\": %zu, \"depth\": %zu, \"payload\": %zu, \"seconds\": %.3f, "
-      "\"messages\": %llu, \"msgs_per_s\": %.0f, \"p50_us\": %.2f, \"p99_us\": %.2f, "
-      "\"p999_us\": %.2f, \"errors\": %llu, \"total_messages\": %llu}\n",
+  bench::load_report report{
       options.connections, options.depth, options.payload, seconds,
-      static_cast<unsigned long long>(totals.measured_), rate,
-      percentile_us(totals.latency_ns_, 0.5), percentile_us(totals.latency_ns_, 0.99),
-      percentile_us(totals.latency_ns_, 0.999), static_cast<unsigned long long>(totals.errors_),
-      static_cast<unsigned long long>(totals.all_));
+      totals.measured_,    totals.all_,   totals.errors_,  std::move(totals.latency_ns_)};
+  bench::print_report(report);
   return totals.errors_ == 0 ? 0 : 1;
 }

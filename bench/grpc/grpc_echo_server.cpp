@@ -11,6 +11,7 @@
 #include <string>
 
 #include "grpc_echo.grpc.pb.h"
+#include "stop_signals.hpp"
 
 namespace {
 
@@ -76,13 +77,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "grpc_echo_server: bad address %s\n", address.c_str());
     return 2;
   }
-  // Blocked before gRPC starts its threads, so that they inherit the mask
-  // and only sigwait() below sees the stop signals.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = grpcbench::block_stop_signals();
 
   echo_service service;
   int port = 0;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "echo.wiregen.h"
+#include "load_report.hpp"
 
 namespace {
 
@@ -168,16 +169,6 @@ class load_connection {
   std::size_t used_ = 0;
 };
 
-double percentile_us(std::vector<std::uint32_t>& samples, double fraction) {
-  if (samples.empty()) {
-    return 0;
-  }
-  const auto index = static_cast<std::size_t>(fraction * static_cast<double>(samples.size() - 1));
-  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(index),
-                   samples.end());
-  return samples[index] / 1000.0;
-}
-
 bool parse(int argc, char** argv, settings& out) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
@@ -295,14 +286,9 @@ int main(int argc, char** argv) {
   });
   context.run();
   const double seconds = std::chrono::duration<double>(clock_type::now() - window_start).count();
-  const double rate = static_cast<double>(totals.measured) / seconds;
-  std::printf(
-      "{\"connections\": %zu, \"depth\": %zu, \"payload\": %zu, \"seconds\": %.3f, "
-      "\"messages\": %llu, \"msgs_per_s\": %.0f, \"p50_us\": %.2f, \"p99_us\": %.2f, "
-      "\"p999_us\": %.2f, \"errors\": %llu, \"total_messages\": %llu}\n",
+  bench::load_report report{
       options.connections, options.depth, options.payload, seconds,
-      static_cast<unsigned long long>(totals.measured), rate, percentile_us(totals.latency_ns, 0.5),
-      percentile_us(totals.latency_ns, 0.99), percentile_us(totals.latency_ns, 0.999),
-      static_cast<unsigned long long>(totals.errors), static_cast<unsigned long long>(totals.all));
+      totals.measured,     totals.all,    totals.errors,   std::move(totals.latency_ns)};
+  bench::print_report(report);
   return totals.errors == 0 ? 0 : 1;
 }
