@@ -177,8 +177,8 @@ void connection::begin() {
   if (state_.load() == state::closed) {
     return;
   }
-  const bool from_proxy_only = startup_ && startup_->trusted_proxies;
-  if ((from_proxy_only || tls_) && enabled(options_->handshake_timeout)) {
+  const bool expects_proxy_header = startup_ && startup_->trusted_proxies;
+  if ((expects_proxy_header || tls_) && enabled(options_->handshake_timeout)) {
     // One deadline for everything before the connection is served, so a
     // peer that connects and stalls holds nothing for long.
     deadlines().timer.expires_after(clamp_wait(options_->handshake_timeout));
@@ -188,7 +188,7 @@ void connection::begin() {
       }
     });
   }
-  if (!from_proxy_only) {
+  if (!expects_proxy_header) {
     after_proxy();
     return;
   }
@@ -204,16 +204,16 @@ void connection::begin() {
 }
 
 void connection::read_proxy_header() {
-  auto& proxy_bytes_ = startup_->proxy_bytes;
+  auto& header_bytes = startup_->proxy_bytes;
   std::error_code ec;
-  const std::size_t needed = proxy_protocol::bytes_needed(proxy_bytes_, ec);
+  const std::size_t needed = proxy_protocol::bytes_needed(header_bytes, ec);
   if (ec) {
     finish(ec);
     return;
   }
   if (needed == 0) {
     proxy_protocol::header header;
-    if ((ec = proxy_protocol::parse(proxy_bytes_, header))) {
+    if ((ec = proxy_protocol::parse(header_bytes, header))) {
       finish(ec);
       return;
     }
@@ -222,16 +222,16 @@ void connection::read_proxy_header() {
       remote_endpoint_ = header.source;
       endpoint_known_ = true;
     }
-    std::vector<std::uint8_t>().swap(proxy_bytes_);
+    std::vector<std::uint8_t>().swap(header_bytes);
     after_proxy();
     return;
   }
   // Exactly what the header still needs, never a byte more: what follows
   // belongs to TLS or to the first frame.
-  const std::size_t have = proxy_bytes_.size();
-  proxy_bytes_.resize(have + needed);
+  const std::size_t have = header_bytes.size();
+  header_bytes.resize(have + needed);
   asio::async_read(
-      socket_, asio::buffer(proxy_bytes_.data() + have, needed),
+      socket_, asio::buffer(header_bytes.data() + have, needed),
       [self = shared_from_this()](std::error_code read_ec, std::size_t) {
         if (self->state_.load() == state::closed) {
           return;
