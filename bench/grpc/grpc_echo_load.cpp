@@ -319,9 +319,9 @@ int main(int argc, char** argv) {
   totals.wait_all_left();
 
   std::lock_guard lock(totals.mutex_);
-  bench::load_report report{
+  wiregen::load::load_report report{
       options.connections, options.depth, options.payload, seconds,
       totals.measured_,    totals.all_,   totals.errors_,  std::move(totals.latency_ns_)};
-  bench::print_report(report);
+  wiregen::load::print_report(report);
   return totals.errors_ == 0 ? 0 : 1;
 }

@@ -1,37 +1,29 @@
 // The load generator of the bench protocol: K connections, D requests
-// outstanding on each, a fixed payload, a warm-up and a measured window.
-// Frames are encoded and decoded with the generated codec (bench::codec);
-// the loop is one thread of plain Asio so that the generator costs little
-// and behaves the same against every server. Prints one JSON object.
+// outstanding on each, a fixed payload, a warm-up and a measured window. It
+// is wiregen's load generator for any protocol (tools/load/wiregen_load.hpp)
+// over the generated bench::protocol, with the bench protocol's flags, plus
+// an idle mode for memory measurements. Prints one JSON object.
 //
 //   echo_load --connect 127.0.0.1:7000 [--connections 64] [--depth 16]
 //             [--payload 64] [--warmup 1] [--duration 5]
 //   echo_load --connect 127.0.0.1:7000 --idle 10000 [--bind 127.0.0.2]
 //             # hold idle connections (from --bind's address: one source
 //             # address has about 28,000 ephemeral ports)
-#include <asio/connect.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/signal_set.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/write.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "echo.wiregen.h"
-#include "load_report.hpp"
+#include "wiregen_load.hpp"
 
 namespace {
-
-using clock_type = std::chrono::steady_clock;
 
 struct settings {
   std::string host = "127.0.0.1";
@@ -43,130 +35,6 @@ struct settings {
   double duration = 5.0;
   std::size_t idle = 0;
   std::string bind;  // the idle connections' source address
-};
-
-struct totals {
-  bool measuring = false;
-  std::uint64_t measured = 0;  // replies inside the window
-  std::uint64_t all = 0;       // every reply, warm-up included
-  std::uint64_t errors = 0;
-  std::vector<std::uint32_t> latency_ns;  // of the measured replies
-};
-
-/// One connection keeping `depth` requests in flight.
-class load_connection {
- public:
-  load_connection(asio::io_context& context, const settings& options, totals& totals)
-      : socket_(context), options_(options), totals_(totals), sent_at_(options.depth) {
-    request_.set_payload(std::string(options.payload, 'x'));
-    input_.resize(64 * 1024);
-  }
-
-  asio::ip::tcp::socket& socket() { return socket_; }
-
-  void start() {
-    socket_.set_option(asio::ip::tcp::no_delay(true));
-    for (std::size_t i = 0; i < options_.depth; ++i) {
-      queue_request();
-    }
-    flush();
-    read();
-  }
-
-  void stop() {
-    std::error_code ignored;
-    socket_.close(ignored);
-  }
-
- private:
-  void queue_request() {
-    request_.set_seq(next_seq_);
-    sent_at_[next_seq_ % options_.depth] = clock_type::now();
-    ++next_seq_;
-    if (bench::codec::append_frame(pending_, 1, request_)) {
-      ++totals_.errors;
-    }
-  }
-
-  void flush() {
-    if (writing_ || pending_.empty()) {
-      return;
-    }
-    writing_ = true;
-    std::swap(pending_, in_flight_);
-    asio::async_write(socket_, asio::buffer(in_flight_), [this](std::error_code ec, std::size_t) {
-      writing_ = false;
-      in_flight_.clear();
-      if (ec) {
-        return;
-      }
-      flush();
-    });
-  }
-
-  void read() {
-    if (used_ == input_.size()) {
-      input_.resize(input_.size() * 2);
-    }
-    socket_.async_read_some(asio::buffer(input_.data() + used_, input_.size() - used_),
-                            [this](std::error_code ec, std::size_t n) {
-                              if (ec) {
-                                return;
-                              }
-                              used_ += n;
-                              consume();
-                              flush();
-                              read();
-                            });
-  }
-
-  void consume() {
-    std::size_t at = 0;
-    const auto now = clock_type::now();
-    while (used_ - at >= bench::framing::header_size) {
-      bench::frame_header header;
-      if (bench::codec::read_header(input_.data() + at, header)) {
-        ++totals_.errors;
-        at = used_;
-        break;
-      }
-      const std::size_t size = bench::framing::header_size + header.payload_size;
-      if (used_ - at < size) {
-        break;
-      }
-      if (header.message_id != 2 ||
-          !reply_.ParseFromArray(input_.data() + at + bench::framing::header_size,
-                                 static_cast<int>(header.payload_size)) ||
-          reply_.payload().size() != options_.payload) {
-        ++totals_.errors;
-      } else {
-        const auto latency = now - sent_at_[reply_.seq() % options_.depth];
-        ++totals_.all;
-        if (totals_.measuring) {
-          ++totals_.measured;
-          totals_.latency_ns.push_back(static_cast<std::uint32_t>(std::min<std::int64_t>(
-              std::chrono::duration_cast<std::chrono::nanoseconds>(latency).count(), 0xffffffff)));
-        }
-      }
-      at += size;
-      queue_request();
-    }
-    std::memmove(input_.data(), input_.data() + at, used_ - at);
-    used_ -= at;
-  }
-
-  asio::ip::tcp::socket socket_;
-  const settings& options_;
-  totals& totals_;
-  bench::EchoRequest request_;
-  bench::EchoReply reply_;
-  std::vector<clock_type::time_point> sent_at_;
-  std::uint64_t next_seq_ = 0;
-  std::string pending_;
-  std::string in_flight_;
-  bool writing_ = false;
-  std::vector<std::uint8_t> input_;
-  std::size_t used_ = 0;
 };
 
 bool parse(int argc, char** argv, settings& out) {
@@ -251,44 +119,21 @@ int main(int argc, char** argv) {
   if (options.idle > 0) {
     return hold_idle(options);
   }
-  asio::io_context context(1);
-  totals totals;
-  totals.latency_ns.reserve(1 << 24);
-  std::vector<std::unique_ptr<load_connection>> connections;
-  const asio::ip::tcp::endpoint server(asio::ip::make_address(options.host), options.port);
-  for (std::size_t i = 0; i < options.connections; ++i) {
-    connections.push_back(std::make_unique<load_connection>(context, options, totals));
-    std::error_code ec;
-    connections.back()->socket().connect(server, ec);
-    if (ec) {
-      std::fprintf(stderr, "echo_load: connect: %s\n", ec.message().c_str());
-      return 1;
-    }
+  wiregen::load::settings load;
+  load.host = options.host;
+  load.port = options.port;
+  load.connections = options.connections;
+  load.depth = options.depth;
+  load.warmup = options.warmup;
+  load.duration = options.duration;
+  load.fill_field = "payload";
+  load.fill_size = options.payload;
+  wiregen::load::load_report report;
+  if (const auto problem = wiregen::load::run<bench::protocol>(load, report); !problem.empty()) {
+    std::fprintf(stderr, "echo_load: %s\n", problem.c_str());
+    return 1;
   }
-  for (auto& connection : connections) {
-    connection->start();
-  }
-  asio::steady_timer timer(context);
-  clock_type::time_point window_start;
-  timer.expires_after(std::chrono::duration_cast<clock_type::duration>(
-      std::chrono::duration<double>(options.warmup)));
-  timer.async_wait([&](std::error_code) {
-    totals.measuring = true;
-    window_start = clock_type::now();
-    timer.expires_after(std::chrono::duration_cast<clock_type::duration>(
-        std::chrono::duration<double>(options.duration)));
-    timer.async_wait([&](std::error_code) {
-      totals.measuring = false;
-      for (auto& connection : connections) {
-        connection->stop();
-      }
-    });
-  });
-  context.run();
-  const double seconds = std::chrono::duration<double>(clock_type::now() - window_start).count();
-  bench::load_report report{
-      options.connections, options.depth, options.payload, seconds,
-      totals.measured,     totals.all,    totals.errors,   std::move(totals.latency_ns)};
-  bench::print_report(report);
-  return totals.errors == 0 ? 0 : 1;
+  report.payload = options.payload;
+  wiregen::load::print_report(report);
+  return report.errors == 0 ? 0 : 1;
 }

@@ -3,6 +3,7 @@
 #ifndef WIREGEN_GENERATED_BEACON_WIREGEN_H_
 #define WIREGEN_GENERATED_BEACON_WIREGEN_H_
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <wiregen/dispatcher.hpp>
 #include <wiregen/frame_meta.hpp>
 #include <wiregen/handler.hpp>
+#include <wiregen/protocol_info.hpp>
 #include <wiregen/server.hpp>
 #include <wiregen/typed_client.hpp>
 #include <wiregen/typed_session.hpp>
@@ -110,6 +112,37 @@ struct message_id<Ack>
 template <>
 struct message_id<Command>
     : std::integral_constant<std::uint64_t, 0x12cull> {};
+
+/// The protocol as one type, for tools written once for every protocol
+/// (wiregen's load generator): its tables, and its codec behind one
+/// signature whatever the layout.
+struct protocol {
+  using header = frame_header;
+  static constexpr std::size_t trailer_size = framing::trailer_size;
+  static constexpr std::array<wiregen::message_info, 3> messages{{
+      {"fleet.beacon.Reading", 1, wiregen::message_sender::client},
+      {"fleet.beacon.Ack", 2, wiregen::message_sender::server},
+      {"fleet.beacon.Command", 300, wiregen::message_sender::server},
+  }};
+  static constexpr std::array<wiregen::rpc_info, 0> rpcs{};
+  /// The largest REQUEST_ID the header holds.
+  static constexpr std::uint64_t max_request_id = ~std::uint64_t{0};
+  static constexpr wiregen::protocol_info info{messages, rpcs, true, true};
+
+  /// Reads the header at the front of `in`; `header_size` is 0 while it is
+  /// incomplete.
+  static std::error_code scan_header(std::span<const std::uint8_t> in, frame_header& out,
+                                     std::size_t& header_size) noexcept {
+    return codec::scan_header(in, out, header_size);
+  }
+
+  /// Appends one whole frame carrying `message` under `message_id`.
+  static std::error_code append_frame(std::string& out, std::uint32_t message_id,
+                                      const google::protobuf::MessageLite& message,
+                                      const wiregen::frame_meta& meta = {}) {
+    return codec::append_frame(out, static_cast<std::uint64_t>(message_id), message, meta);
+  }
+};
 
 /// Whether the server sends `Message`; see beacon.framing.textpb.
 template <class Message>

@@ -3,6 +3,7 @@
 #ifndef WIREGEN_GENERATED_CHAT_WIREGEN_H_
 #define WIREGEN_GENERATED_CHAT_WIREGEN_H_
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <wiregen/dispatcher.hpp>
 #include <wiregen/frame_meta.hpp>
 #include <wiregen/handler.hpp>
+#include <wiregen/protocol_info.hpp>
 #include <wiregen/server.hpp>
 #include <wiregen/typed_client.hpp>
 #include <wiregen/typed_session.hpp>
@@ -115,6 +117,46 @@ struct message_id<Line>
 template <>
 struct message_id<Notice>
     : std::integral_constant<std::uint8_t, 7u> {};
+
+/// The protocol as one type, for tools written once for every protocol
+/// (wiregen's load generator): its tables, and its codec behind one
+/// signature whatever the layout.
+struct protocol {
+  using header = frame_header;
+  static constexpr std::size_t trailer_size = framing::trailer_size;
+  static constexpr std::array<wiregen::message_info, 7> messages{{
+      {"chat.LoginRequest", 1, wiregen::message_sender::client},
+      {"chat.LoginReply", 2, wiregen::message_sender::server},
+      {"chat.JoinRoom", 3, wiregen::message_sender::client},
+      {"chat.Joined", 4, wiregen::message_sender::server},
+      {"chat.Say", 5, wiregen::message_sender::client},
+      {"chat.Line", 6, wiregen::message_sender::server},
+      {"chat.Notice", 7, wiregen::message_sender::both},
+  }};
+  static constexpr std::array<wiregen::rpc_info, 0> rpcs{};
+  /// The largest REQUEST_ID the header holds.
+  static constexpr std::uint64_t max_request_id = 0xffffffffull;
+  static constexpr wiregen::protocol_info info{messages, rpcs, true, true};
+
+  /// Reads the header at the front of `in`; `header_size` is 0 while it is
+  /// incomplete.
+  static std::error_code scan_header(std::span<const std::uint8_t> in, frame_header& out,
+                                     std::size_t& header_size) noexcept {
+    if (in.size() < framing::header_size) {
+      header_size = 0;
+      return {};
+    }
+    header_size = framing::header_size;
+    return codec::read_header(in.data(), out);
+  }
+
+  /// Appends one whole frame carrying `message` under `message_id`.
+  static std::error_code append_frame(std::string& out, std::uint32_t message_id,
+                                      const google::protobuf::MessageLite& message,
+                                      const wiregen::frame_meta& meta = {}) {
+    return codec::append_frame(out, static_cast<std::uint8_t>(message_id), message, meta);
+  }
+};
 
 /// Whether the server sends `Message`; see chat.framing.textpb.
 template <class Message>

@@ -3,6 +3,7 @@
 #ifndef WIREGEN_GENERATED_KV_WIREGEN_H_
 #define WIREGEN_GENERATED_KV_WIREGEN_H_
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include <wiregen/dispatcher.hpp>
 #include <wiregen/frame_meta.hpp>
 #include <wiregen/handler.hpp>
+#include <wiregen/protocol_info.hpp>
 #include <wiregen/server.hpp>
 #include <wiregen/typed_client.hpp>
 #include <wiregen/typed_session.hpp>
@@ -110,6 +112,48 @@ struct message_id<Status>
 template <>
 struct message_id<Changed>
     : std::integral_constant<std::uint16_t, 6u> {};
+
+/// The protocol as one type, for tools written once for every protocol
+/// (wiregen's load generator): its tables, and its codec behind one
+/// signature whatever the layout.
+struct protocol {
+  using header = frame_header;
+  static constexpr std::size_t trailer_size = framing::trailer_size;
+  static constexpr std::array<wiregen::message_info, 6> messages{{
+      {"kv.GetRequest", 1, wiregen::message_sender::client},
+      {"kv.GetReply", 2, wiregen::message_sender::server},
+      {"kv.PutRequest", 3, wiregen::message_sender::client},
+      {"kv.PutReply", 4, wiregen::message_sender::server},
+      {"kv.Status", 5, wiregen::message_sender::server},
+      {"kv.Changed", 6, wiregen::message_sender::server},
+  }};
+  static constexpr std::array<wiregen::rpc_info, 2> rpcs{{
+      {"Store.Get", "kv.GetRequest", "kv.GetReply"},
+      {"Store.Put", "kv.PutRequest", "kv.PutReply"},
+  }};
+  /// The largest REQUEST_ID the header holds.
+  static constexpr std::uint64_t max_request_id = 0xffffffffull;
+  static constexpr wiregen::protocol_info info{messages, rpcs, true, true};
+
+  /// Reads the header at the front of `in`; `header_size` is 0 while it is
+  /// incomplete.
+  static std::error_code scan_header(std::span<const std::uint8_t> in, frame_header& out,
+                                     std::size_t& header_size) noexcept {
+    if (in.size() < framing::header_size) {
+      header_size = 0;
+      return {};
+    }
+    header_size = framing::header_size;
+    return codec::read_header(in.data(), out);
+  }
+
+  /// Appends one whole frame carrying `message` under `message_id`.
+  static std::error_code append_frame(std::string& out, std::uint32_t message_id,
+                                      const google::protobuf::MessageLite& message,
+                                      const wiregen::frame_meta& meta = {}) {
+    return codec::append_frame(out, static_cast<std::uint16_t>(message_id), message, meta);
+  }
+};
 
 /// Whether the server sends `Message`; see kv.framing.textpb.
 template <class Message>

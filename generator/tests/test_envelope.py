@@ -118,3 +118,8 @@ def test_a_message_id_field_beside_an_envelope(protoc_compile):
     ("some_event_2", "SomeEvent2"), ("HTTPThing", "HTTPThing"), ("a__b", "AB")])
 def test_camel_case_matches_protoc(name, expected):
     assert camel_case(name) == expected
+
+
+def test_the_protocol_type_says_ids_are_not_on_the_wire(protoc_compile):
+    header = {f.name: f.content for f in run(protoc_compile, SPEC).file}["env.wiregen.h"]
+    assert "info{messages, rpcs, false, false};" in header

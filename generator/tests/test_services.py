@@ -114,3 +114,17 @@ def test_rpc_error_without_rpcs(protoc_compile):
     assert run(protoc_compile, SPEC, proto).error == (
         "svc.textpb:10: rpc.error 'svc.Status': the .proto has no service rpcs to report errors"
         " of (fix: remove rpc.error, or add a service)")
+
+
+def test_the_protocol_type_lists_messages_rpcs_and_correlation(protoc_compile):
+    header = {f.name: f.content for f in run(protoc_compile, SPEC).file}["svc.wiregen.h"]
+    assert '{"svc.Ask", 1, wiregen::message_sender::client},' in header
+    assert '{"svc.Answer", 2, wiregen::message_sender::server},' in header
+    assert '{"Oracle.Consult", "svc.Ask", "svc.Answer"},' in header
+    assert "static constexpr std::uint64_t max_request_id = 0xffffffff" in header
+    assert "info{messages, rpcs, true, true};" in header
+    # Without a request id, replies come in order and no id has a maximum.
+    spec = SPEC.replace('header { name: "rid" width: U32 role: REQUEST_ID }\n', "")
+    header = {f.name: f.content for f in run(protoc_compile, spec).file}["svc.wiregen.h"]
+    assert "info{messages, rpcs, true, false};" in header
+    assert "static constexpr std::uint64_t max_request_id = 0;" in header

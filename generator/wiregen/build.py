@@ -107,6 +107,7 @@ def build_file(
         rpcs=rpcs,
         rpc_error=rpc_error,
         correlation="request_id" if framing.request_id else "in_order",
+        ids_on_wire=framing.message_id is not None and framing.envelope is None,
         max_request_id=_max_request_id(framing),
     )
 

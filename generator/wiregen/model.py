@@ -171,4 +171,7 @@ class File:
     rpcs: Tuple[Rpc, ...]
     rpc_error: Optional[Message]  # the spec's error status message
     correlation: str  # request_id / in_order: how replies find their calls
+    # Whether a frame's header says which message it carries (not so with an
+    # envelope, which says it in the payload, or without a MESSAGE_ID field).
+    ids_on_wire: bool
     max_request_id: str  # C++: the largest value the REQUEST_ID field holds

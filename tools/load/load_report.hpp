@@ -1,7 +1,8 @@
 #pragma once
 
-// What every load generator of bench/ prints: one JSON object per run, the
-// same fields whatever the protocol, for bench/run.py to read.
+// What every load generator of wiregen prints (tools/load, bench/): one JSON
+// object per run, the same fields whatever the protocol, for bench/run.py
+// and for people to read.
 
 #include <algorithm>
 #include <cstddef>
@@ -9,17 +10,18 @@
 #include <cstdio>
 #include <vector>
 
-namespace bench {
+namespace wiregen::load {
 
 struct load_report {
   std::size_t connections = 0;
   std::size_t depth = 0;
-  std::size_t payload = 0;
-  double seconds = 0;          // the measured window
+  std::size_t payload = 0;  // bytes per request: the payload field, or the whole serialized request
+  double seconds = 0;       // the measured window
   std::uint64_t measured = 0;  // replies inside the window
   std::uint64_t all = 0;       // every reply, warm-up included
   std::uint64_t errors = 0;
   std::vector<std::uint32_t> latency_ns;  // of the measured replies
+  double server_cpu_s = -1;               // the server's CPU time in the window, if known
 };
 
 /// The `fraction` quantile of `samples` in microseconds; reorders them.
@@ -38,11 +40,16 @@ inline void print_report(load_report& report) {
   std::printf(
       "{\"connections\": %zu, \"depth\": %zu, \"payload\": %zu, \"seconds\": %.3f, "
       "\"messages\": %llu, \"msgs_per_s\": %.0f, \"p50_us\": %.2f, \"p99_us\": %.2f, "
-      "\"p999_us\": %.2f, \"errors\": %llu, \"total_messages\": %llu}\n",
+      "\"p999_us\": %.2f, \"errors\": %llu, \"total_messages\": %llu",
       report.connections, report.depth, report.payload, report.seconds,
       static_cast<unsigned long long>(report.measured), rate, percentile_us(report.latency_ns, 0.5),
       percentile_us(report.latency_ns, 0.99), percentile_us(report.latency_ns, 0.999),
       static_cast<unsigned long long>(report.errors), static_cast<unsigned long long>(report.all));
+  if (report.server_cpu_s >= 0 && report.measured > 0) {
+    std::printf(", \"server_cpu_us_per_msg\": %.3f",
+                report.server_cpu_s * 1e6 / static_cast<double>(report.measured));
+  }
+  std::printf("}\n");
 }
 
-}  // namespace bench
+}  // namespace wiregen::load
