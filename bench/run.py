@@ -49,8 +49,8 @@ LABELS = {
 }
 COLOURS = {"wiregen": "#2b6cb0", "epoll": "#718096", "asio": "#dd6b20", "grpc-bidi": "#38a169",
            "grpc-unary": "#9ae6b4"}
-# The two gRPC rows are one server: its idle memory is measured once.
-IDLE_SERVERS = {"wiregen": "wiregen", "epoll": "epoll", "asio": "asio", "grpc-bidi": "gRPC"}
+# The two gRPC rows are one server: its idle memory is measured once, under this label.
+IDLE_SERVERS = {**{n: LABELS[n] for n in ("wiregen", "epoll", "asio")}, "grpc-bidi": "gRPC C++"}
 SCENARIOS = [
     # name, connections, depth, payload
     ("ping-pong", 1, 1, 64),
@@ -249,7 +249,7 @@ def measure(build, rounds, duration, idle, scale):
     for name in names:
         if name in IDLE_SERVERS:
             results["idle"][name] = run_idle(build, name, idle)
-            print(f"idle {IDLE_SERVERS[name]:>8}: "
+            print(f"idle {IDLE_SERVERS[name]}: "
                   f"{results['idle'][name]['bytes_per_connection']:.0f} bytes/conn", flush=True)
     if scale:
         results["scale"] = run_scale(build, scale)
@@ -352,8 +352,7 @@ def markdown(results, rounds, duration):
                          f"{v['server_cpu_us_per_msg']:.3f} |")
     lines += ["", "| idle connections | server | RSS growth per connection |", "|---|---|---|"]
     for name, v in results["idle"].items():
-        label = "gRPC C++" if name.startswith("grpc") else LABELS[name]
-        lines.append(f"| {v['connections']:,} | {label} | "
+        lines.append(f"| {v['connections']:,} | {IDLE_SERVERS[name]} | "
                      f"{v['bytes_per_connection']:,.0f} bytes |")
     if "scale" in results:
         scale = results["scale"]

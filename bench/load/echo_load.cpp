@@ -13,7 +13,6 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/signal_set.hpp>
 
-#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -25,56 +24,37 @@
 
 namespace {
 
+/// The engine's settings, plus the idle mode.
 struct settings {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 0;
-  std::size_t connections = 64;
-  std::size_t depth = 16;
-  std::size_t payload = 64;
-  double warmup = 1.0;
-  double duration = 5.0;
+  wiregen::load::settings load;
   std::size_t idle = 0;
   std::string bind;  // the idle connections' source address
 };
 
 bool parse(int argc, char** argv, settings& out) {
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    const char* value = argv[i + 1];
-    if (flag == "--connect") {
-      const std::string text = value;
-      const auto colon = text.rfind(':');
-      if (colon == std::string::npos) {
-        return false;
-      }
-      out.host = text.substr(0, colon);
-      out.port = static_cast<std::uint16_t>(std::atoi(text.c_str() + colon + 1));
-    } else if (flag == "--connections") {
-      out.connections = std::strtoul(value, nullptr, 10);
-    } else if (flag == "--depth") {
-      out.depth = std::max<std::size_t>(1, std::strtoul(value, nullptr, 10));
-    } else if (flag == "--payload") {
-      out.payload = std::strtoul(value, nullptr, 10);
-    } else if (flag == "--warmup") {
-      out.warmup = std::atof(value);
-    } else if (flag == "--duration") {
-      out.duration = std::atof(value);
-    } else if (flag == "--idle") {
-      out.idle = std::strtoul(value, nullptr, 10);
-    } else if (flag == "--bind") {
-      out.bind = value;
-    } else {
-      return false;
-    }
-  }
-  return argc % 2 == 1 && out.port != 0;
+  out.load.fill_field = "payload";
+  out.load.fill_size = 64;
+  return wiregen::load::parse(argc, argv, out.load,
+                              [&](const std::string& flag, const std::string& value) {
+                                if (flag == "--payload") {
+                                  out.load.fill_size = std::strtoul(value.c_str(), nullptr, 10);
+                                } else if (flag == "--idle") {
+                                  out.idle = std::strtoul(value.c_str(), nullptr, 10);
+                                } else if (flag == "--bind") {
+                                  out.bind = value;
+                                } else {
+                                  return false;
+                                }
+                                return true;
+                              });
 }
 
 /// Opens `count` connections that send nothing, reports, and holds them
 /// until SIGTERM or SIGINT.
 int hold_idle(const settings& options) {
   asio::io_context context(1);
-  const asio::ip::tcp::endpoint server(asio::ip::make_address(options.host), options.port);
+  const asio::ip::tcp::endpoint server(asio::ip::make_address(options.load.host),
+                                       options.load.port);
   std::vector<asio::ip::tcp::socket> sockets;
   sockets.reserve(options.idle);
   for (std::size_t i = 0; i < options.idle; ++i) {
@@ -119,21 +99,13 @@ int main(int argc, char** argv) {
   if (options.idle > 0) {
     return hold_idle(options);
   }
-  wiregen::load::settings load;
-  load.host = options.host;
-  load.port = options.port;
-  load.connections = options.connections;
-  load.depth = options.depth;
-  load.warmup = options.warmup;
-  load.duration = options.duration;
-  load.fill_field = "payload";
-  load.fill_size = options.payload;
   wiregen::load::load_report report;
-  if (const auto problem = wiregen::load::run<bench::protocol>(load, report); !problem.empty()) {
+  if (const auto problem = wiregen::load::run<bench::protocol>(options.load, report);
+      !problem.empty()) {
     std::fprintf(stderr, "echo_load: %s\n", problem.c_str());
     return 1;
   }
-  report.payload = options.payload;
+  report.payload = options.load.fill_size;
   wiregen::load::print_report(report);
   return report.errors == 0 ? 0 : 1;
 }

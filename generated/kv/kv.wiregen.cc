@@ -53,6 +53,12 @@ std::error_code append_frame(std::string& out, std::uint16_t message_id,
 
 }  // namespace codec
 
+std::error_code protocol::scan_header(std::span<const std::uint8_t> in, frame_header& out,
+                                      std::size_t& header_size) noexcept {
+  return wiregen::fixed_header_scanner<framing::header_size, frame_header>(codec::read_header)(
+      in, out, header_size);
+}
+
 wiregen::decode_result server_dispatcher::on_input(wiregen::connection& conn,
                                                  std::span<const std::uint8_t> input) {
   server_session session(conn.shared_from_this());

@@ -114,14 +114,7 @@ struct protocol {
   /// Reads the header at the front of `in`; `header_size` is 0 while it is
   /// incomplete.
   static std::error_code scan_header(std::span<const std::uint8_t> in, frame_header& out,
-                                     std::size_t& header_size) noexcept {
-    if (in.size() < framing::header_size) {
-      header_size = 0;
-      return {};
-    }
-    header_size = framing::header_size;
-    return codec::read_header(in.data(), out);
-  }
+                                     std::size_t& header_size) noexcept;
 
   /// Appends one whole frame carrying `message` under `message_id`.
   static std::error_code append_frame(std::string& out, std::uint32_t message_id,

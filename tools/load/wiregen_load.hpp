@@ -466,46 +466,56 @@ std::string run(const settings& options, load_report& report) {
   return {};
 }
 
-/// Parses the command line (the usage line in main()) into `out`.
-inline bool parse(int argc, char** argv, settings& out) {
+/// Reads one `--flag value` of the command line (the usage line in main()).
+inline bool parse_flag(const std::string& flag, const std::string& value, settings& out) {
+  if (flag == "--connect") {
+    const auto colon = value.rfind(':');
+    if (colon == std::string::npos) {
+      return false;
+    }
+    out.host = value.substr(0, colon);
+    out.port = static_cast<std::uint16_t>(std::strtoul(value.c_str() + colon + 1, nullptr, 10));
+  } else if (flag == "--connections") {
+    out.connections = std::strtoul(value.c_str(), nullptr, 10);
+  } else if (flag == "--depth") {
+    out.depth = std::max<std::size_t>(1, std::strtoul(value.c_str(), nullptr, 10));
+  } else if (flag == "--warmup") {
+    out.warmup = std::strtod(value.c_str(), nullptr);
+  } else if (flag == "--duration") {
+    out.duration = std::strtod(value.c_str(), nullptr);
+  } else if (flag == "--requests") {
+    out.requests = std::strtoull(value.c_str(), nullptr, 10);
+  } else if (flag == "--rpc") {
+    out.rpc = value;
+  } else if (flag == "--send") {
+    out.send = value;
+  } else if (flag == "--expect") {
+    out.expect = value;
+  } else if (flag == "--request") {
+    out.request_text = value;
+  } else if (flag == "--fill") {
+    const auto equals = value.find('=');
+    if (equals == std::string::npos) {
+      return false;
+    }
+    out.fill_field = value.substr(0, equals);
+    out.fill_size = std::strtoul(value.c_str() + equals + 1, nullptr, 10);
+  } else if (flag == "--server-pid") {
+    out.server_pid = std::atoi(value.c_str());
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/// Parses `--flag value` pairs into `out`; `extra(flag, value)`, if given,
+/// takes the flags of a program built on this one first.
+inline bool parse(int argc, char** argv, settings& out,
+                  const std::function<bool(const std::string&, const std::string&)>& extra = {}) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const std::string value = argv[i + 1];
-    if (flag == "--connect") {
-      const auto colon = value.rfind(':');
-      if (colon == std::string::npos) {
-        return false;
-      }
-      out.host = value.substr(0, colon);
-      out.port = static_cast<std::uint16_t>(std::strtoul(value.c_str() + colon + 1, nullptr, 10));
-    } else if (flag == "--connections") {
-      out.connections = std::strtoul(value.c_str(), nullptr, 10);
-    } else if (flag == "--depth") {
-      out.depth = std::max<std::size_t>(1, std::strtoul(value.c_str(), nullptr, 10));
-    } else if (flag == "--warmup") {
-      out.warmup = std::strtod(value.c_str(), nullptr);
-    } else if (flag == "--duration") {
-      out.duration = std::strtod(value.c_str(), nullptr);
-    } else if (flag == "--requests") {
-      out.requests = std::strtoull(value.c_str(), nullptr, 10);
-    } else if (flag == "--rpc") {
-      out.rpc = value;
-    } else if (flag == "--send") {
-      out.send = value;
-    } else if (flag == "--expect") {
-      out.expect = value;
-    } else if (flag == "--request") {
-      out.request_text = value;
-    } else if (flag == "--fill") {
-      const auto equals = value.find('=');
-      if (equals == std::string::npos) {
-        return false;
-      }
-      out.fill_field = value.substr(0, equals);
-      out.fill_size = std::strtoul(value.c_str() + equals + 1, nullptr, 10);
-    } else if (flag == "--server-pid") {
-      out.server_pid = std::atoi(value.c_str());
-    } else {
+    if (!(extra && extra(flag, value)) && !parse_flag(flag, value, out)) {
       return false;
     }
   }
