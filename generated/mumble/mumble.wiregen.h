@@ -253,7 +253,7 @@ class server_dispatcher final
  public:
   using basic_dispatcher::basic_dispatcher;
 
-  wiregen::decode_result on_input(wiregen::connection& conn,
+  wiregen::decode_result on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
                                   std::span<const std::uint8_t> input) override;
   /// One datagram, one frame: for MumbleProto::datagram_server.
   std::error_code on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
@@ -272,7 +272,7 @@ class client_dispatcher final
  public:
   using basic_dispatcher::basic_dispatcher;
 
-  wiregen::decode_result on_input(wiregen::connection& conn,
+  wiregen::decode_result on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
                                   std::span<const std::uint8_t> input) override;
   /// One datagram, one frame: for MumbleProto::datagram_client.
   std::error_code on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,

@@ -244,7 +244,7 @@ class server_dispatcher final
  public:
   using basic_dispatcher::basic_dispatcher;
 
-  wiregen::decode_result on_input(wiregen::connection& conn,
+  wiregen::decode_result on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
                                   std::span<const std::uint8_t> input) override;
   /// A pulse.Ping with an empty payload.
   std::span<const std::uint8_t> heartbeat() const noexcept override;
@@ -265,7 +265,7 @@ class client_dispatcher final
  public:
   using basic_dispatcher::basic_dispatcher;
 
-  wiregen::decode_result on_input(wiregen::connection& conn,
+  wiregen::decode_result on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
                                   std::span<const std::uint8_t> input) override;
   /// A pulse.Ping with an empty payload.
   std::span<const std::uint8_t> heartbeat() const noexcept override;

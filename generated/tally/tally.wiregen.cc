@@ -7,7 +7,7 @@
 #include <wiregen/byte_order.hpp>
 #include <wiregen/connection.hpp>
 #include <wiregen/error.hpp>
-#include <wiregen/frame_decoder.hpp>
+#include <wiregen/frame_loop.hpp>
 #include <wiregen/header_reader.hpp>
 #include <wiregen/varint.hpp>
 
@@ -75,15 +75,16 @@ std::error_code protocol::scan_header(std::span<const std::uint8_t> in, frame_he
   return codec::scan_header(in, out, header_size);
 }
 
-wiregen::decode_result server_dispatcher::on_input(wiregen::connection& conn,
+wiregen::decode_result server_dispatcher::on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
                                                  std::span<const std::uint8_t> input) {
   server_session session(conn.shared_from_this());
   const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
                            std::size_t header_size) {
     return dispatch(session, header, frame, header_size);
   };
-  return wiregen::decode_scanned_frames<frame_header, framing::header_size, framing::trailer_size>(
-      conn, input, codec::scan_header, deliver);
+  const auto skip = [&](std::error_code ec) { return on_error(conn, ec) == wiregen::error_action::skip; };
+  return loop.decode<frame_header, framing::header_size, framing::trailer_size>(
+      input, codec::scan_header, deliver, skip);
 }
 
 std::error_code server_dispatcher::on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
@@ -93,8 +94,8 @@ std::error_code server_dispatcher::on_datagram(const std::shared_ptr<wiregen::da
                            std::size_t header_size) {
     return dispatch(session, header, frame, header_size);
   };
-  return wiregen::decode_datagram<frame_header, framing::trailer_size>(datagram, codec::scan_header,
-                                                                       deliver);
+  return wiregen::frame_loop::decode_one<frame_header, framing::trailer_size>(
+      datagram, codec::scan_header, deliver);
 }
 
 std::error_code server_dispatcher::dispatch(server_session& session,
@@ -117,15 +118,16 @@ std::error_code server_dispatcher::dispatch(server_session& session,
   return {};
 }
 
-wiregen::decode_result client_dispatcher::on_input(wiregen::connection& conn,
+wiregen::decode_result client_dispatcher::on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
                                                  std::span<const std::uint8_t> input) {
   client_session session(conn.shared_from_this());
   const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
                            std::size_t header_size) {
     return dispatch(session, header, frame, header_size);
   };
-  return wiregen::decode_scanned_frames<frame_header, framing::header_size, framing::trailer_size>(
-      conn, input, codec::scan_header, deliver);
+  const auto skip = [&](std::error_code ec) { return on_error(conn, ec) == wiregen::error_action::skip; };
+  return loop.decode<frame_header, framing::header_size, framing::trailer_size>(
+      input, codec::scan_header, deliver, skip);
 }
 
 std::error_code client_dispatcher::on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
@@ -135,8 +137,8 @@ std::error_code client_dispatcher::on_datagram(const std::shared_ptr<wiregen::da
                            std::size_t header_size) {
     return dispatch(session, header, frame, header_size);
   };
-  return wiregen::decode_datagram<frame_header, framing::trailer_size>(datagram, codec::scan_header,
-                                                                       deliver);
+  return wiregen::frame_loop::decode_one<frame_header, framing::trailer_size>(
+      datagram, codec::scan_header, deliver);
 }
 
 std::error_code client_dispatcher::dispatch(client_session& session,

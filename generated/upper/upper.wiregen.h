@@ -106,7 +106,7 @@ class server_dispatcher final
  public:
   using basic_dispatcher::basic_dispatcher;
 
-  wiregen::decode_result on_input(wiregen::connection& conn,
+  wiregen::decode_result on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
                                   std::span<const std::uint8_t> input) override;
 };
 
@@ -117,7 +117,7 @@ class client_dispatcher final
  public:
   using basic_dispatcher::basic_dispatcher;
 
-  wiregen::decode_result on_input(wiregen::connection& conn,
+  wiregen::decode_result on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
                                   std::span<const std::uint8_t> input) override;
 };
 

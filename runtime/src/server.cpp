@@ -82,9 +82,10 @@ std::error_code server::listen(std::string_view host, std::uint16_t port) {
     }
     trusted_proxies_ = std::move(networks);
   }
-  accept_tokens_ = options_.accept_burst > 0 ? static_cast<double>(options_.accept_burst)
-                                             : std::max(1.0, options_.accept_rate);
-  accept_refilled_ = std::chrono::steady_clock::now();
+  if (options_.accept_rate > 0) {
+    accept_bucket_.emplace(options_.accept_rate, options_.accept_burst,
+                           std::chrono::steady_clock::now());
+  }
   if (pool_.owns_current_thread() || accept_loop_.owns_current_thread()) {
     // It would wait for its own thread: listen from outside the server.
     return std::make_error_code(std::errc::resource_deadlock_would_occur);
@@ -255,20 +256,7 @@ void server::refuse(tcp_socket& socket, const asio::ip::tcp::endpoint& remote,
 }
 
 bool server::take_accept_token() {
-  if (options_.accept_rate <= 0) {
-    return true;
-  }
-  const double burst = options_.accept_burst > 0 ? static_cast<double>(options_.accept_burst)
-                                                 : std::max(1.0, options_.accept_rate);
-  const auto now = std::chrono::steady_clock::now();
-  const double elapsed = std::chrono::duration<double>(now - accept_refilled_).count();
-  accept_refilled_ = now;
-  accept_tokens_ = std::min(burst, accept_tokens_ + elapsed * options_.accept_rate);
-  if (accept_tokens_ < 1) {
-    return false;
-  }
-  accept_tokens_ -= 1;
-  return true;
+  return !accept_bucket_ || accept_bucket_->try_take(std::chrono::steady_clock::now());
 }
 
 std::error_code server::admit(connection& conn) {

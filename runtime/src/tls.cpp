@@ -3,7 +3,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "wiregen/detail/tls_stream.hpp"
+#include "tls_layer.hpp"
 #include "wiregen/error.hpp"
 
 namespace wiregen {

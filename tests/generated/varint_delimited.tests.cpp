@@ -90,10 +90,11 @@ TEST_CASE("varint delimited: a stream split at every byte boundary delivers ever
     auto conn = wiregen::test::detached_connection(dispatcher);
     std::string buffered;
     std::size_t frames = 0;
+    wiregen::frame_loop loop(conn->gate());
     for (const auto& chunk : {stream.substr(0, cut), stream.substr(cut)}) {
       buffered += chunk;
       const auto result = dispatcher->on_input(
-          *conn, {reinterpret_cast<const std::uint8_t*>(buffered.data()), buffered.size()});
+          *conn, loop, {reinterpret_cast<const std::uint8_t*>(buffered.data()), buffered.size()});
       REQUIRE_FALSE(result.error);
       buffered.erase(0, result.consumed);
       frames += result.frames;

@@ -1,280 +1,279 @@
-// The send queue over loopback: bounds, the three ways to send, writability
-// events, waking waiting senders, counters. A client that stops reading
-// (its thread held at a gate) makes the server's queue fill up.
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/experimental/as_tuple.hpp>
+// The send queue on its own, with no socket: bounds, the order of waiting
+// senders, watermark events, what is counted as dropped, and the close.
+// The owner's side (events) is played by a recorder; writes are take() and
+// release() called by the test.
 #include <asio/io_context.hpp>
-#include <asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
 
-#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <stop_token>
+#include <string>
 #include <thread>
+#include <vector>
 
-#include "support/bench_peers.hpp"
+#include "wiregen/detail/send_queue.hpp"
 
 using namespace std::chrono_literals;
-using wiregen::test::recording_server;
-using wiregen::test::reply_counter;
-using wiregen::test::reply_of;
+using wiregen::detail::send_queue;
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
-/// A server whose one connection has a full queue: the client read one
-/// reply and is held at the gate, and try_send now fails.
-struct full_queue {
-  explicit full_queue(std::size_t max_queued_bytes = 64 * 1024)
-      : server(handler, wiregen::test::small_queue_server(max_queued_bytes)),
-        client(counter, wiregen::test::small_buffer_client()) {
-    counter.hold = &hold;
-    REQUIRE_FALSE(server.listen("127.0.0.1", 0));
-    REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
-    REQUIRE(handler.wait_sessions(1));
-    session = handler.session();
-    // The kernel's socket buffers take replies too, so the queue is full
-    // for good only when no room appeared for a while. Bounded.
-    for (int i = 0; i < 100000 && !full; ++i) {
-      const auto ec = session.send_for(reply_of(sent, 1024), 100ms);
-      if (ec == wiregen::error::send_queue_full) {
-        full = true;
-      } else if (!ec) {
-        ++sent;
-      }
-    }
-    REQUIRE(full);
-    REQUIRE(hold.wait_until_held());
-  }
-
-  // The client's thread may still be at the gate: open it before the
-  // client is destroyed, and keep it alive until the client joined its thread.
-  ~full_queue() { hold.open(); }
-
-  recording_server handler;
-  reply_counter counter;
-  wiregen::test::gate hold;
-  bench::server server;
-  bench::client client;
-  bench::server_session session;
-  std::uint64_t sent = 0;
-  bool full = false;
+struct recorder final : send_queue::events {
+  void write_ready() override { ++rounds; }
+  void writability_changed() override { ++flips; }
+  std::atomic<int> rounds{0};
+  std::atomic<int> flips{0};
 };
+
+/// A frame of `size` bytes, all `tag`.
+struct frame {
+  std::size_t size;
+  char tag;
+  void operator()(std::uint8_t* out) const { std::memset(out, tag, size); }
+};
+
+std::error_code push(send_queue& q, std::size_t size, char tag) {
+  frame f{size, tag};
+  return q.push(size, f);
+}
+
+/// What a write round would send now: the tags of the pending bytes, in order.
+std::string drain_pending(send_queue& q, std::size_t& frames) {
+  wiregen::byte_buffer out;
+  frames = 0;
+  if (!q.take(out, frames)) {
+    return {};
+  }
+  const auto bytes = out.readable();
+  q.release(bytes.size());
+  std::string tags;
+  for (const auto b : bytes) {
+    if (tags.empty() || tags.back() != static_cast<char>(b)) {
+      tags += static_cast<char>(b);
+    }
+  }
+  return tags;
+}
+
+send_queue::waiter_ptr async_waiter(std::size_t size, char tag, std::vector<std::string>& log) {
+  auto w = std::make_shared<send_queue::waiter>();
+  w->bytes.assign(size, static_cast<std::uint8_t>(tag));
+  w->complete = [&log, tag](std::error_code ec) {
+    log.push_back(std::string(1, tag) + (ec ? ":" + ec.message() : ":queued"));
+  };
+  return w;
+}
 
 }  // namespace
 
-TEST_CASE("send queue: try_send refuses a frame that does not fit, counts it, queues nothing",
-          "[runtime][send]") {
-  full_queue f;
-  const auto before = f.session.stats();
-  CHECK(f.session.try_send(reply_of(f.sent, 1024)) == wiregen::error::send_queue_full);
-  CHECK(f.session.send(reply_of(f.sent, 1024)) == wiregen::error::send_queue_full);
-  const auto after = f.session.stats();
-  CHECK(after.frames_dropped == before.frames_dropped + 2);
-  CHECK(after.queued_bytes == before.queued_bytes);
-  CHECK(after.queued_bytes <= 64 * 1024);
-  CHECK_FALSE(f.session.is_writable());
-
-  // Everything accepted arrives once the client reads again, in order.
-  f.hold.open();
-  CHECK(f.counter.wait_received(f.sent));
-  CHECK(f.counter.count() == f.sent);
-  CHECK(f.counter.in_order);
+TEST_CASE("send queue: bounded in bytes, one write round at a time", "[runtime][send_queue]") {
+  recorder owner;
+  send_queue q(100, 50, owner);
+  CHECK_FALSE(push(q, 60, 'a'));
+  CHECK(owner.rounds == 1);
+  CHECK_FALSE(push(q, 40, 'b'));  // exactly the bound
+  CHECK(owner.rounds == 1);       // the round already running takes it too
+  CHECK(q.queued_bytes() == 100);
+  CHECK(push(q, 1, 'c') == wiregen::error::send_queue_full);
+  CHECK(q.frames_dropped() == 1);
+  std::size_t frames = 0;
+  CHECK(drain_pending(q, frames) == "ab");
+  CHECK(frames == 2);
+  CHECK(q.queued_bytes() == 0);
+  wiregen::byte_buffer none;
+  CHECK_FALSE(q.take(none, frames));  // the round ends
+  CHECK_FALSE(q.write_round_running());
+  CHECK_FALSE(push(q, 1, 'd'));
+  CHECK(owner.rounds == 2);  // a new round
 }
 
-TEST_CASE("send queue: the writability event fires at the high watermark and below the low one",
-          "[runtime][send]") {
-  full_queue f;
-  // While filling, the queue may have flipped a few times as the kernel
-  // took data; it ends unwritable, and writable again once drained.
-  REQUIRE(f.handler.events.wait(
-      [&] { return !f.handler.writability.empty() && !f.handler.writability.back(); }));
-  f.hold.open();
-  REQUIRE(f.handler.events.wait([&] { return f.handler.writability.back(); }));
-  // The events alternate, starting with unwritable: never twice the same.
-  CHECK(f.handler.events.read([&] {
-    const auto& w = f.handler.writability;
-    return !w.front() && std::adjacent_find(w.begin(), w.end()) == w.end();
-  }));
-  CHECK(f.session.is_writable());
-  CHECK(f.session.stats().queued_bytes <= 16 * 1024);  // the low watermark
+TEST_CASE("send queue: a frame larger than the bound goes into an empty queue",
+          "[runtime][send_queue]") {
+  recorder owner;
+  send_queue q(100, 50, owner);
+  CHECK_FALSE(push(q, 500, 'a'));
+  CHECK(q.queued_bytes() == 500);
+  CHECK(push(q, 1, 'b') == wiregen::error::send_queue_full);
+  CHECK(push(q, 500, 'c') == wiregen::error::send_queue_full);
 }
 
-TEST_CASE("send queue: after a stop every send fails with connection_closed",
-          "[runtime][send][stop]") {
-  full_queue f;
-  f.session.stop(wiregen::stop_mode::immediate);
-  CHECK(f.session.try_send(reply_of(0, 1)) == wiregen::error::connection_closed);
-  CHECK(f.session.send_for(reply_of(0, 1), 1s) == wiregen::error::connection_closed);
-  REQUIRE(f.handler.wait_closed(1));
-  // The frames still queued were discarded by the immediate stop, and counted.
-  const auto& stats = f.handler.closed_stats[0];
-  CHECK(stats.frames_sent + stats.frames_dropped >= f.sent);
-  CHECK(stats.frames_dropped > 0);
-  f.hold.open();
+TEST_CASE("send queue: each watermark change is reported exactly once", "[runtime][send_queue]") {
+  recorder owner;
+  send_queue q(100, 30, owner);
+  CHECK_FALSE(push(q, 100, 'a'));
+  CHECK(owner.flips == 0);
+  CHECK(push(q, 10, 'b') == wiregen::error::send_queue_full);
+  CHECK_FALSE(q.is_writable());
+  CHECK(owner.flips == 1);
+  CHECK(push(q, 10, 'c') == wiregen::error::send_queue_full);
+  CHECK(owner.flips == 1);  // still unwritable: no second report
+  wiregen::byte_buffer out;
+  std::size_t frames = 0;
+  REQUIRE(q.take(out, frames));
+  q.release(60);  // 40 left: above the low watermark
+  CHECK_FALSE(q.is_writable());
+  CHECK(owner.flips == 1);
+  q.release(10);  // 30 left: at the low watermark
+  CHECK(q.is_writable());
+  CHECK(owner.flips == 2);
+  q.release(30);
+  CHECK(owner.flips == 2);
 }
 
-TEST_CASE("send queue: send_for times out with send_queue_full, and a cancelled token cancels",
-          "[runtime][send]") {
-  full_queue f;
-  const auto start = clock_type::now();
-  CHECK(f.session.send_for(reply_of(0, 1024), 10ms) == wiregen::error::send_queue_full);
-  CHECK(clock_type::now() - start >= 10ms);
+TEST_CASE("send queue: waiters get in first come, first served, and nobody overtakes them",
+          "[runtime][send_queue]") {
+  asio::io_context context(1);
+  recorder owner;
+  send_queue q(100, 100, owner);
+  std::vector<std::string> log;
+  CHECK_FALSE(push(q, 100, 'a'));
+  q.push_async(async_waiter(60, 'b', log), 0ms, context, nullptr);
+  q.push_async(async_waiter(30, 'c', log), 0ms, context, nullptr);
+  q.push_async(async_waiter(50, 'd', log), 0ms, context, nullptr);
+  CHECK(q.waiting_senders() == 3);
+  // Small enough to fit after the first waiter, but it would overtake it.
+  CHECK(push(q, 1, 'x') == wiregen::error::send_queue_full);
+  std::size_t frames = 0;
+  CHECK(drain_pending(q, frames) == "a");  // releasing 100 lets b and c in, d waits
+  CHECK(log == std::vector<std::string>{"b:queued", "c:queued"});
+  CHECK(q.waiting_senders() == 1);
+  CHECK(drain_pending(q, frames) == "bc");
+  CHECK(frames == 2);
+  CHECK(log.back() == "d:queued");
+  CHECK(drain_pending(q, frames) == "d");
+}
 
-  std::stop_source cancelled;
-  cancelled.request_stop();
-  CHECK(f.session.send_for(reply_of(0, 1024), 10s, {}, cancelled.get_token()) ==
-        wiregen::error::send_cancelled);
-
-  // A token triggered while the sender waits wakes it.
-  std::stop_source later;
-  auto waiting = std::async(std::launch::async, [&] {
-    return f.session.send_for(reply_of(0, 1024), 30s, {}, later.get_token());
+TEST_CASE("send queue: a blocked sender waits its turn behind an async one",
+          "[runtime][send_queue]") {
+  asio::io_context context(1);
+  recorder owner;
+  send_queue q(100, 100, owner);
+  std::vector<std::string> log;
+  CHECK_FALSE(push(q, 100, 'a'));
+  q.push_async(async_waiter(50, 'b', log), 0ms, context, nullptr);
+  frame blocked{50, 'c'};
+  auto sent = std::async(std::launch::async, [&] {
+    return q.push_for(
+        blocked.size, [](void* f, std::uint8_t* out) { (*static_cast<frame*>(f))(out); }, &blocked,
+        10s, {}, true);
   });
-  CHECK(waiting.wait_for(20ms) == std::future_status::timeout);
-  later.request_stop();
-  CHECK(waiting.get() == wiregen::error::send_cancelled);
-  f.hold.open();
-}
-
-TEST_CASE(
-    "send queue: a sender blocked on a full queue is woken at once when the connection closes",
-    "[runtime][send][stop]") {
-  full_queue f;
-  auto blocked = std::async(std::launch::async, [&] {
-    const auto start = clock_type::now();
-    const auto ec = f.session.send_for(reply_of(0, 1024), 30s);
-    return std::make_pair(ec, clock_type::now() - start);
-  });
-  REQUIRE(blocked.wait_for(50ms) == std::future_status::timeout);  // it is waiting
-  const auto stopped_at = clock_type::now();
-  f.session.stop(wiregen::stop_mode::immediate);
-  const auto [ec, waited] = blocked.get();
-  CHECK(ec == wiregen::error::connection_closed);
-  CHECK(clock_type::now() - stopped_at < 1s);  // seconds before its own 30 s timeout
-  (void)waited;
-  f.hold.open();
-}
-
-TEST_CASE("send queue: a blocked send_for goes through once the peer reads, in order",
-          "[runtime][send]") {
-  full_queue f;
-  auto blocked = std::async(std::launch::async,
-                            [&] { return f.session.send_for(reply_of(f.sent, 1024), 30s); });
-  REQUIRE(blocked.wait_for(20ms) == std::future_status::timeout);
-  f.hold.open();
-  CHECK_FALSE(blocked.get());
-  CHECK(f.counter.wait_received(f.sent + 1));
-  CHECK(f.counter.in_order);
-}
-
-TEST_CASE("send queue: async_send completes when room frees, on its deadline, or when cancelled",
-          "[runtime][send][async]") {
-  full_queue f;
-  std::promise<std::error_code> late;
-  f.session.async_send(reply_of(0, 1024), 30ms, [&](std::error_code ec) { late.set_value(ec); });
-  CHECK(late.get_future().get() == wiregen::error::send_queue_full);
-
-  asio::cancellation_signal signal;
-  std::promise<std::error_code> cancelled;
-  f.session.async_send(reply_of(0, 1024), 30s,
-                       asio::bind_cancellation_slot(
-                           signal.slot(), [&](std::error_code ec) { cancelled.set_value(ec); }));
-  auto cancelled_result = cancelled.get_future();
-  CHECK(cancelled_result.wait_for(20ms) == std::future_status::timeout);
-  signal.emit(asio::cancellation_type::terminal);
-  CHECK(cancelled_result.get() == wiregen::error::send_cancelled);
-
-  std::promise<std::error_code> queued;
-  f.session.async_send(reply_of(f.sent, 1024), [&](std::error_code ec) { queued.set_value(ec); });
-  auto queued_result = queued.get_future();
-  CHECK(queued_result.wait_for(20ms) == std::future_status::timeout);  // still waiting
-  f.hold.open();
-  CHECK_FALSE(queued_result.get());
-  CHECK(f.counter.wait_received(f.sent + 1));
-  CHECK(f.counter.in_order);
-}
-
-TEST_CASE("send queue: async_send works as a C++20 awaitable", "[runtime][send][async]") {
-  recording_server handler;
-  reply_counter counter;
-  bench::server server(handler, wiregen::test::with_threads(1));
-  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
-  bench::client client(counter);
-  REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
-  REQUIRE(handler.wait_sessions(1));
-  auto session = handler.session();
-
-  asio::io_context caller;
-  std::error_code first{wiregen::error::not_connected};
-  std::error_code after_stop;
-  asio::co_spawn(
-      caller,
-      [&]() -> asio::awaitable<void> {
-        auto [ec] = co_await session.async_send(reply_of(0, 10),
-                                                asio::experimental::as_tuple(asio::use_awaitable));
-        first = ec;
-        session.stop(wiregen::stop_mode::immediate);
-        auto [closed] = co_await session.async_send(
-            reply_of(1, 10), asio::experimental::as_tuple(asio::use_awaitable));
-        after_stop = closed;
-      },
-      asio::detached);
-  caller.run();
-  CHECK_FALSE(first);
-  CHECK(after_stop == wiregen::error::connection_closed);
-  CHECK(counter.wait_received(1));
-}
-
-TEST_CASE("send queue: counters count frames and bytes both ways", "[runtime][send]") {
-  recording_server handler;
-  reply_counter counter;
-  bench::server server(handler, wiregen::test::with_threads(1));
-  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
-  bench::client client(counter);
-  REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
-  for (std::uint64_t seq = 0; seq < 10; ++seq) {
-    bench::EchoRequest request;
-    request.set_seq(seq);
-    request.set_payload(std::string(100, 'q'));
-    REQUIRE_FALSE(client.send(request));
+  while (q.waiting_senders() < 2) {
+    std::this_thread::yield();  // until the sender is in line: bounded by the test's timeout
   }
-  REQUIRE(counter.wait_received(10));
-  client.stop(wiregen::stop_mode::graceful_wait);
-  const auto client_stats = client.session().stats();  // final: the connection is closed
-  CHECK(client_stats.frames_sent == 10);
-  CHECK(client_stats.frames_received == 10);
-  CHECK(client_stats.frames_dropped == 0);
-  REQUIRE(handler.wait_closed(1));
-  const auto& server_stats = handler.closed_stats[0];
-  CHECK(server_stats.frames_received == 10);
-  CHECK(server_stats.frames_sent == 10);
-  CHECK(server_stats.bytes_received == client_stats.bytes_sent);
-  CHECK(server_stats.bytes_sent == client_stats.bytes_received);
-  CHECK(server_stats.queued_bytes == 0);
+  std::size_t frames = 0;
+  CHECK(drain_pending(q, frames) == "a");
+  CHECK(sent.get() == std::error_code());
+  CHECK(drain_pending(q, frames) == "bc");
 }
 
-TEST_CASE("send queue: async_send on a session that outlived its client still completes",
-          "[runtime][send][async]") {
-  recording_server handler;
-  bench::server server(handler, wiregen::test::with_threads(1));
-  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
-  bench::client_session kept;
-  {
-    reply_counter counter;
-    bench::client client(counter);
-    REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
-    kept = client.session();
-  }  // the client, its thread and its loop are gone
-  bench::EchoRequest request;
-  std::promise<std::error_code> done;
-  kept.async_send(request, [&](std::error_code ec) { done.set_value(ec); });
-  auto result = done.get_future();
-  REQUIRE(result.wait_for(10s) == std::future_status::ready);
-  CHECK(result.get() == wiregen::error::connection_closed);
+TEST_CASE("send queue: a timeout or a cancel counts as dropped", "[runtime][send_queue]") {
+  asio::io_context context(1);
+  recorder owner;
+  send_queue q(100, 100, owner);
+  CHECK_FALSE(push(q, 100, 'a'));
+  frame f{10, 'b'};
+  auto fill = [](void* p, std::uint8_t* out) { (*static_cast<frame*>(p))(out); };
+  CHECK(q.push_for(f.size, fill, &f, 20ms, {}, true) == wiregen::error::send_queue_full);
+  CHECK(q.frames_dropped() == 1);
+  std::stop_source cancel;
+  auto cancelled = std::async(std::launch::async, [&] {
+    return q.push_for(f.size, fill, &f, 10s, cancel.get_token(), true);
+  });
+  while (q.waiting_senders() < 1) {
+    std::this_thread::yield();
+  }
+  cancel.request_stop();
+  CHECK(cancelled.get() == wiregen::error::send_cancelled);
+  CHECK(q.frames_dropped() == 2);
+  // On the draining thread a sender cannot wait: refused at once.
+  CHECK(q.push_for(f.size, fill, &f, 10s, {}, false) == wiregen::error::send_queue_full);
+  CHECK(q.frames_dropped() == 3);
+  // An async sender's deadline, on the owner's loop.
+  std::vector<std::string> log;
+  q.push_async(async_waiter(10, 'c', log), 20ms, context, nullptr);
+  context.run();
+  CHECK(log == std::vector<std::string>{
+                   "c:" + wiregen::make_error_code(wiregen::error::send_queue_full).message()});
+  CHECK(q.frames_dropped() == 4);
+  CHECK(q.waiting_senders() == 0);
+}
+
+TEST_CASE("send queue: close fails every waiter at once and drops what is pending",
+          "[runtime][send_queue]") {
+  asio::io_context context(1);
+  recorder owner;
+  send_queue q(100, 100, owner);
+  std::vector<std::string> log;
+  CHECK_FALSE(push(q, 100, 'a'));
+  q.push_async(async_waiter(10, 'b', log), 0ms, context, nullptr);
+  q.push_async(async_waiter(10, 'c', log), 10s, context, nullptr);
+  frame f{10, 'd'};
+  auto blocked = std::async(std::launch::async, [&] {
+    return q.push_for(
+        f.size, [](void* p, std::uint8_t* out) { (*static_cast<frame*>(p))(out); }, &f, 10s, {},
+        true);
+  });
+  while (q.waiting_senders() < 3) {
+    std::this_thread::yield();
+  }
+  q.close(wiregen::error::connection_closed);
+  CHECK(blocked.get() == wiregen::error::connection_closed);
+  const auto closed = ":" + wiregen::make_error_code(wiregen::error::connection_closed).message();
+  CHECK(log == std::vector<std::string>{"b" + closed, "c" + closed});
+  CHECK(q.frames_dropped() == 4);  // three waiters and the pending frame
+  CHECK(q.queued_bytes() == 0);
+  CHECK(push(q, 1, 'e') == wiregen::error::connection_closed);
+  CHECK(q.push_batch({}, 0) == wiregen::error::connection_closed);
+  context.run();  // the cancelled deadline settles
+}
+
+TEST_CASE("send queue: stop_accepting keeps what is pending for the flush",
+          "[runtime][send_queue]") {
+  recorder owner;
+  send_queue q(100, 100, owner);
+  CHECK_FALSE(push(q, 30, 'a'));
+  q.stop_accepting(wiregen::error::connection_closed);
+  CHECK(push(q, 1, 'b') == wiregen::error::connection_closed);
+  CHECK_FALSE(q.push_if_idle(std::vector<std::uint8_t>(4, 'h')));
+  std::size_t frames = 0;
+  CHECK(drain_pending(q, frames) == "a");
+  CHECK(q.frames_dropped() == 0);
+}
+
+TEST_CASE("send queue: a heartbeat goes only into an idle queue, and is never refused",
+          "[runtime][send_queue]") {
+  recorder owner;
+  send_queue q(10, 5, owner);
+  const std::vector<std::uint8_t> beat(4, 'h');
+  CHECK(q.push_if_idle(beat));
+  CHECK_FALSE(q.push_if_idle(beat));  // not idle any more
+  CHECK(q.is_writable());
+  CHECK(q.frames_dropped() == 0);
+  std::size_t frames = 0;
+  CHECK(drain_pending(q, frames) == "h");
+}
+
+TEST_CASE("send queue: a batch goes only into an empty queue", "[runtime][send_queue]") {
+  recorder owner;
+  send_queue q(10, 5, owner);
+  const std::vector<std::uint8_t> backlog(40, 'k');  // larger than the bound: fine when empty
+  CHECK_FALSE(q.push_batch(backlog, 4));
+  CHECK(q.push_batch(backlog, 4) == wiregen::error::send_queue_full);
+  CHECK(q.frames_dropped() == 0);  // a refused batch is the caller's to keep
+  std::size_t frames = 0;
+  CHECK(drain_pending(q, frames) == "k");
+  CHECK(frames == 4);
+}
+
+TEST_CASE("send queue: the close latch", "[runtime][send_queue]") {
+  recorder owner;
+  send_queue q(10, 5, owner);
+  CHECK_FALSE(q.wait_closed(10ms));
+  auto waited = std::async(std::launch::async, [&] { return q.wait_closed(10s); });
+  q.mark_closed();
+  CHECK(waited.get());
+  CHECK(q.wait_closed(0ms));
 }

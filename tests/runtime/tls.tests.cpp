@@ -1,6 +1,7 @@
 // TLS over loopback with certificates made at test time: versions, mutual
 // TLS and the peer's identity, hostname verification, the handshake
 // timeout, certificate reload, ALPN and configuration errors.
+#include <asio/ssl/error.hpp>
 #include <catch2/catch.hpp>
 
 #include <atomic>

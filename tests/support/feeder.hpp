@@ -5,6 +5,7 @@
 
 #include "support/detached_connection.hpp"
 #include "wiregen/dispatcher.hpp"
+#include "wiregen/frame_loop.hpp"
 
 namespace wiregen::test {
 
@@ -13,7 +14,7 @@ namespace wiregen::test {
 /// each chunk arrives.
 struct feeder {
   explicit feeder(std::shared_ptr<wiregen::dispatcher> d)
-      : dispatcher(d), conn(detached_connection(d)) {}
+      : dispatcher(d), conn(detached_connection(d)), loop(conn->gate()) {}
   feeder(const feeder&) = delete;
   feeder& operator=(const feeder&) = delete;
   // A stop posts work that owns the connection; run it so nothing leaks.
@@ -22,13 +23,15 @@ struct feeder {
   wiregen::decode_result feed(const std::string& chunk) {
     buffered += chunk;
     const auto result = dispatcher->on_input(
-        *conn, {reinterpret_cast<const std::uint8_t*>(buffered.data()), buffered.size()});
+        *conn, loop, {reinterpret_cast<const std::uint8_t*>(buffered.data()), buffered.size()});
     buffered.erase(0, result.consumed);
     return result;
   }
 
   std::shared_ptr<wiregen::dispatcher> dispatcher;
   std::shared_ptr<wiregen::connection> conn;
+  // Stops delivering once the connection stops, as a served connection's does.
+  wiregen::frame_loop loop;
   std::string buffered;
 };
 

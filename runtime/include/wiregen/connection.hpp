@@ -7,17 +7,14 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <any>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <stop_token>
@@ -28,10 +25,11 @@
 
 #include "wiregen/byte_buffer.hpp"
 #include "wiregen/connection_stats.hpp"
-#include "wiregen/detail/timer_wheel.hpp"
-#include "wiregen/detail/tls_stream.hpp"
+#include "wiregen/detail/send_queue.hpp"
+#include "wiregen/detail/stream.hpp"
 #include "wiregen/dispatcher.hpp"
 #include "wiregen/error.hpp"
+#include "wiregen/frame_loop.hpp"
 #include "wiregen/options.hpp"
 #include "wiregen/proxy_protocol.hpp"
 #include "wiregen/stop_mode.hpp"
@@ -41,6 +39,11 @@
 namespace wiregen {
 
 class connection;
+
+namespace detail {
+class liveness;
+class startup;
+}  // namespace detail
 
 /// What a connection does before it is served: read a PROXY protocol
 /// header (when `trusted_proxies` is set), pass `admit` (a server's
@@ -61,7 +64,7 @@ struct connection_setup {
 /// Thread rules: the send functions, stop(), the state queries and stats()
 /// are safe from any thread; user_data() belongs to the connection's thread.
 class connection : public std::enable_shared_from_this<connection>,
-                   private detail::timer_wheel::entry {
+                   private detail::send_queue::events {
  public:
   using clock = std::chrono::steady_clock;
 
@@ -148,7 +151,7 @@ class connection : public std::enable_shared_from_this<connection>,
   bool is_reading() const noexcept { return is_open(); }
   /// False from the moment a send did not fit until the queue drains to the
   /// low watermark. Thread-safe.
-  bool is_writable() const noexcept { return writable_.load(); }
+  bool is_writable() const noexcept { return queue_.is_writable(); }
 
   /// A number unique among the connections of one process.
   std::uint64_t id() const noexcept { return id_; }
@@ -173,11 +176,7 @@ class connection : public std::enable_shared_from_this<connection>,
 
   /// What the TLS handshake established; null for a plain connection (and
   /// before on_open). Immutable once set: safe from any thread after.
-  const tls_info* tls() const noexcept { return tls_ ? tls_->info.get() : nullptr; }
-
-  /// Takes one token of the message rate limit (always true without one).
-  /// The frame loop asks before each frame; connection thread only.
-  bool take_message_token();
+  const tls_info* tls() const noexcept { return stream_.tls(); }
 
   /// Whether on_open ran: the connection was served, not refused before.
   /// Connection thread only.
@@ -185,254 +184,102 @@ class connection : public std::enable_shared_from_this<connection>,
   /// When on_open ran. Connection thread only.
   clock::time_point opened_at() const noexcept { return opened_at_; }
 
+  /// The gate of this connection's frame loop: closed once a stop began,
+  /// holding frames back under the message rate. For driving a dispatcher
+  /// with bytes of one's own (tests, tools); connection thread only.
+  frame_gate gate() noexcept { return loop_.gate(); }
+
   /// The I/O context this connection's handlers run on.
   asio::io_context& context() noexcept { return *context_; }
   const connection_options& options() const noexcept { return *options_; }
 
  private:
-  enum class state { open, draining, closed };
+  friend class detail::liveness;
+  friend class detail::startup;
+  struct rate_state;
+  struct drain_state;
 
-  /// A sender waiting for room: a blocked write_frame_for (whose caller's
-  /// fill stays valid while it waits) or an async_write_frame (which owns
-  /// its encoded bytes, copied by its fill, and completes through `complete`).
-  struct send_waiter {
-    std::size_t size = 0;
-    void (*fill)(void* context, std::uint8_t* out) = nullptr;
-    void* fill_context = nullptr;
-    std::vector<std::uint8_t> bytes;
-    std::function<void(std::error_code)> complete;
-    std::unique_ptr<asio::steady_timer> deadline;
-    bool done = false;
-    std::error_code result;
-  };
-  using waiter_ptr = std::shared_ptr<send_waiter>;
+  enum class state : std::uint8_t { open, draining, closed };
 
-  /// What a connection needs only until it is served: kept out of line so
-  /// that a served connection does not carry it (idle memory is per
-  /// connection, and servers hold many).
-  struct startup_state {
-    std::shared_ptr<const std::vector<proxy_protocol::network>> trusted_proxies;
-    std::vector<std::uint8_t> proxy_bytes;
-    std::function<std::error_code(connection&)> admit;
-    std::function<void(std::error_code)> started;
-  };
-
-  /// The TLS session over socket_ and what keeps it valid.
-  struct tls_state {
-    tls_state(std::shared_ptr<asio::ssl::context> ssl_context, tcp_socket& socket, bool is_server)
-        : context(std::move(ssl_context)), stream(socket, *context), server(is_server) {}
-    std::shared_ptr<asio::ssl::context> context;  // outlives the stream, which uses it
-    detail::tls_stream stream;
-    bool server;
-    std::unique_ptr<tls_info> info;  // set once the handshake succeeded
-  };
-
-  /// The handshake deadline, then the drain's.
-  struct deadline_state {
-    explicit deadline_state(asio::io_context& context) : timer(context) {}
-    asio::steady_timer timer;
-    std::error_code drain_reason;
-    clock::time_point drain_until;
-  };
-
-  /// When the connection last saw each kind of activity, for connections
-  /// with a timeout or a heartbeat.
-  struct activity_times {
-    clock::time_point last_read;
-    clock::time_point last_frame;
-    clock::time_point last_write_progress;
-    clock::time_point last_send;
-    clock::time_point due;  // what the timer wheel entry is filed for
-  };
-
-  /// Senders waiting for room in the send queue, in arrival order; made by
-  /// the first of them (or wait_closed), as most connections never have one.
-  struct blocked_senders {
-    std::vector<waiter_ptr> waiters;
-    std::condition_variable_any room;  // and the close, for wait_closed()
-  };
-
-  /// The message rate limit's token bucket, for connections that have one.
-  struct rate_state {
-    explicit rate_state(asio::io_context& context) : timer(context) {}
-    double tokens = 0;
-    clock::time_point refilled_at;
-    bool throttled = false;
-    asio::steady_timer timer;  // ends a throttle
-  };
-
-  // Send queue, under send_mutex_.
-  bool room_for_locked(std::size_t size) const noexcept;
-  bool fits_locked(std::size_t size) const noexcept;
-  template <class Fill>
-  bool queue_locked(std::size_t size, Fill& fill, std::size_t frames = 1);
-  void refuse_locked();
-  std::error_code write_frame_waiting(std::size_t size, void (*fill)(void*, std::uint8_t*),
-                                      void* fill_context, std::chrono::milliseconds timeout,
-                                      std::stop_token cancel);
-  void submit(const waiter_ptr& waiter, std::chrono::milliseconds timeout);
-  void abandon(const waiter_ptr& waiter, std::error_code reason);
-  void release_written(std::size_t n);
-  void admit_waiters_locked(std::vector<waiter_ptr>& admitted);
-  void fail_waiters(std::error_code reason);
-  void mark_unwritable_locked();
-  void post_writability();
+  // What the send queue tells the connection (send_queue::events).
+  void write_ready() override;
+  void writability_changed() override;
 
   // Everything below runs on the connection's thread.
-  void begin();
-  void read_proxy_header();
-  void after_proxy();
+  static void started(connection& conn, std::error_code outcome);
   void open();
-  void throttle();
-  template <class Buffers, class Handler>
-  void stream_read_some(const Buffers& buffers, Handler&& handler);
-  template <class Buffers, class Handler>
-  void stream_write_some(const Buffers& buffers, Handler&& handler);
   void read_more();
-  void on_readable(std::error_code ec);
-  void settle_borrowed_input();
   void on_read(std::error_code ec, std::size_t n);
   void decode_input();
-  bool skip_bad_frame(std::error_code ec);
+  void throttle();
+  void resume_reading();
   void report_handler_failure() noexcept;
-  void queue_heartbeat();
-  deadline_state& deadlines();
-  blocked_senders& blocked_locked();
-  bool anyone_blocked_locked() const noexcept { return blocked_ && !blocked_->waiters.empty(); }
-  bool throttled() const noexcept { return rate_ && rate_->throttled; }
-  void notify_senders_locked();
   void on_peer_eof();
-  void schedule_write();
   void write_pending();
   void write_some();
   void on_written(std::error_code ec, std::size_t n);
   void begin_drain(std::error_code reason, std::chrono::milliseconds deadline);
+  drain_state& drain();
   void arm_drain_timer();
   void finish_drain_if_flushed();
   void finish(std::error_code reason);
   void report_close();
-  void file_timeouts();
-  void expired(clock::time_point now) override;
+  void release_write_buffer() noexcept;
+  bool throttled() const noexcept;
+  // For liveness.
+  bool is_serving() const noexcept { return state_.load() == state::open; }
+  bool is_writing() const noexcept { return !writing_.empty(); }
+  bool sends_heartbeats() const noexcept { return !dispatcher_->heartbeat().empty(); }
+  void send_heartbeat();
 
   std::shared_ptr<asio::io_context> context_;
-  tcp_socket socket_;
   std::shared_ptr<dispatcher> dispatcher_;
   std::shared_ptr<const connection_options> options_;
+  std::function<void(connection&, std::error_code)> close_observer_;
+  detail::stream stream_;
+  detail::send_queue queue_;
+  frame_loop loop_;
   std::uint64_t id_;
   asio::ip::tcp::endpoint remote_endpoint_;
   int native_handle_ = -1;
-  bool endpoint_known_ = false;
-  bool opened_ = false;            // on_open ran: on_close will too
-  bool write_deferred_ = false;    // a write round waits for open()
-  bool reported_writable_ = true;  // what on_writability last told the handler
-  std::function<void(connection&, std::error_code)> close_observer_;
-  std::any user_data_;
-  // Made when needed, so that an idle plain connection stays small: the
-  // handshake and drain deadline, the setup before on_open (freed then),
-  // TLS, and the rate limit.
-  std::unique_ptr<deadline_state> deadline_;
-  std::unique_ptr<startup_state> startup_;
-  std::unique_ptr<tls_state> tls_;  // over socket_, destroyed before it
-  std::unique_ptr<rate_state> rate_;
-  std::unique_ptr<activity_times> activity_;  // set when some timeout or the heartbeat is on
-
   std::atomic<state> state_{state::open};
   // Set by stop() before it posts the stop itself, so that a handler that
   // stops its connection sees no further frame of the batch being decoded.
   std::atomic<bool> stop_requested_{false};
-  std::atomic<bool> writable_{true};
-  std::atomic<std::int64_t> requested_deadline_ms_{0};  // of the latest stop()
-
-  // Connection-thread state.
-  byte_buffer input_;
-  // input_ is the I/O thread's read buffer, lent for one decode.
-  bool input_borrowed_ = false;
-  std::size_t wanted_ = 0;
-  std::uint64_t skip_remaining_ = 0;  // bytes of a skipped oversized frame still to come
+  bool endpoint_known_ = false;
+  bool opened_ = false;            // on_open ran: on_close will too
+  bool write_deferred_ = false;    // a write round waits for open()
+  bool reported_writable_ = true;  // what on_writability last told the handler
   bool peer_eof_ = false;
   bool shutdown_sent_ = false;
+  bool write_in_flight_ = false;
+  std::atomic<std::int64_t> requested_deadline_ms_{0};  // of the latest stop()
+  std::any user_data_;
+  clock::time_point opened_at_;
+  std::error_code close_reason_;
+  // The parts made only when needed, so that an idle plain connection stays
+  // small: what happens before on_open (freed then), the rate limit, the
+  // timeouts, and a drain's deadline.
+  std::unique_ptr<detail::startup> startup_;
+  std::unique_ptr<rate_state> rate_;
+  std::unique_ptr<detail::liveness> liveness_;
+  std::unique_ptr<drain_state> drain_;
+
+  byte_buffer input_;    // received bytes not decoded yet: a partial frame
   byte_buffer writing_;  // the block the socket is writing now
   std::size_t write_offset_ = 0;
   std::size_t writing_frames_ = 0;
-  bool write_in_flight_ = false;
-  std::error_code close_reason_;
-  bool first_frame_seen_ = false;
-  clock::time_point opened_at_;
-
-  mutable std::mutex send_mutex_;  // guards the members up to blocked_
-  byte_buffer pending_;            // frames queued since the last write began
-  std::size_t pending_frames_ = 0;
-  std::size_t queued_bytes_ = 0;  // pending_ plus what writing_ has not written yet
-  bool accepting_sends_ = true;
-  bool write_scheduled_ = false;  // a write is running or posted
-  bool close_reported_ = false;   // on_close has run
-  std::unique_ptr<blocked_senders> blocked_;
 
   std::atomic<std::uint64_t> bytes_in_{0};
   std::atomic<std::uint64_t> bytes_out_{0};
   std::atomic<std::uint64_t> frames_in_{0};
   std::atomic<std::uint64_t> frames_out_{0};
-  std::atomic<std::uint64_t> frames_dropped_{0};
   std::atomic<std::uint64_t> frames_skipped_{0};
 };
 
-template <class Buffers, class Handler>
-void connection::stream_read_some(const Buffers& buffers, Handler&& handler) {
-  if (tls_) {
-    tls_->stream.async_read_some(buffers, std::forward<Handler>(handler));
-  } else {
-    socket_.async_read_some(buffers, std::forward<Handler>(handler));
-  }
-}
-
-template <class Buffers, class Handler>
-void connection::stream_write_some(const Buffers& buffers, Handler&& handler) {
-  if (tls_) {
-    tls_->stream.async_write_some(buffers, std::forward<Handler>(handler));
-  } else {
-    socket_.async_write_some(buffers, std::forward<Handler>(handler));
-  }
-}
-
-inline bool connection::room_for_locked(std::size_t size) const noexcept {
-  // A frame larger than the whole bound still goes into an empty queue, so
-  // that it can never wait forever.
-  return queued_bytes_ == 0 || queued_bytes_ + size <= options_->max_queued_bytes;
-}
-
-inline bool connection::fits_locked(std::size_t size) const noexcept {
-  return !anyone_blocked_locked() && room_for_locked(size);  // nobody overtakes a waiter
-}
-
-template <class Fill>
-bool connection::queue_locked(std::size_t size, Fill& fill, std::size_t frames) {
-  fill(pending_.prepare(size));
-  pending_.commit(size);
-  queued_bytes_ += size;
-  pending_frames_ += frames;
-  const bool post_write = !write_scheduled_;
-  write_scheduled_ = true;
-  return post_write;
-}
-
 template <class Fill>
 std::error_code connection::write_frame(std::size_t size, Fill&& fill) {
-  bool post_write = false;
-  {
-    std::lock_guard lock(send_mutex_);
-    if (!accepting_sends_) {
-      return error::connection_closed;
-    }
-    if (!fits_locked(size)) {
-      refuse_locked();
-      return error::send_queue_full;
-    }
-    post_write = queue_locked(size, fill);
-  }
-  if (post_write) {
-    schedule_write();
-  }
-  return {};
+  return queue_.push(size, fill);
 }
 
 template <class Fill>
@@ -440,9 +287,10 @@ std::error_code connection::write_frame_for(std::size_t size, Fill&& fill,
                                             std::chrono::milliseconds timeout,
                                             std::stop_token cancel) {
   using fill_type = std::remove_reference_t<Fill>;
-  return write_frame_waiting(
+  return queue_.push_for(
       size, [](void* context, std::uint8_t* out) { (*static_cast<fill_type*>(context))(out); },
-      const_cast<void*>(static_cast<const void*>(&fill)), timeout, std::move(cancel));
+      const_cast<void*>(static_cast<const void*>(&fill)), timeout, std::move(cancel),
+      !context_->get_executor().running_in_this_thread());
 }
 
 template <class Token>
@@ -451,8 +299,7 @@ auto connection::async_write_frame(std::vector<std::uint8_t> frame,
   return asio::async_initiate<Token, void(std::error_code)>(
       [self = shared_from_this(), timeout](auto handler, std::vector<std::uint8_t> bytes) {
         using handler_type = decltype(handler);
-        auto waiter = std::make_shared<send_waiter>();
-        waiter->size = bytes.size();
+        auto waiter = std::make_shared<detail::send_queue::waiter>();
         waiter->bytes = std::move(bytes);
         auto slot = asio::get_associated_cancellation_slot(handler);
         auto executor = asio::get_associated_executor(handler, self->context_->get_executor());
@@ -479,15 +326,16 @@ auto connection::async_write_frame(std::vector<std::uint8_t> frame,
         };
         if (slot.is_connected()) {
           slot.assign([weak_self = std::weak_ptr<connection>(self),
-                       weak_waiter = std::weak_ptr<send_waiter>(waiter)](asio::cancellation_type) {
+                       weak_waiter = std::weak_ptr<detail::send_queue::waiter>(waiter)](
+                          asio::cancellation_type) {
             auto conn = weak_self.lock();
             auto waiting = weak_waiter.lock();
             if (conn && waiting) {
-              conn->abandon(waiting, error::send_cancelled);
+              conn->queue_.abandon(waiting, error::send_cancelled);
             }
           });
         }
-        self->submit(waiter, timeout);
+        self->queue_.push_async(waiter, timeout, *self->context_, self);
       },
       token, std::move(frame));
 }

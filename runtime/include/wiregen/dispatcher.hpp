@@ -12,6 +12,7 @@ namespace wiregen {
 
 class connection;
 class datagram_peer;
+class frame_loop;
 
 /// What a dispatcher made of the bytes it was given.
 struct decode_result {
@@ -23,11 +24,10 @@ struct decode_result {
   std::size_t wanted = 0;
   /// Frames handed to the handler.
   std::size_t frames = 0;
-  /// Set when a frame was bad; what happens next is on_error()'s choice.
+  /// Bad frames dropped as on_error() asked (see error_action::skip).
+  std::size_t skipped = 0;
+  /// Set when a frame was bad and not skipped: the connection closes with it.
   std::error_code error;
-  /// With `error`, bytes of the bad frame still to come: skipping it means
-  /// discarding them as they arrive, never buffering them.
-  std::uint64_t skip = 0;
   /// Decoding stopped at a complete frame the message rate does not allow
   /// yet; it stays in the input.
   bool throttled = false;
@@ -59,10 +59,12 @@ class dispatcher {
   /// The connection is established; called before any on_input().
   virtual void on_open(connection& conn) = 0;
 
-  /// Decodes and dispatches the complete frames at the front of `input`,
-  /// stopping early if the connection stops reading (a handler stopped it)
-  /// and at the first bad frame.
-  virtual decode_result on_input(connection& conn, std::span<const std::uint8_t> input) = 0;
+  /// Decodes and dispatches the complete frames at the front of `input`
+  /// with the connection's frame loop, which keeps the decode state between
+  /// calls and stops early when the connection stops reading (a handler
+  /// stopped it); bad frames go to on_error, which may skip them.
+  virtual decode_result on_input(connection& conn, frame_loop& loop,
+                                 std::span<const std::uint8_t> input) = 0;
 
   /// A received frame was bad, or a handler threw (error::handler_failed,
   /// which always disconnects). Returns what to do about it.

@@ -9,8 +9,6 @@
 #include <system_error>
 #include <vector>
 
-#include "wiregen/connection.hpp"
-#include "wiregen/dispatcher.hpp"
 #include "wiregen/error.hpp"
 
 namespace wiregen {
@@ -68,46 +66,5 @@ class line_writer {
  private:
   std::string_view line_;
 };
-
-/// The frame loop of a line protocol: hands each complete line at the front
-/// of `input`, without its delimiter, to `dispatch(std::string_view)`. The
-/// delimiter is looked for only as far as the longest line reaches, so a
-/// peer that never sends one costs at most max_line_length bytes before the
-/// connection closes with error::line_too_long; a line of exactly
-/// max_line_length bytes passes. Each call scans from the front of the
-/// buffered line again: bounded by max_line_length, and cheap for the
-/// short lines text protocols use.
-template <line_role Role, class Dispatch>
-decode_result decode_lines(connection& conn, std::span<const std::uint8_t> input,
-                           Dispatch&& dispatch) {
-  const std::string_view delimiter = Role::delimiter;
-  const std::size_t window = Role::max_line_length + delimiter.size();
-  const std::string_view text(reinterpret_cast<const char*>(input.data()), input.size());
-  decode_result result;
-  while (conn.is_reading()) {
-    const std::string_view rest = text.substr(result.consumed);
-    const std::size_t end = rest.substr(0, window).find(delimiter);
-    if (end == std::string_view::npos) {
-      if (rest.size() >= window) {
-        result.error = error::line_too_long;
-      } else {
-        result.wanted = rest.size() + 1;
-      }
-      break;
-    }
-    if (!conn.take_message_token()) {
-      result.throttled = true;  // the line stays for later
-      break;
-    }
-    result.consumed += end + delimiter.size();
-    result.wanted = 0;
-    if (const auto ec = dispatch(rest.substr(0, end))) {
-      result.error = ec;
-      break;
-    }
-    ++result.frames;
-  }
-  return result;
-}
 
 }  // namespace wiregen

@@ -11,12 +11,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <system_error>
 #include <unordered_map>
 #include <vector>
 
 #include "wiregen/connection.hpp"
+#include "wiregen/detail/token_bucket.hpp"
 #include "wiregen/dispatcher.hpp"
 #include "wiregen/io_pool.hpp"
 #include "wiregen/options.hpp"
@@ -110,9 +112,7 @@ class server {
   mutable std::mutex tls_mutex_;
   std::shared_ptr<asio::ssl::context> tls_context_;  // for connections accepted from now on
   std::shared_ptr<const std::vector<proxy_protocol::network>> trusted_proxies_;
-  // The accept rate's token bucket (accept thread).
-  double accept_tokens_ = 0;
-  std::chrono::steady_clock::time_point accept_refilled_;
+  std::optional<detail::token_bucket> accept_bucket_;  // the accept rate (accept thread)
 };
 
 }  // namespace wiregen

@@ -1,11 +1,13 @@
 #pragma once
 
-#include <asio/ssl/context.hpp>
-
 #include <memory>
 #include <string>
 #include <system_error>
 #include <vector>
+
+namespace asio::ssl {
+class context;
+}  // namespace asio::ssl
 
 namespace wiregen {
 

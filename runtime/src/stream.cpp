@@ -1,0 +1,183 @@
+#include "wiregen/detail/stream.hpp"
+
+#include <asio/ip/address.hpp>
+#include <asio/ssl/host_name_verification.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "tls_layer.hpp"
+#include "wiregen/connection.hpp"
+#include "wiregen/detail/buffer_pool.hpp"
+
+namespace wiregen::detail {
+
+namespace {
+
+// Each I/O thread reads ready sockets into one buffer of its own: a
+// connection with no partial frame pending holds no read buffer at all, so
+// an idle connection costs no more than its state, and reads come in large
+// chunks however many connections there are.
+byte_buffer& thread_read_buffer() {
+  static thread_local byte_buffer buffer;
+  return buffer;
+}
+
+// A TLS record holds at most 16 KiB: larger reads would only leave room unused.
+constexpr std::size_t tls_record_size = 16384;
+
+// A plain socket reads into its own buffer only to finish a partial frame.
+constexpr std::size_t partial_frame_chunk = 1024;
+
+}  // namespace
+
+void io_completion::operator()(std::error_code ec, std::size_t n) const {
+  ((*self).*member)(ec, n);
+}
+
+tls_layer::tls_layer(tls_setup setup, tcp_socket& socket)
+    : context(std::move(setup.context)), stream(socket, *context), server(setup.server) {
+  const auto& name = setup.server_name;
+  std::error_code not_an_address;
+  (void)asio::ip::make_address(name, not_an_address);
+  if (!server && !name.empty() && not_an_address) {
+    // SNI carries host names only, never addresses.
+    SSL_set_tlsext_host_name(stream.native_handle(), name.c_str());
+  }
+  if (!server && setup.verify_name && !name.empty()) {
+    stream.set_verify_callback(asio::ssl::host_name_verification(name));
+  }
+}
+
+stream::stream(tcp_socket socket) : socket_(std::move(socket)) {
+  if (socket_.is_open()) {
+    // A plain read is synchronous after a readiness wait: a spurious
+    // wake-up must return would_block, never block the loop.
+    std::error_code ignored;
+    socket_.non_blocking(true, ignored);
+  }
+}
+
+stream::~stream() = default;
+
+void stream::use_tls(tls_setup setup) {
+  tls_ = std::make_unique<tls_layer>(std::move(setup), socket_);
+}
+
+const tls_info* stream::tls() const noexcept {
+  return tls_ ? tls_->info.get() : nullptr;
+}
+
+void stream::handshake(std::function<void(std::error_code)> done) {
+  if (!tls_) {
+    done({});
+    return;
+  }
+  tls_->stream.async_handshake(
+      tls_->server ? asio::ssl::stream_base::server : asio::ssl::stream_base::client,
+      [this, done = std::move(done)](std::error_code ec) {
+        if (!ec) {
+          auto info = std::make_unique<tls_info>();
+          describe_session(tls_->stream.native_handle(), *info);
+          tls_->info = std::move(info);
+        }
+        done(ec);
+      });
+}
+
+void stream::read(byte_buffer& input, std::size_t wanted, std::size_t chunk, io_completion done) {
+  if (!tls_ && input.empty()) {
+    // Nothing pending: wait until the socket is readable, then read into
+    // the thread's buffer. TLS keeps its own buffering, so it cannot.
+    socket_.async_wait(asio::socket_base::wait_read,
+                       [this, wanted, chunk, &input, done = std::move(done)](std::error_code ec) {
+                         on_readable(ec, wanted, chunk, input, done);
+                       });
+    return;
+  }
+  // Room for the rest of the frame being received, and at least one chunk;
+  // `wanted` comes from a validated header, so it never exceeds the maximum
+  // frame size whatever a peer writes in its length field.
+  const std::size_t missing = wanted > input.size() ? wanted - input.size() : 0;
+  const std::size_t room_size =
+      std::max(missing, tls_ ? std::min(chunk, tls_record_size) : partial_frame_chunk);
+  buffer_pool::take(input, room_size);
+  input.prepare(room_size);
+  const auto room = asio::buffer(input.prepare(0), input.writable());
+  if (tls_) {
+    tls_->stream.async_read_some(room, std::move(done));
+  } else {
+    socket_.async_read_some(room, std::move(done));
+  }
+}
+
+void stream::on_readable(std::error_code ec, std::size_t wanted, std::size_t chunk,
+                         byte_buffer& input, const io_completion& done) {
+  if (ec || !socket_.is_open()) {
+    done(ec ? ec : asio::error::operation_aborted, 0);
+    return;
+  }
+  byte_buffer& shared = thread_read_buffer();
+  shared.clear();
+  shared.prepare(std::max(chunk, wanted));
+  std::error_code read_ec;
+  const std::size_t n =
+      socket_.read_some(asio::buffer(shared.prepare(0), shared.writable()), read_ec);
+  if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) {
+    read(input, wanted, chunk, done);  // woken for nothing: wait again
+    return;
+  }
+  // The bytes become the connection's input while they are decoded; what
+  // is left of them (a partial frame) moves to its own buffer in settle().
+  input.swap(shared);
+  lent_ = true;
+  done(read_ec, n);
+}
+
+void stream::settle(byte_buffer& input) {
+  if (!lent_) {
+    if (input.empty()) {
+      buffer_pool::give_back(input);  // idle: hold no storage
+    }
+    return;
+  }
+  lent_ = false;
+  byte_buffer& shared = thread_read_buffer();  // holds the connection's own buffer now
+  if (!input.empty()) {
+    const auto rest = input.readable();
+    buffer_pool::take(shared, rest.size());
+    shared.clear();
+    std::memcpy(shared.prepare(rest.size()), rest.data(), rest.size());
+    shared.commit(rest.size());
+  }
+  input.swap(shared);  // the thread gets its buffer back
+  if (input.empty()) {
+    buffer_pool::give_back(input);
+  }
+  // A thread buffer grown for one large frame shrinks back to a chunk's
+  // worth once that frame is done.
+  if (thread_read_buffer().capacity() > 4 * buffer_pool::largest_kept) {
+    byte_buffer().swap(thread_read_buffer());
+  }
+}
+
+void stream::write_some(asio::const_buffer bytes, io_completion done) {
+  if (tls_) {
+    tls_->stream.async_write_some(bytes, std::move(done));
+  } else {
+    socket_.async_write_some(bytes, std::move(done));
+  }
+}
+
+void stream::shutdown_send() noexcept {
+  std::error_code ignored;
+  socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+}
+
+void stream::close() noexcept {
+  std::error_code ignored;
+  socket_.close(ignored);
+}
+
+}  // namespace wiregen::detail
