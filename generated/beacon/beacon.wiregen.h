@@ -15,6 +15,7 @@
 
 #include <wiregen/datagram_endpoint.hpp>
 #include <wiregen/dispatcher.hpp>
+#include <wiregen/frame_dispatcher.hpp>
 #include <wiregen/frame_meta.hpp>
 #include <wiregen/handler.hpp>
 #include <wiregen/protocol_info.hpp>
@@ -113,12 +114,28 @@ template <>
 struct message_id<Command>
     : std::integral_constant<std::uint64_t, 0x12cull> {};
 
-/// The protocol as one type, for tools written once for every protocol
-/// (wiregen's load generator): its tables, and its codec behind one
-/// signature whatever the layout.
+/// Which side sends each message of the table; see beacon.framing.textpb.
+template <class Message>
+inline constexpr wiregen::message_sender sender_of = wiregen::message_sender::none;
+template <>
+inline constexpr wiregen::message_sender sender_of<Reading> = wiregen::message_sender::client;
+template <>
+inline constexpr wiregen::message_sender sender_of<Ack> = wiregen::message_sender::server;
+template <>
+inline constexpr wiregen::message_sender sender_of<Command> = wiregen::message_sender::server;
+
+/// The protocol as one type, for the runtime and for tools written once for
+/// every protocol (wiregen's load generator): its tables, and its codec
+/// behind one signature whatever the layout.
 struct protocol {
   using header = frame_header;
+  static constexpr std::size_t min_header_size = framing::header_size;
   static constexpr std::size_t trailer_size = framing::trailer_size;
+  static constexpr std::size_t max_payload_size = framing::max_payload_size;
+  template <class Message>
+  static constexpr std::uint64_t id = message_id<Message>::value;
+  template <class Message>
+  static constexpr wiregen::message_sender sender = sender_of<Message>;
   static constexpr std::array<wiregen::message_info, 3> messages{{
       {"fleet.beacon.Reading", 1, wiregen::message_sender::client},
       {"fleet.beacon.Ack", 2, wiregen::message_sender::server},
@@ -134,31 +151,6 @@ struct protocol {
   static std::error_code scan_header(std::span<const std::uint8_t> in, frame_header& out,
                                      std::size_t& header_size) noexcept;
 
-  /// Appends one whole frame carrying `message` under `message_id`.
-  static std::error_code append_frame(std::string& out, std::uint32_t message_id,
-                                      const google::protobuf::MessageLite& message,
-                                      const wiregen::frame_meta& meta = {}) {
-    return codec::append_frame(out, static_cast<std::uint64_t>(message_id), message, meta);
-  }
-};
-
-/// Whether the server sends `Message`; see beacon.framing.textpb.
-template <class Message>
-inline constexpr bool server_sends = false;
-template <>
-inline constexpr bool server_sends<Ack> = true;
-template <>
-inline constexpr bool server_sends<Command> = true;
-
-/// The protocol as the server sends it, for wiregen::typed_session.
-struct server_role {
-  static constexpr std::size_t max_payload_size = framing::max_payload_size;
-  static constexpr std::size_t trailer_size = framing::trailer_size;
-  template <class Message>
-  static constexpr bool sends = server_sends<Message>;
-  template <class Message>
-  static constexpr std::uint64_t id = message_id<Message>::value;
-
   static std::size_t header_size_for(std::uint64_t message_id, std::size_t payload_size,
                                      const wiregen::frame_meta& meta) noexcept {
     return codec::header_size_for(message_id, payload_size, meta);
@@ -171,7 +163,17 @@ struct server_role {
                            std::size_t payload_size) noexcept {
     codec::finish_frame(frame, header_size, payload_size);
   }
+
+  /// Appends one whole frame carrying `message` under `message_id`.
+  static std::error_code append_frame(std::string& out, std::uint32_t message_id,
+                                      const google::protobuf::MessageLite& message,
+                                      const wiregen::frame_meta& meta = {}) {
+    return codec::append_frame(out, static_cast<std::uint64_t>(message_id), message, meta);
+  }
 };
+
+/// The protocol as the server sends it, for wiregen::typed_session.
+using server_role = wiregen::protocol_side<protocol, wiregen::message_sender::server>;
 
 /// The server's end of a connection: a copyable handle whose sends
 /// take exactly the messages the server sends (Ack, Command).
@@ -182,34 +184,8 @@ class server_session : public wiregen::typed_session<server_role> {
   using wiregen::typed_session<server_role>::typed_session;
 };
 
-/// Whether the client sends `Message`; see beacon.framing.textpb.
-template <class Message>
-inline constexpr bool client_sends = false;
-template <>
-inline constexpr bool client_sends<Reading> = true;
-
 /// The protocol as the client sends it, for wiregen::typed_session.
-struct client_role {
-  static constexpr std::size_t max_payload_size = framing::max_payload_size;
-  static constexpr std::size_t trailer_size = framing::trailer_size;
-  template <class Message>
-  static constexpr bool sends = client_sends<Message>;
-  template <class Message>
-  static constexpr std::uint64_t id = message_id<Message>::value;
-
-  static std::size_t header_size_for(std::uint64_t message_id, std::size_t payload_size,
-                                     const wiregen::frame_meta& meta) noexcept {
-    return codec::header_size_for(message_id, payload_size, meta);
-  }
-  static void write_header(std::uint8_t* out, std::uint64_t message_id, std::size_t payload_size,
-                           const wiregen::frame_meta& meta) noexcept {
-    codec::write_header(out, message_id, payload_size, meta);
-  }
-  static void finish_frame(std::uint8_t* frame, std::size_t header_size,
-                           std::size_t payload_size) noexcept {
-    codec::finish_frame(frame, header_size, payload_size);
-  }
-};
+using client_role = wiregen::protocol_side<protocol, wiregen::message_sender::client>;
 
 /// The client's end of a connection: a copyable handle whose sends
 /// take exactly the messages the client sends (Reading).
@@ -253,18 +229,9 @@ class client_handler : public wiregen::basic_client_handler<client_session> {
 
 /// Decodes the frames a server receives and calls a server_handler.
 /// wiregen::server drives it; tests may feed it bytes directly.
-class server_dispatcher final
-    : public wiregen::basic_dispatcher<server_session, server_handler> {
+class server_dispatcher final : public wiregen::frame_dispatcher<protocol, server_session, server_handler, server_dispatcher> {
  public:
-  using basic_dispatcher::basic_dispatcher;
-
-  wiregen::decode_result on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
-                                  std::span<const std::uint8_t> input) override;
-  /// One datagram, one frame: for fleet::beacon::datagram_server.
-  std::error_code on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
-                              std::span<const std::uint8_t> datagram) override;
-
- private:
+  using frame_dispatcher::frame_dispatcher;
   /// Checks a whole frame (its checksum) and calls the handler.
   std::error_code dispatch(server_session& session, const frame_header& header,
                            std::span<const std::uint8_t> frame, std::size_t header_size);
@@ -272,18 +239,9 @@ class server_dispatcher final
 
 /// Decodes the frames a client receives and calls a client_handler.
 /// wiregen::client drives it; tests may feed it bytes directly.
-class client_dispatcher final
-    : public wiregen::basic_dispatcher<client_session, client_handler> {
+class client_dispatcher final : public wiregen::frame_dispatcher<protocol, client_session, client_handler, client_dispatcher> {
  public:
-  using basic_dispatcher::basic_dispatcher;
-
-  wiregen::decode_result on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
-                                  std::span<const std::uint8_t> input) override;
-  /// One datagram, one frame: for fleet::beacon::datagram_client.
-  std::error_code on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
-                              std::span<const std::uint8_t> datagram) override;
-
- private:
+  using frame_dispatcher::frame_dispatcher;
   /// Checks a whole frame (its checksum) and calls the handler.
   std::error_code dispatch(client_session& session, const frame_header& header,
                            std::span<const std::uint8_t> frame, std::size_t header_size);

@@ -15,6 +15,7 @@
 
 #include <wiregen/datagram_endpoint.hpp>
 #include <wiregen/dispatcher.hpp>
+#include <wiregen/frame_dispatcher.hpp>
 #include <wiregen/frame_meta.hpp>
 #include <wiregen/handler.hpp>
 #include <wiregen/protocol_info.hpp>
@@ -90,12 +91,26 @@ template <>
 struct message_id<EchoReply>
     : std::integral_constant<std::uint16_t, 2u> {};
 
-/// The protocol as one type, for tools written once for every protocol
-/// (wiregen's load generator): its tables, and its codec behind one
-/// signature whatever the layout.
+/// Which side sends each message of the table; see echo.framing.textpb.
+template <class Message>
+inline constexpr wiregen::message_sender sender_of = wiregen::message_sender::none;
+template <>
+inline constexpr wiregen::message_sender sender_of<EchoRequest> = wiregen::message_sender::client;
+template <>
+inline constexpr wiregen::message_sender sender_of<EchoReply> = wiregen::message_sender::server;
+
+/// The protocol as one type, for the runtime and for tools written once for
+/// every protocol (wiregen's load generator): its tables, and its codec
+/// behind one signature whatever the layout.
 struct protocol {
   using header = frame_header;
+  static constexpr std::size_t min_header_size = framing::header_size;
   static constexpr std::size_t trailer_size = framing::trailer_size;
+  static constexpr std::size_t max_payload_size = framing::max_payload_size;
+  template <class Message>
+  static constexpr std::uint16_t id = message_id<Message>::value;
+  template <class Message>
+  static constexpr wiregen::message_sender sender = sender_of<Message>;
   static constexpr std::array<wiregen::message_info, 2> messages{{
       {"bench.EchoRequest", 1, wiregen::message_sender::client},
       {"bench.EchoReply", 2, wiregen::message_sender::server},
@@ -110,29 +125,6 @@ struct protocol {
   static std::error_code scan_header(std::span<const std::uint8_t> in, frame_header& out,
                                      std::size_t& header_size) noexcept;
 
-  /// Appends one whole frame carrying `message` under `message_id`.
-  static std::error_code append_frame(std::string& out, std::uint32_t message_id,
-                                      const google::protobuf::MessageLite& message,
-                                      const wiregen::frame_meta& meta = {}) {
-    return codec::append_frame(out, static_cast<std::uint16_t>(message_id), message, meta);
-  }
-};
-
-/// Whether the server sends `Message`; see echo.framing.textpb.
-template <class Message>
-inline constexpr bool server_sends = false;
-template <>
-inline constexpr bool server_sends<EchoReply> = true;
-
-/// The protocol as the server sends it, for wiregen::typed_session.
-struct server_role {
-  static constexpr std::size_t max_payload_size = framing::max_payload_size;
-  static constexpr std::size_t trailer_size = framing::trailer_size;
-  template <class Message>
-  static constexpr bool sends = server_sends<Message>;
-  template <class Message>
-  static constexpr std::uint16_t id = message_id<Message>::value;
-
   static constexpr std::size_t header_size_for(std::uint16_t /*message_id*/,
                                                std::size_t /*payload_size*/,
                                                const wiregen::frame_meta& /*meta*/) noexcept {
@@ -144,7 +136,17 @@ struct server_role {
   }
   static void finish_frame(std::uint8_t* /*frame*/, std::size_t /*header_size*/,
                            std::size_t /*payload_size*/) noexcept {}
+
+  /// Appends one whole frame carrying `message` under `message_id`.
+  static std::error_code append_frame(std::string& out, std::uint32_t message_id,
+                                      const google::protobuf::MessageLite& message,
+                                      const wiregen::frame_meta& meta = {}) {
+    return codec::append_frame(out, static_cast<std::uint16_t>(message_id), message, meta);
+  }
 };
+
+/// The protocol as the server sends it, for wiregen::typed_session.
+using server_role = wiregen::protocol_side<protocol, wiregen::message_sender::server>;
 
 /// The server's end of a connection: a copyable handle whose sends
 /// take exactly the messages the server sends (EchoReply).
@@ -155,33 +157,8 @@ class server_session : public wiregen::typed_session<server_role> {
   using wiregen::typed_session<server_role>::typed_session;
 };
 
-/// Whether the client sends `Message`; see echo.framing.textpb.
-template <class Message>
-inline constexpr bool client_sends = false;
-template <>
-inline constexpr bool client_sends<EchoRequest> = true;
-
 /// The protocol as the client sends it, for wiregen::typed_session.
-struct client_role {
-  static constexpr std::size_t max_payload_size = framing::max_payload_size;
-  static constexpr std::size_t trailer_size = framing::trailer_size;
-  template <class Message>
-  static constexpr bool sends = client_sends<Message>;
-  template <class Message>
-  static constexpr std::uint16_t id = message_id<Message>::value;
-
-  static constexpr std::size_t header_size_for(std::uint16_t /*message_id*/,
-                                               std::size_t /*payload_size*/,
-                                               const wiregen::frame_meta& /*meta*/) noexcept {
-    return framing::header_size;
-  }
-  static void write_header(std::uint8_t* out, std::uint16_t message_id, std::size_t payload_size,
-                           const wiregen::frame_meta& meta) noexcept {
-    codec::write_header(out, message_id, payload_size, meta);
-  }
-  static void finish_frame(std::uint8_t* /*frame*/, std::size_t /*header_size*/,
-                           std::size_t /*payload_size*/) noexcept {}
-};
+using client_role = wiregen::protocol_side<protocol, wiregen::message_sender::client>;
 
 /// The client's end of a connection: a copyable handle whose sends
 /// take exactly the messages the client sends (EchoRequest).
@@ -222,18 +199,9 @@ class client_handler : public wiregen::basic_client_handler<client_session> {
 
 /// Decodes the frames a server receives and calls a server_handler.
 /// wiregen::server drives it; tests may feed it bytes directly.
-class server_dispatcher final
-    : public wiregen::basic_dispatcher<server_session, server_handler> {
+class server_dispatcher final : public wiregen::frame_dispatcher<protocol, server_session, server_handler, server_dispatcher> {
  public:
-  using basic_dispatcher::basic_dispatcher;
-
-  wiregen::decode_result on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
-                                  std::span<const std::uint8_t> input) override;
-  /// One datagram, one frame: for bench::datagram_server.
-  std::error_code on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
-                              std::span<const std::uint8_t> datagram) override;
-
- private:
+  using frame_dispatcher::frame_dispatcher;
   /// Checks a whole frame and calls the handler.
   std::error_code dispatch(server_session& session, const frame_header& header,
                            std::span<const std::uint8_t> frame, std::size_t header_size);
@@ -241,18 +209,9 @@ class server_dispatcher final
 
 /// Decodes the frames a client receives and calls a client_handler.
 /// wiregen::client drives it; tests may feed it bytes directly.
-class client_dispatcher final
-    : public wiregen::basic_dispatcher<client_session, client_handler> {
+class client_dispatcher final : public wiregen::frame_dispatcher<protocol, client_session, client_handler, client_dispatcher> {
  public:
-  using basic_dispatcher::basic_dispatcher;
-
-  wiregen::decode_result on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
-                                  std::span<const std::uint8_t> input) override;
-  /// One datagram, one frame: for bench::datagram_client.
-  std::error_code on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
-                              std::span<const std::uint8_t> datagram) override;
-
- private:
+  using frame_dispatcher::frame_dispatcher;
   /// Checks a whole frame and calls the handler.
   std::error_code dispatch(client_session& session, const frame_header& header,
                            std::span<const std::uint8_t> frame, std::size_t header_size);

@@ -75,28 +75,6 @@ std::error_code protocol::scan_header(std::span<const std::uint8_t> in, frame_he
   return codec::scan_header(in, out, header_size);
 }
 
-wiregen::decode_result server_dispatcher::on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
-                                                 std::span<const std::uint8_t> input) {
-  server_session session(conn.shared_from_this());
-  const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
-                           std::size_t header_size) {
-    return dispatch(session, header, frame, header_size);
-  };
-  const auto skip = [&](std::error_code ec) { return on_error(conn, ec) == wiregen::error_action::skip; };
-  return loop.decode<frame_header, framing::header_size, framing::trailer_size>(
-      input, codec::scan_header, deliver, skip);
-}
-
-std::error_code server_dispatcher::on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
-                                             std::span<const std::uint8_t> datagram) {
-  server_session session(peer);
-  const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
-                           std::size_t header_size) {
-    return dispatch(session, header, frame, header_size);
-  };
-  return wiregen::frame_loop::decode_one<frame_header, framing::trailer_size>(
-      datagram, codec::scan_header, deliver);
-}
 
 std::error_code server_dispatcher::dispatch(server_session& session,
                                           const frame_header& header,
@@ -118,28 +96,6 @@ std::error_code server_dispatcher::dispatch(server_session& session,
   return {};
 }
 
-wiregen::decode_result client_dispatcher::on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
-                                                 std::span<const std::uint8_t> input) {
-  client_session session(conn.shared_from_this());
-  const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
-                           std::size_t header_size) {
-    return dispatch(session, header, frame, header_size);
-  };
-  const auto skip = [&](std::error_code ec) { return on_error(conn, ec) == wiregen::error_action::skip; };
-  return loop.decode<frame_header, framing::header_size, framing::trailer_size>(
-      input, codec::scan_header, deliver, skip);
-}
-
-std::error_code client_dispatcher::on_datagram(const std::shared_ptr<wiregen::datagram_peer>& peer,
-                                             std::span<const std::uint8_t> datagram) {
-  client_session session(peer);
-  const auto deliver = [&](const frame_header& header, std::span<const std::uint8_t> frame,
-                           std::size_t header_size) {
-    return dispatch(session, header, frame, header_size);
-  };
-  return wiregen::frame_loop::decode_one<frame_header, framing::trailer_size>(
-      datagram, codec::scan_header, deliver);
-}
 
 std::error_code client_dispatcher::dispatch(client_session& session,
                                           const frame_header& header,

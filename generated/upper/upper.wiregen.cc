@@ -26,32 +26,4 @@ std::error_code append_line(std::string& out, std::string_view line) {
 
 }  // namespace codec
 
-wiregen::decode_result server_dispatcher::on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
-                                                 std::span<const std::uint8_t> input) {
-  server_session session(conn.shared_from_this());
-  const auto deliver = [&](std::string_view line) -> std::error_code {
-    try {
-      handler_.on_line(session, line);
-    } catch (...) {
-      return wiregen::error::handler_failed;
-    }
-    return {};
-  };
-  const auto skip = [&](std::error_code ec) { return on_error(conn, ec) == wiregen::error_action::skip; };
-  return loop.decode_lines(input, framing::delimiter, framing::max_line_length, deliver, skip);
-}
-wiregen::decode_result client_dispatcher::on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
-                                                 std::span<const std::uint8_t> input) {
-  client_session session(conn.shared_from_this());
-  const auto deliver = [&](std::string_view line) -> std::error_code {
-    try {
-      handler_.on_line(session, line);
-    } catch (...) {
-      return wiregen::error::handler_failed;
-    }
-    return {};
-  };
-  const auto skip = [&](std::error_code ec) { return on_error(conn, ec) == wiregen::error_action::skip; };
-  return loop.decode_lines(input, framing::delimiter, framing::max_line_length, deliver, skip);
-}
 }  // namespace upper

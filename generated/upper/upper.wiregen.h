@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include <wiregen/dispatcher.hpp>
+#include <wiregen/frame_dispatcher.hpp>
 #include <wiregen/frame_meta.hpp>
 #include <wiregen/handler.hpp>
 #include <wiregen/line_session.hpp>
@@ -44,10 +45,7 @@ std::error_code append_line(std::string& out, std::string_view line);
 }  // namespace codec
 
 /// The protocol as the server sends it, for wiregen::line_session.
-struct server_role {
-  static constexpr std::string_view delimiter = framing::delimiter;
-  static constexpr std::size_t max_line_length = framing::max_line_length;
-};
+using server_role = framing;
 
 /// The server's end of a connection: a copyable handle whose sends
 /// take text lines (the delimiter is added). send() never blocks, send_for()
@@ -59,10 +57,7 @@ class server_session : public wiregen::line_session<server_role> {
 };
 
 /// The protocol as the client sends it, for wiregen::line_session.
-struct client_role {
-  static constexpr std::string_view delimiter = framing::delimiter;
-  static constexpr std::size_t max_line_length = framing::max_line_length;
-};
+using client_role = framing;
 
 /// The client's end of a connection: a copyable handle whose sends
 /// take text lines (the delimiter is added). send() never blocks, send_for()
@@ -101,24 +96,16 @@ class client_handler : public wiregen::basic_client_handler<client_session> {
 
 /// Decodes the frames a server receives and calls a server_handler.
 /// wiregen::server drives it; tests may feed it bytes directly.
-class server_dispatcher final
-    : public wiregen::basic_dispatcher<server_session, server_handler> {
+class server_dispatcher final : public wiregen::line_dispatcher<framing, server_session, server_handler> {
  public:
-  using basic_dispatcher::basic_dispatcher;
-
-  wiregen::decode_result on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
-                                  std::span<const std::uint8_t> input) override;
+  using line_dispatcher::line_dispatcher;
 };
 
 /// Decodes the frames a client receives and calls a client_handler.
 /// wiregen::client drives it; tests may feed it bytes directly.
-class client_dispatcher final
-    : public wiregen::basic_dispatcher<client_session, client_handler> {
+class client_dispatcher final : public wiregen::line_dispatcher<framing, client_session, client_handler> {
  public:
-  using basic_dispatcher::basic_dispatcher;
-
-  wiregen::decode_result on_input(wiregen::connection& conn, wiregen::frame_loop& loop,
-                                  std::span<const std::uint8_t> input) override;
+  using line_dispatcher::line_dispatcher;
 };
 
 /// A server speaking this protocol: wiregen::server calling `handler`.

@@ -9,19 +9,10 @@ from wiregen import RUNTIME_ABI, __version__, naming
 from wiregen.framing import LoadedSpec
 from wiregen.model import (Envelope, File, Framing, HeaderField, Incoming, LineFormat, Message,
                            Role, Rpc, Trailer)
-from wiregen.validate import (DEFAULT_MAX_LINE_LENGTH, VARINT_LENGTH_MAX_BYTES, VARINT_MAX_BYTES,
-                              WIDTH_BYTES,
-                              envelope_oneof, header_size, is_variable, is_varint,
-                              length_bias, max_frame_size, trailer_size)
+from wiregen.validate import (DEFAULT_MAX_LINE_LENGTH, HEADER_ROLES, VARINT_LENGTH_MAX_BYTES,
+                              VARINT_MAX_BYTES, WIDTH_BYTES, envelope_oneof, header_size,
+                              is_variable, is_varint, length_bias, max_frame_size, trailer_size)
 
-_ROLE_NAMES = {
-    framing_pb2.LENGTH: "length",
-    framing_pb2.MESSAGE_ID: "message_id",
-    framing_pb2.REQUEST_ID: "request_id",
-    framing_pb2.FLAGS: "flags",
-    framing_pb2.CONSTANT: "constant",
-    framing_pb2.RESERVED: "reserved",
-}
 _ORDERS = {framing_pb2.BIG_ENDIAN: "big", framing_pb2.LITTLE_ENDIAN: "little"}
 _SENDERS = {framing_pb2.CLIENT: "client", framing_pb2.SERVER: "server", framing_pb2.BOTH: "both"}
 _COUNTS = {
@@ -158,7 +149,7 @@ def _build_header_framing(spec, format_name: str, envelope=None) -> Framing:
     offset = 0
     max_size = 0
     for field in spec.header:
-        role = _ROLE_NAMES[field.role]
+        role = HEADER_ROLES[field.role].name
         varint = is_varint(field)
         # A varint is read up to its format's limit (protobuf pads varints
         # now and then) but written no longer than its largest value needs.
@@ -200,6 +191,7 @@ def _build_header_framing(spec, format_name: str, envelope=None) -> Framing:
         length=by_role["length"],
         length_value_expression=_length_value(spec, fields, trailer_bytes),
         length_overhead_expression=_length_overhead(spec, trailer_bytes),
+        needs_length_end=spec.length_counts == framing_pb2.AFTER_LENGTH_FIELD,
         trailer=trailer,
         message_id=by_role.get("message_id"),
         id_type=by_role["message_id"].cpp_type if "message_id" in by_role else "std::uint32_t",
@@ -225,7 +217,7 @@ def _build_line_framing(spec) -> Framing:
     return Framing(
         format="line_delimited", byte_order="big", fields=(), variable=False, header_size=0,
         max_header_size=0, length=None, length_value_expression="",
-        length_overhead_expression=None, trailer=None, message_id=None,
+        length_overhead_expression=None, needs_length_end=False, trailer=None, message_id=None,
         id_type="std::uint32_t", request_id=None, flags=None, constants=(), length_bias=0,
         max_frame_size=max_length + len(delimiter), max_payload_size=max_length,
         has_meta=False, envelope=None,

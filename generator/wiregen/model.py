@@ -73,6 +73,8 @@ class Framing:
     # given `reader` and `length_end` (read).
     length_value_expression: str
     length_overhead_expression: Optional[str]  # None: the length is the payload's size
+    # The overhead expression reads `length_end`, where the LENGTH field ends.
+    needs_length_end: bool
     trailer: Optional[Trailer]
     # None when the header has no MESSAGE_ID field: each side then sends one
     # message type, and frames carry no id.

@@ -5,6 +5,7 @@ Every check runs before anything is rendered, and every problem is reported
 """
 
 import difflib
+from dataclasses import dataclass
 from typing import Dict
 
 import framing_pb2
@@ -24,12 +25,27 @@ CHECKSUM_BYTES = {framing_pb2.CRC32C: 4}
 DEFAULT_MAX_FRAME_SIZE = 4 * 1024 * 1024
 # protobuf cannot serialize or parse a message of 2 GiB or more.
 LARGEST_MAX_FRAME_SIZE = 2**31 - 1
-_SINGLE_ROLES = {
-    framing_pb2.LENGTH: ("length", True),
+
+
+@dataclass(frozen=True)
+class HeaderRole:
+    """What a header field's role means to the validator and the model."""
+
+    name: str  # in the model: length, message_id, ...
+    title: str  # in messages: "message id"
+    single: bool  # at most one field of this role
+    required: bool
+
+
+# The one table of header field roles.
+HEADER_ROLES = {
+    framing_pb2.LENGTH: HeaderRole("length", "length", single=True, required=True),
     # Optional: without it each side sends a single message type.
-    framing_pb2.MESSAGE_ID: ("message id", False),
-    framing_pb2.REQUEST_ID: ("request id", False),
-    framing_pb2.FLAGS: ("flags", False),
+    framing_pb2.MESSAGE_ID: HeaderRole("message_id", "message id", single=True, required=False),
+    framing_pb2.REQUEST_ID: HeaderRole("request_id", "request id", single=True, required=False),
+    framing_pb2.FLAGS: HeaderRole("flags", "flags", single=True, required=False),
+    framing_pb2.CONSTANT: HeaderRole("constant", "constant", single=False, required=False),
+    framing_pb2.RESERVED: HeaderRole("reserved", "reserved", single=False, required=False),
 }
 
 
@@ -221,8 +237,9 @@ def _check_header(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
         if field.role == framing_pb2.ROLE_UNSPECIFIED:
             sink.error(line, subject, "the role is not set",
                        "add 'role: LENGTH', MESSAGE_ID, REQUEST_ID, FLAGS, CONSTANT or RESERVED")
-        if field.role in _SINGLE_ROLES and field.role in seen_roles:
-            what = _SINGLE_ROLES[field.role][0]
+        role = HEADER_ROLES.get(field.role)
+        if role and role.single and field.role in seen_roles:
+            what = role.title
             sink.error(line, subject, f"a second {what} field (the first is "
                        f"header[{seen_roles[field.role]}])", f"keep one {what} field")
         seen_roles.setdefault(field.role, index)
@@ -236,11 +253,11 @@ def _check_header(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
             sink.error(loaded.line_of(("header", index), ("value", 0)), subject,
                        "only CONSTANT fields take a value",
                        "remove 'value' or make the role CONSTANT")
-    for role, (what, required) in _SINGLE_ROLES.items():
-        if required and role not in seen_roles:
-            sink.error(loaded.line_of(("header", 0)), "header", f"no {what} field",
+    for number, role in HEADER_ROLES.items():
+        if role.required and number not in seen_roles:
+            sink.error(loaded.line_of(("header", 0)), "header", f"no {role.title} field",
                        f"add 'header {{ name: \"...\" width: U32 role: "
-                       f"{framing_pb2.Role.Name(role)} }}'")
+                       f"{framing_pb2.Role.Name(number)} }}'")
 
 
 def _check_length(loaded: LoadedSpec, sink: DiagnosticSink) -> None:

@@ -46,8 +46,10 @@ struct dial_attempt {
 
 }  // namespace
 
-client::client(std::shared_ptr<dispatcher> dispatcher, client_options options)
-    : dispatcher_(std::move(dispatcher)),
+client::client(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<dial_events> dials,
+               client_options options)
+    : streams_(std::move(streams)),
+      dials_(std::move(dials)),
       options_(std::move(options)),
       pool_(1),
       random_(std::random_device{}()) {
@@ -107,7 +109,7 @@ void client::dial(unsigned attempt, unsigned attempts, std::shared_ptr<asio::ste
       return;
     }
     try {
-      dispatcher_->on_transport_error(ec);
+      dials_->on_connect_failed(ec);
     } catch (...) {
       // A failing report must not stop the redialing.
     }
@@ -167,7 +169,7 @@ bool client::attach(tcp_socket socket, std::function<void(std::error_code)> star
         detail::tls_setup{tls_context_, false, tls.server_name.empty() ? host_ : tls.server_name,
                           !tls.insecure_skip_verify};
   }
-  auto conn = std::make_shared<wiregen::connection>(pool_.first(), std::move(socket), dispatcher_,
+  auto conn = std::make_shared<wiregen::connection>(pool_.first(), std::move(socket), streams_,
                                                     connection::share_options(options_.connection),
                                                     std::move(setup));
   const bool from_connect = static_cast<bool>(started);
@@ -220,7 +222,7 @@ void client::on_lost(const wiregen::connection& lost, std::error_code reason, bo
                                                 std::chrono::seconds(1));
   if (!lost.was_opened()) {
     try {
-      dispatcher_->on_transport_error(reason);
+      dials_->on_connect_failed(reason);
     } catch (...) {
       // Reporting must not stop the redialing.
     }

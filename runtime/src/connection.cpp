@@ -72,7 +72,7 @@ std::shared_ptr<const connection_options> or_defaults(
 }  // namespace
 
 connection::connection(std::shared_ptr<asio::io_context> context, tcp_socket socket,
-                       std::shared_ptr<dispatcher> dispatcher,
+                       std::shared_ptr<stream_dispatcher> dispatcher,
                        std::shared_ptr<const connection_options> options, connection_setup setup)
     : context_(std::move(context)),
       dispatcher_(std::move(dispatcher)),
@@ -334,8 +334,8 @@ void connection::report_close() {
     if (opened_) {
       dispatcher_->on_close(*this, close_reason_);
     } else {
-      // Never served: it was refused, not closed.
-      dispatcher_->on_refused(remote_endpoint_, close_reason_);
+      // Never served: it was refused, not closed (the close observer, a
+      // server, reports the refusal).
       dispatcher_->on_discarded(*this, close_reason_);
     }
   } catch (...) {

@@ -12,7 +12,7 @@
 
 namespace wiregen {
 
-datagram_endpoint::datagram_endpoint(std::shared_ptr<dispatcher> dispatcher,
+datagram_endpoint::datagram_endpoint(std::shared_ptr<datagram_dispatcher> dispatcher,
                                      datagram_options options)
     : dispatcher_(std::move(dispatcher)),
       options_(options),
@@ -106,7 +106,7 @@ void datagram_endpoint::receive() {
         }
         if (ec) {
           try {
-            dispatcher_->on_transport_error(ec);
+            dispatcher_->on_receive_error(ec);
           } catch (...) {
             // A handler's exception must not leave the loop.
           }

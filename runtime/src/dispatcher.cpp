@@ -4,8 +4,8 @@
 
 namespace wiregen {
 
-std::error_code dispatcher::on_datagram(const std::shared_ptr<datagram_peer>& /*peer*/,
-                                        std::span<const std::uint8_t> /*datagram*/) {
+std::error_code datagram_dispatcher::on_datagram(const std::shared_ptr<datagram_peer>& /*peer*/,
+                                                 std::span<const std::uint8_t> /*datagram*/) {
   return error::datagrams_unsupported;
 }
 

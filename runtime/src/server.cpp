@@ -30,14 +30,17 @@ std::error_code set_reuse_port(asio::ip::tcp::acceptor& acceptor) {
 
 }  // namespace
 
-server::server(std::shared_ptr<dispatcher> dispatcher, server_options options)
-    : dispatcher_(std::move(dispatcher)),
+server::server(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<accept_events> accepts,
+               server_options options)
+    : streams_(std::move(streams)),
+      accepts_(std::move(accepts)),
       options_(std::move(options)),
       connection_options_(connection::share_options(options_.connection)),
       pool_(options_.io_threads),
       accept_loop_(1),
       acceptor_(*accept_loop_.first()),
-      accept_retry_(*accept_loop_.first()) {}
+      accept_retry_(*accept_loop_.first()),
+      connections_([this] { state_.store(run_state::stopped); }) {}
 
 server::~server() {
   stop(stop_mode::immediate);
@@ -148,7 +151,6 @@ std::error_code server::listen(std::string_view host, std::uint16_t port) {
 }
 
 std::size_t server::connection_count() const {
-  std::lock_guard lock(connections_mutex_);
   return connections_.size();
 }
 
@@ -166,7 +168,7 @@ void server::on_accepted(std::error_code ec, tcp_socket socket,
   }
   if (ec) {
     try {
-      dispatcher_->on_transport_error(ec);
+      accepts_->on_accept_error(ec);
     } catch (...) {
       // Reporting must not take the accept loop down.
     }
@@ -219,28 +221,19 @@ void server::on_accepted(std::error_code ec, tcp_socket socket,
   setup.trusted_proxies = trusted_proxies_;
   // on_accept and the per-address limit come after the PROXY header, so
   // that they see the client's address rather than the balancer's.
-  setup.admit = [this](connection& candidate) { return admit(candidate); };
-  auto conn = std::make_shared<connection>(std::move(context), std::move(socket), dispatcher_,
+  setup.admit = [this](const connection& candidate) { return admit(candidate); };
+  auto conn = std::make_shared<connection>(std::move(context), std::move(socket), streams_,
                                            connection_options_, std::move(setup));
   conn->set_close_observer(
       [this](connection& closed, std::error_code reason) { forget(closed, reason); });
-  {
-    // Re-checked under the lock stop() takes its snapshot under: a stop()
-    // from one of the accept-time events above must not let this one in.
-    std::lock_guard lock(connections_mutex_);
-    if (state_.load() != run_state::running) {
-      conn.reset();
-    } else {
-      connections_.emplace(conn->id(), conn);
-      conn->start();  // only posts; under the lock, so a stop() sees it started
-    }
-  }
-  if (!conn) {  // its socket closed with it
+  // A stop() from one of the accept-time events above must not let this one in.
+  if (!connections_.start(conn)) {
+    conn.reset();  // its socket closes with it
     try {
-      dispatcher_->on_refused(remote, error::stopped);
+      accepts_->on_refused(remote, error::stopped);
     } catch (...) {
+      // Reporting must not take the accept loop down.
     }
-    return;
   }
 }
 
@@ -249,7 +242,7 @@ void server::refuse(tcp_socket& socket, const asio::ip::tcp::endpoint& remote,
   std::error_code ignored;
   socket.close(ignored);
   try {
-    dispatcher_->on_refused(remote, reason);
+    accepts_->on_refused(remote, reason);
   } catch (...) {
     // Reporting must not take the accept loop down.
   }
@@ -259,50 +252,26 @@ bool server::take_accept_token() {
   return !accept_bucket_ || accept_bucket_->try_take(std::chrono::steady_clock::now());
 }
 
-std::error_code server::admit(connection& conn) {
-  const auto& remote = conn.remote_endpoint();
-  if (!dispatcher_->on_accept(remote)) {  // a throw is caught by the connection
+std::error_code server::admit(const connection& conn) {
+  if (!accepts_->on_accept(conn.remote_endpoint())) {  // a throw is caught by the connection
     return error::connection_rejected;
   }
   if (state_.load() != run_state::running) {
     return error::stopped;  // on_accept (or anyone) stopped the server meanwhile
   }
-  if (options_.max_connections_per_address > 0) {
-    std::lock_guard lock(connections_mutex_);
-    auto& count = per_address_[remote.address()];
-    if (count >= options_.max_connections_per_address) {
-      if (count == 0) {
-        per_address_.erase(remote.address());
-      }
-      return error::too_many_from_address;
-    }
-    ++count;
-    counted_.emplace(conn.id(), remote.address());
-  }
-  return {};
+  return connections_.admit_address(conn, options_.max_connections_per_address);
 }
 
-void server::forget(connection& conn, std::error_code reason) {
-  {
-    std::lock_guard lock(connections_mutex_);
-    connections_.erase(conn.id());
-    if (const auto counted = counted_.find(conn.id()); counted != counted_.end()) {
-      if (--per_address_[counted->second] == 0) {
-        per_address_.erase(counted->second);
-      }
-      counted_.erase(counted);
-    }
-    if (state_.load() == run_state::draining) {
-      if (reason == error::stop_timeout) {
-        ++timed_out_;
-      }
-      if (connections_.empty()) {
-        // A graceful stop that did not wait ends here, with the last close.
-        state_.store(run_state::stopped);
-      }
+void server::forget(const connection& conn, std::error_code reason) {
+  if (!conn.was_opened()) {
+    // Never served: it was refused, not closed.
+    try {
+      accepts_->on_refused(conn.remote_endpoint(), reason);
+    } catch (...) {
+      // The connection is gone either way; the server goes on.
     }
   }
-  connections_cv_.notify_all();
+  connections_.forget(conn, reason);
 }
 
 void server::close_acceptor() {
@@ -351,16 +320,7 @@ std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
     });
     closed.get_future().wait();
   }
-  std::vector<std::shared_ptr<connection>> open;
-  {
-    std::lock_guard lock(connections_mutex_);
-    for (const auto& [id, conn] : connections_) {
-      open.push_back(conn);
-    }
-    if (connections_.empty()) {
-      state_.store(run_state::stopped);
-    }
-  }
+  const auto open = connections_.begin_stop();
   for (const auto& conn : open) {
     conn->stop(mode == stop_mode::immediate ? stop_mode::immediate : stop_mode::graceful, deadline);
   }
@@ -380,25 +340,17 @@ std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
 }
 
 std::size_t server::drain(std::chrono::milliseconds deadline) {
-  std::unique_lock lock(connections_mutex_);
-  connections_cv_.wait_for(lock, deadline, [this] { return connections_.empty(); });
-  std::vector<std::shared_ptr<connection>> late;
-  for (const auto& [id, conn] : connections_) {
-    late.push_back(conn);
-  }
-  lock.unlock();
+  connections_.wait_empty(deadline);
+  const auto late = connections_.snapshot();
   for (const auto& conn : late) {
     conn->stop(stop_mode::immediate);
   }
-  lock.lock();
   // An immediate stop only posts the close to each connection's loop, so
   // this wait is short, unless a handler holds that loop: such a connection
   // closes when the handler returns, after stop() did.
-  connections_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return connections_.empty(); });
+  connections_.wait_empty(std::chrono::seconds(1));
   state_.store(run_state::stopped);
-  const std::size_t forced = late.size() + timed_out_;
-  timed_out_ = 0;
-  return forced;
+  return late.size() + connections_.take_timed_out();
 }
 
 }  // namespace wiregen

@@ -11,7 +11,7 @@ namespace wiregen::test {
 
 /// A connection that is never started, for feeding bytes straight to a
 /// dispatcher: what a handler sends is queued and never written.
-inline std::shared_ptr<connection> detached_connection(std::shared_ptr<dispatcher> d) {
+inline std::shared_ptr<connection> detached_connection(std::shared_ptr<stream_dispatcher> d) {
   auto context = std::make_shared<asio::io_context>(1);
   tcp_socket socket(*context);
   return std::make_shared<connection>(context, std::move(socket), std::move(d),

@@ -13,7 +13,7 @@ namespace wiregen::test {
 /// unconsumed bytes and hands everything buffered to the dispatcher after
 /// each chunk arrives.
 struct feeder {
-  explicit feeder(std::shared_ptr<wiregen::dispatcher> d)
+  explicit feeder(std::shared_ptr<wiregen::stream_dispatcher> d)
       : dispatcher(d), conn(detached_connection(d)), loop(conn->gate()) {}
   feeder(const feeder&) = delete;
   feeder& operator=(const feeder&) = delete;
@@ -28,7 +28,7 @@ struct feeder {
     return result;
   }
 
-  std::shared_ptr<wiregen::dispatcher> dispatcher;
+  std::shared_ptr<wiregen::stream_dispatcher> dispatcher;
   std::shared_ptr<wiregen::connection> conn;
   // Stops delivering once the connection stops, as a served connection's does.
   wiregen::frame_loop loop;

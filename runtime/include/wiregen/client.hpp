@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,7 +31,15 @@ namespace wiregen {
 /// dispatcher built from the user's handler and typed sends.
 class client {
  public:
-  client(std::shared_ptr<dispatcher> dispatcher, client_options options = {});
+  /// `streams` serves the connection; `dials` hears of failed dials.
+  client(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<dial_events> dials,
+         client_options options = {});
+  /// One object for both, as a generated dispatcher is.
+  template <class Dispatcher>
+  requires(std::derived_from<Dispatcher, stream_dispatcher>&& std::derived_from<
+           Dispatcher, dial_events>) explicit client(std::shared_ptr<Dispatcher> dispatcher,
+                                                     client_options options = {})
+      : client(dispatcher, dispatcher, std::move(options)) {}
   client(const client&) = delete;
   client& operator=(const client&) = delete;
   /// Stops the connection immediately, if any, and joins the I/O thread.
@@ -87,7 +96,8 @@ class client {
   bool attach(tcp_socket socket, std::function<void(std::error_code)> started);
   void on_lost(const wiregen::connection& lost, std::error_code reason, bool from_connect);
 
-  std::shared_ptr<dispatcher> dispatcher_;
+  std::shared_ptr<stream_dispatcher> streams_;
+  std::shared_ptr<dial_events> dials_;
   client_options options_;
   io_pool pool_;
   // Each dial chain (connect() or a reconnect) waits on its own timer; the

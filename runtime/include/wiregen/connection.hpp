@@ -72,7 +72,7 @@ class connection : public std::enable_shared_from_this<connection>,
   /// happens until start(). Connections made with the same settings share
   /// one copy of them (see share_options).
   connection(std::shared_ptr<asio::io_context> context, tcp_socket socket,
-             std::shared_ptr<dispatcher> dispatcher,
+             std::shared_ptr<stream_dispatcher> dispatcher,
              std::shared_ptr<const connection_options> options, connection_setup setup = {});
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -233,7 +233,7 @@ class connection : public std::enable_shared_from_this<connection>,
   void send_heartbeat();
 
   std::shared_ptr<asio::io_context> context_;
-  std::shared_ptr<dispatcher> dispatcher_;
+  std::shared_ptr<stream_dispatcher> dispatcher_;
   std::shared_ptr<const connection_options> options_;
   std::function<void(connection&, std::error_code)> close_observer_;
   detail::stream stream_;

@@ -28,7 +28,7 @@ namespace wiregen {
 /// on_connected and on_closed never run: UDP has no connections.
 class datagram_endpoint {
  public:
-  datagram_endpoint(std::shared_ptr<dispatcher> dispatcher, datagram_options options);
+  datagram_endpoint(std::shared_ptr<datagram_dispatcher> dispatcher, datagram_options options);
   datagram_endpoint(const datagram_endpoint&) = delete;
   datagram_endpoint& operator=(const datagram_endpoint&) = delete;
   /// Stops, as stop() does. Must not run on the endpoint's own thread (in
@@ -57,7 +57,7 @@ class datagram_endpoint {
   void receive();
   void deliver(std::size_t size);
 
-  std::shared_ptr<dispatcher> dispatcher_;
+  std::shared_ptr<datagram_dispatcher> dispatcher_;
   datagram_options options_;
   std::shared_ptr<asio::io_context> context_;
   mutable std::mutex mutex_;

@@ -48,13 +48,13 @@ enum class error_action {
 /// oversized frame. A bad constant or an impossible length cannot.
 bool is_skippable(std::error_code ec) noexcept;
 
-/// The bridge between a connection and generated code: a generated
-/// <role>_dispatcher decodes frames and calls the user's handler. Every call
-/// about a connection happens on that connection's own thread, one at a time;
-/// one dispatcher serves all the connections of a server concurrently.
-class dispatcher {
+/// What a connection tells generated code: a generated <role>_dispatcher
+/// decodes its frames and calls the user's handler. Every call about a
+/// connection happens on that connection's own thread, one at a time; one
+/// dispatcher serves all the connections of a server concurrently.
+class stream_dispatcher {
  public:
-  virtual ~dispatcher() = default;
+  virtual ~stream_dispatcher() = default;
 
   /// The connection is established; called before any on_input().
   virtual void on_open(connection& conn) = 0;
@@ -78,39 +78,66 @@ class dispatcher {
   /// `reason` is empty for a stop requested by this side.
   virtual void on_close(connection& conn, std::error_code reason) = 0;
 
+  /// A connection that never opened (its TLS handshake or PROXY header
+  /// failed, it was refused, or it was stopped first) is gone; on_open and
+  /// on_close never run for it. For whatever was started on it early (a
+  /// client's calls).
+  virtual void on_discarded(connection& /*conn*/, std::error_code /*reason*/) {}
+
   /// The frame sent after heartbeat_interval without sending; empty when the
   /// spec names no heartbeat or this side does not send it.
   virtual std::span<const std::uint8_t> heartbeat() const noexcept { return {}; }
+};
 
-  /// Server only: a connection from `remote` was accepted; false closes it
-  /// at once with error::connection_rejected.
+/// What a server tells generated code about accepting. Called on the
+/// server's accept thread or a connection's thread.
+class accept_events {
+ public:
+  virtual ~accept_events() = default;
+
+  /// A connection from `remote` was accepted (after its PROXY header, the
+  /// client's address); false closes it at once with
+  /// error::connection_rejected.
   virtual bool on_accept(const asio::ip::tcp::endpoint& /*remote*/) { return true; }
 
   /// A connection from `remote` was closed before it was served (refused
   /// at accept, by on_accept or a limit, or failing its PROXY header or TLS
-  /// handshake); on_open and on_close never run for it.
+  /// handshake).
   virtual void on_refused(const asio::ip::tcp::endpoint& /*remote*/, std::error_code /*reason*/) {}
 
-  /// A connection that never opened (its TLS handshake or PROXY header
-  /// failed, or it was stopped first) is gone; follows on_refused, with the
-  /// connection, for whatever was started on it early (a client's calls).
-  virtual void on_discarded(connection& /*conn*/, std::error_code /*reason*/) {}
+  /// The listening socket failed to accept; the server backs off and retries.
+  virtual void on_accept_error(std::error_code /*ec*/) {}
+};
 
-  /// A listening socket failed to accept (the server backs off and retries),
-  /// or a client failed to dial (it retries if its options say so), or a
-  /// datagram socket failed to receive.
-  virtual void on_transport_error(std::error_code /*ec*/) {}
+/// What a client tells generated code about dialing.
+class dial_events {
+ public:
+  virtual ~dial_events() = default;
 
-  /// Datagram endpoints: decodes the one frame `datagram` must hold and
-  /// dispatches it, with `peer` as the session. Returns what was wrong with
-  /// it; the endpoint then reports it to on_datagram_error and drops it.
-  virtual std::error_code on_datagram(const std::shared_ptr<datagram_peer>& /*peer*/,
-                                      std::span<const std::uint8_t> /*datagram*/);
+  /// A dial attempt failed; the client retries if its options say so.
+  virtual void on_connect_failed(std::error_code /*ec*/) {}
+};
+
+/// What a datagram socket tells generated code: one frame per datagram.
+/// Called on the endpoint's receive thread.
+class datagram_dispatcher {
+ public:
+  virtual ~datagram_dispatcher() = default;
+
+  /// Decodes the one frame `datagram` must hold and dispatches it, with
+  /// `peer` as the session. Returns what was wrong with it; the endpoint
+  /// then reports it to on_datagram_error and drops it.
+  virtual std::error_code on_datagram(const std::shared_ptr<datagram_peer>& peer,
+                                      std::span<const std::uint8_t> datagram);
 
   /// A datagram from `peer` was dropped: truncated, not one good frame, or
   /// its handler threw.
   virtual void on_datagram_error(const std::shared_ptr<datagram_peer>& /*peer*/,
                                  std::error_code /*ec*/) {}
+
+  /// The socket failed to receive (a connected client socket learns of an
+  /// unreachable server this way).
+  virtual void on_receive_error(std::error_code /*ec*/) {}
 };
 
 }  // namespace wiregen

@@ -67,10 +67,15 @@ class basic_client_handler : public basic_handler<Session> {
   virtual void on_connect_failed(std::error_code /*ec*/) {}
 };
 
-/// Forwards a connection's events to a handler with typed sessions;
-/// generated dispatchers add on_input() (and heartbeat()).
+/// Forwards the events of connections and datagrams to a handler with typed
+/// sessions, and those of accepting (a server's handler) or dialing (a
+/// client's). What decodes frames comes on top: wiregen::frame_dispatcher
+/// and line_dispatcher.
 template <class Session, class Handler>
-class basic_dispatcher : public dispatcher {
+class basic_dispatcher : public stream_dispatcher,
+                         public datagram_dispatcher,
+                         public accept_events,
+                         public dial_events {
  public:
   /// `handler` must outlive the dispatcher.
   explicit basic_dispatcher(Handler& handler) noexcept : handler_(handler) {}
@@ -95,6 +100,13 @@ class basic_dispatcher : public dispatcher {
     handler_.on_closed(session, reason, conn.stats());
   }
 
+  void on_datagram_error(const std::shared_ptr<datagram_peer>& peer, std::error_code ec) override {
+    Session session(peer);
+    (void)handler_.on_error(session, ec);  // nothing to disconnect: the datagram is dropped
+  }
+
+  void on_receive_error(std::error_code ec) override { on_transport_error(ec); }
+
   bool on_accept(const asio::ip::tcp::endpoint& remote) override {
     if constexpr (requires { handler_.on_accept(remote); }) {
       return handler_.on_accept(remote);
@@ -109,12 +121,12 @@ class basic_dispatcher : public dispatcher {
     }
   }
 
-  void on_datagram_error(const std::shared_ptr<datagram_peer>& peer, std::error_code ec) override {
-    Session session(peer);
-    (void)handler_.on_error(session, ec);  // nothing to disconnect: the datagram is dropped
-  }
+  void on_accept_error(std::error_code ec) override { on_transport_error(ec); }
+  void on_connect_failed(std::error_code ec) override { on_transport_error(ec); }
 
-  void on_transport_error(std::error_code ec) override {
+ protected:
+  /// The handler's own event for a failing transport, whichever side it is.
+  void on_transport_error(std::error_code ec) {
     if constexpr (requires { handler_.on_accept_error(ec); }) {
       handler_.on_accept_error(ec);
     } else if constexpr (requires { handler_.on_connect_failed(ec); }) {
@@ -122,7 +134,6 @@ class basic_dispatcher : public dispatcher {
     }
   }
 
- protected:
   Handler& handler_;
 };
 

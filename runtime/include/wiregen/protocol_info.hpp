@@ -6,8 +6,9 @@
 
 namespace wiregen {
 
-/// Which side sends a message of a protocol's table.
-enum class message_sender { client, server, both };
+/// Which side sends a message of a protocol's table (none: the message is
+/// not in the table).
+enum class message_sender { client, server, both, none };
 
 /// One entry of a protocol's message table, for tools that pick messages by
 /// name at run time (wiregen's load generator, say).

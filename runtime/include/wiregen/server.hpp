@@ -5,19 +5,18 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string_view>
 #include <system_error>
-#include <unordered_map>
 #include <vector>
 
 #include "wiregen/connection.hpp"
+#include "wiregen/detail/connection_manager.hpp"
 #include "wiregen/detail/token_bucket.hpp"
 #include "wiregen/dispatcher.hpp"
 #include "wiregen/io_pool.hpp"
@@ -35,7 +34,15 @@ class server {
   /// The server's lifecycle; see state().
   enum class run_state { idle, running, draining, stopped };
 
-  server(std::shared_ptr<dispatcher> dispatcher, server_options options = {});
+  /// `streams` serves every connection; `accepts` hears of accepting.
+  server(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<accept_events> accepts,
+         server_options options = {});
+  /// One object for both, as a generated dispatcher is.
+  template <class Dispatcher>
+  requires(std::derived_from<Dispatcher, stream_dispatcher>&& std::derived_from<
+           Dispatcher, accept_events>) explicit server(std::shared_ptr<Dispatcher> dispatcher,
+                                                       server_options options = {})
+      : server(dispatcher, dispatcher, std::move(options)) {}
   server(const server&) = delete;
   server& operator=(const server&) = delete;
   /// Stops immediately if still running and joins the I/O threads.
@@ -81,13 +88,14 @@ class server {
   void on_accepted(std::error_code ec, tcp_socket socket,
                    std::shared_ptr<asio::io_context> context);
   void refuse(tcp_socket& socket, const asio::ip::tcp::endpoint& remote, std::error_code reason);
-  void forget(connection& conn, std::error_code reason);
-  std::error_code admit(connection& conn);
+  void forget(const connection& conn, std::error_code reason);
+  std::error_code admit(const connection& conn);
   bool take_accept_token();
   void close_acceptor();
   std::size_t drain(std::chrono::milliseconds deadline);
 
-  std::shared_ptr<dispatcher> dispatcher_;
+  std::shared_ptr<stream_dispatcher> streams_;
+  std::shared_ptr<accept_events> accepts_;
   server_options options_;
   std::shared_ptr<const connection_options> connection_options_;  // shared by every connection
   io_pool pool_;
@@ -101,13 +109,7 @@ class server {
   std::atomic<run_state> state_{run_state::idle};
   std::mutex stop_phase_mutex_;
 
-  mutable std::mutex connections_mutex_;
-  std::condition_variable connections_cv_;
-  std::unordered_map<std::uint64_t, std::shared_ptr<connection>> connections_;
-  std::size_t timed_out_ = 0;  // closed by their own stop deadline during a stop
-  // Admitted connections per source address, for max_connections_per_address.
-  std::map<asio::ip::address, std::size_t> per_address_;
-  std::unordered_map<std::uint64_t, asio::ip::address> counted_;
+  detail::connection_manager connections_;
 
   mutable std::mutex tls_mutex_;
   std::shared_ptr<asio::ssl::context> tls_context_;  // for connections accepted from now on

@@ -12,6 +12,7 @@
 #include "wiregen/detail/frame_sender.hpp"
 #include "wiregen/error.hpp"
 #include "wiregen/frame_meta.hpp"
+#include "wiregen/protocol_info.hpp"
 #include "wiregen/session.hpp"
 #include "wiregen/varint.hpp"
 
@@ -27,6 +28,16 @@ concept protocol_role = requires(std::uint8_t* frame, std::size_t size, const fr
   { Role::trailer_size } -> std::convertible_to<std::size_t>;
   { Role::header_size_for(0u, size, meta) } -> std::convertible_to<std::size_t>;
   Role::finish_frame(frame, size, size);
+};
+
+/// One side of a generated protocol (a <namespace>::protocol), as its
+/// sessions see it: the protocol's layout and table, and which of the
+/// table's messages this side sends. Generated <role>_role types are this.
+template <class Protocol, message_sender Side>
+struct protocol_side : Protocol {
+  template <class Message>
+  static constexpr bool sends = Protocol::template sender<Message> == Side ||
+                                Protocol::template sender<Message> == message_sender::both;
 };
 
 namespace detail {

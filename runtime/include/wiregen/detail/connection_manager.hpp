@@ -1,0 +1,70 @@
+#pragma once
+
+#include <asio/ip/address.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+namespace wiregen {
+class connection;
+}  // namespace wiregen
+
+namespace wiregen::detail {
+
+/// The connections a server serves: who is open, how many each source
+/// address holds, and stopping them all. Thread-safe: the accept thread adds,
+/// each connection's thread removes its own, stop() runs anywhere.
+class connection_manager {
+ public:
+  /// `drained` runs (under the manager's lock, so it must not call back)
+  /// when the last connection closes after begin_stop(), or at once when
+  /// none was open.
+  explicit connection_manager(std::function<void()> drained) : drained_(std::move(drained)) {}
+  connection_manager(const connection_manager&) = delete;
+  connection_manager& operator=(const connection_manager&) = delete;
+
+  /// Registers `conn` and starts it, unless a stop began; then false and
+  /// `conn` is left alone. Under the lock begin_stop() takes its snapshot
+  /// under, so a stop sees every connection that was started.
+  bool start(const std::shared_ptr<connection>& conn);
+
+  /// Counts `conn` against its remote address: too_many_from_address once
+  /// that address holds `limit` connections (0: no limit).
+  std::error_code admit_address(const connection& conn, std::size_t limit);
+
+  /// Forgets a closed connection and its address count.
+  void forget(const connection& conn, std::error_code reason);
+
+  /// From now on start() refuses; returns the connections open now.
+  std::vector<std::shared_ptr<connection>> begin_stop();
+  /// Waits up to `timeout` for every connection to close; whether they did.
+  bool wait_empty(std::chrono::milliseconds timeout);
+  /// The connections open now.
+  std::vector<std::shared_ptr<connection>> snapshot() const;
+  /// How many closed with stop_timeout (forced by their own deadline)
+  /// since begin_stop(), counted once.
+  std::size_t take_timed_out();
+  std::size_t size() const;
+
+ private:
+  std::function<void()> drained_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<connection>> open_;
+  // Admitted connections per source address, for max_connections_per_address.
+  std::map<asio::ip::address, std::size_t> per_address_;
+  std::unordered_map<std::uint64_t, asio::ip::address> counted_;
+  std::size_t timed_out_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace wiregen::detail

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <system_error>
+
+#include "wiregen/connection.hpp"
+#include "wiregen/datagram_peer.hpp"
+#include "wiregen/dispatcher.hpp"
+#include "wiregen/error.hpp"
+#include "wiregen/frame_loop.hpp"
+#include "wiregen/handler.hpp"
+
+namespace wiregen {
+
+/// What every protocol with a binary layout decodes the same way: frames
+/// from a connection's bytes through its frame loop, one frame from a
+/// datagram. `Protocol` (a generated <namespace>::protocol) reads headers;
+/// `Derived`, the generated dispatcher, has what differs per protocol: its
+/// `dispatch(session, header, frame, header_size)` checks a whole frame and
+/// calls the handler (the switch over message ids).
+template <class Protocol, class Session, class Handler, class Derived>
+class frame_dispatcher : public basic_dispatcher<Session, Handler> {
+ public:
+  using basic_dispatcher<Session, Handler>::basic_dispatcher;
+
+  decode_result on_input(connection& conn, frame_loop& loop,
+                         std::span<const std::uint8_t> input) override {
+    Session session(conn.shared_from_this());
+    return loop
+        .decode<typename Protocol::header, Protocol::min_header_size, Protocol::trailer_size>(
+            input, Protocol::scan_header,
+            [&](const typename Protocol::header& header, std::span<const std::uint8_t> frame,
+                std::size_t header_size) {
+              return static_cast<Derived&>(*this).dispatch(session, header, frame, header_size);
+            },
+            [&](std::error_code ec) { return this->on_error(conn, ec) == error_action::skip; });
+  }
+
+  std::error_code on_datagram(const std::shared_ptr<datagram_peer>& peer,
+                              std::span<const std::uint8_t> datagram) override {
+    Session session(peer);
+    return frame_loop::decode_one<typename Protocol::header, Protocol::trailer_size>(
+        datagram, Protocol::scan_header,
+        [&](const typename Protocol::header& header, std::span<const std::uint8_t> frame,
+            std::size_t header_size) {
+          return static_cast<Derived&>(*this).dispatch(session, header, frame, header_size);
+        });
+  }
+};
+
+/// The same for a text-line protocol: every line goes to the handler's
+/// on_line(session, line). `Framing` is the generated framing (its
+/// delimiter and longest line). Lines do not travel in datagrams.
+template <class Framing, class Session, class Handler>
+class line_dispatcher : public basic_dispatcher<Session, Handler> {
+ public:
+  using basic_dispatcher<Session, Handler>::basic_dispatcher;
+
+  decode_result on_input(connection& conn, frame_loop& loop,
+                         std::span<const std::uint8_t> input) override {
+    Session session(conn.shared_from_this());
+    return loop.decode_lines(
+        input, Framing::delimiter, Framing::max_line_length,
+        [&](std::string_view line) -> std::error_code {
+          try {
+            this->handler_.on_line(session, line);
+          } catch (...) {
+            return error::handler_failed;
+          }
+          return {};
+        },
+        [&](std::error_code ec) { return this->on_error(conn, ec) == error_action::skip; });
+  }
+};
+
+}  // namespace wiregen
