@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "load_report.hpp"
+#include "wiregen/frame_loop.hpp"
 #include "wiregen/protocol_info.hpp"
 
 namespace wiregen::load {
@@ -264,24 +265,23 @@ class load_connection {
   }
 
   void consume() {
-    std::size_t at = 0;
-    while (at < used_) {
-      typename Protocol::header header;
-      std::size_t header_size = 0;
-      const std::span<const std::uint8_t> rest(input_.data() + at, used_ - at);
-      if (Protocol::scan_header(rest, header, header_size)) {
-        lost();  // the stream cannot be followed past a bad header
-        return;
-      }
-      const std::size_t size = header_size + header.payload_size + Protocol::trailer_size;
-      if (header_size == 0 || rest.size() < size) {
-        break;
-      }
-      on_frame(header, rest.subspan(header_size, header.payload_size));
-      at += size;
+    // The runtime's frame loop, as a connection runs it: any layout, and a
+    // bad frame ends the stream (nothing can be followed past it).
+    const auto result = loop_.decode<typename Protocol::header, Protocol::min_header_size,
+                                     Protocol::trailer_size>(
+        std::span<const std::uint8_t>(input_.data(), used_), Protocol::scan_header,
+        [this](const typename Protocol::header& header, std::span<const std::uint8_t> frame,
+               std::size_t header_size) {
+          on_frame(header, frame.subspan(header_size, header.payload_size));
+          return std::error_code();
+        },
+        [](std::error_code) { return false; });
+    if (result.error) {
+      lost();
+      return;
     }
-    std::memmove(input_.data(), input_.data() + at, used_ - at);
-    used_ -= at;
+    std::memmove(input_.data(), input_.data() + result.consumed, used_ - result.consumed);
+    used_ -= result.consumed;
   }
 
   void on_frame(const typename Protocol::header& header, std::span<const std::uint8_t> payload) {
@@ -368,6 +368,7 @@ class load_connection {
   bool dead_ = false;
   std::vector<std::uint8_t> input_;
   std::size_t used_ = 0;
+  frame_loop loop_;
 };
 
 /// The server's CPU seconds so far (user + system), from /proc.
