@@ -8,12 +8,15 @@
 // --reuse-port lets several echo_server processes share the port
 // (SO_REUSEPORT), one per core or more: bench/run.py serves 100,000
 // connections that way.
+#include <malloc.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include <wiregen/address.hpp>
+#include <wiregen/message_reuse.hpp>
 #include <wiregen/shutdown_signals.hpp>
 
 #include "echo.wiregen.h"
@@ -27,6 +30,7 @@ class echo_handler final : public bench::server_handler {
     reply_.set_seq(request.seq());
     reply_.set_payload(request.payload());
     session.send(reply_);
+    wiregen::release_if_large(reply_, request.payload().size());
   }
 
  private:
@@ -60,6 +64,11 @@ int serve_udp(echo_handler& handler, const wiregen::host_port& listen,
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Messages here may be large now and then. glibc raises its mmap threshold
+  // each time it frees a large block, and then keeps later large blocks (a
+  // 1 MiB payload's string) in its heap after they are freed; a fixed
+  // threshold hands them back to the system (docs/runtime.md, section 9a).
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   wiregen::host_port listen;
   bool have_listen = false;
   bool udp = false;

@@ -8,6 +8,7 @@
 #include <wiregen/connection.hpp>
 #include <wiregen/error.hpp>
 #include <wiregen/frame_loop.hpp>
+#include <wiregen/message_reuse.hpp>
 #include <wiregen/crc32c.hpp>
 #include <wiregen/header_reader.hpp>
 #include <wiregen/varint.hpp>
@@ -132,8 +133,10 @@ std::error_code server_dispatcher::dispatch(server_session& session,
   switch (header.message_id) {
     case message_id<Reading>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local Reading message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -164,8 +167,10 @@ std::error_code client_dispatcher::dispatch(client_session& session,
   switch (header.message_id) {
     case message_id<Ack>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local Ack message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -178,8 +183,10 @@ std::error_code client_dispatcher::dispatch(client_session& session,
     }
     case message_id<Command>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local Command message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }

@@ -8,6 +8,7 @@
 #include <wiregen/connection.hpp>
 #include <wiregen/error.hpp>
 #include <wiregen/frame_loop.hpp>
+#include <wiregen/message_reuse.hpp>
 
 namespace chat {
 
@@ -76,8 +77,10 @@ std::error_code server_dispatcher::dispatch(server_session& session,
   switch (header.message_id) {
     case message_id<LoginRequest>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local LoginRequest message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -90,8 +93,10 @@ std::error_code server_dispatcher::dispatch(server_session& session,
     }
     case message_id<JoinRoom>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local JoinRoom message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -104,8 +109,10 @@ std::error_code server_dispatcher::dispatch(server_session& session,
     }
     case message_id<Say>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local Say message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -118,8 +125,10 @@ std::error_code server_dispatcher::dispatch(server_session& session,
     }
     case message_id<Notice>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local Notice message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -148,8 +157,10 @@ std::error_code client_dispatcher::dispatch(client_session& session,
   switch (header.message_id) {
     case message_id<LoginReply>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local LoginReply message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -162,8 +173,10 @@ std::error_code client_dispatcher::dispatch(client_session& session,
     }
     case message_id<Joined>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local Joined message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -176,8 +189,10 @@ std::error_code client_dispatcher::dispatch(client_session& session,
     }
     case message_id<Line>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local Line message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -190,8 +205,10 @@ std::error_code client_dispatcher::dispatch(client_session& session,
     }
     case message_id<Notice>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local Notice message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }

@@ -8,6 +8,7 @@
 #include <wiregen/connection.hpp>
 #include <wiregen/error.hpp>
 #include <wiregen/frame_loop.hpp>
+#include <wiregen/message_reuse.hpp>
 
 namespace bench {
 
@@ -70,8 +71,10 @@ std::error_code server_dispatcher::dispatch(server_session& session,
   switch (header.message_id) {
     case message_id<EchoRequest>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local EchoRequest message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -98,8 +101,10 @@ std::error_code client_dispatcher::dispatch(client_session& session,
   switch (header.message_id) {
     case message_id<EchoReply>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local EchoReply message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }

@@ -8,6 +8,7 @@
 #include <wiregen/connection.hpp>
 #include <wiregen/error.hpp>
 #include <wiregen/frame_loop.hpp>
+#include <wiregen/message_reuse.hpp>
 
 namespace greeter {
 
@@ -65,8 +66,10 @@ std::error_code server_dispatcher::dispatch(server_session& session,
   const std::uint8_t* payload = frame.data() + header_size;
   // The header carries no message id: every frame is a greeter.HelloRequest.
   // Reused by this thread: parsing keeps its buffers, so steady traffic
-  // allocates nothing. Valid until the handler returns.
+  // allocates nothing (a large one's are freed after). Valid until the
+  // handler returns.
   static thread_local HelloRequest message;
+  const wiregen::reuse_scope reuse(message, header.payload_size);
   if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
     return wiregen::error::payload_parse_failed;
   }
@@ -87,8 +90,10 @@ std::error_code client_dispatcher::dispatch(client_session& session,
   const std::uint8_t* payload = frame.data() + header_size;
   // The header carries no message id: every frame is a greeter.HelloReply.
   // Reused by this thread: parsing keeps its buffers, so steady traffic
-  // allocates nothing. Valid until the handler returns.
+  // allocates nothing (a large one's are freed after). Valid until the
+  // handler returns.
   static thread_local HelloReply message;
+  const wiregen::reuse_scope reuse(message, header.payload_size);
   if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
     return wiregen::error::payload_parse_failed;
   }

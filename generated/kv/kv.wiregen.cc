@@ -8,6 +8,7 @@
 #include <wiregen/connection.hpp>
 #include <wiregen/error.hpp>
 #include <wiregen/frame_loop.hpp>
+#include <wiregen/message_reuse.hpp>
 
 namespace kv {
 
@@ -68,8 +69,10 @@ std::error_code server_dispatcher::dispatch(server_session& session,
   switch (header.message_id) {
     case message_id<GetRequest>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local GetRequest message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -83,8 +86,10 @@ std::error_code server_dispatcher::dispatch(server_session& session,
     }
     case message_id<PutRequest>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local PutRequest message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -115,8 +120,10 @@ std::error_code client_dispatcher::dispatch(client_session& session,
   switch (header.message_id) {
     case message_id<GetReply>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local GetReply message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -132,8 +139,10 @@ std::error_code client_dispatcher::dispatch(client_session& session,
     }
     case message_id<PutReply>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local PutReply message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -149,8 +158,10 @@ std::error_code client_dispatcher::dispatch(client_session& session,
     }
     case message_id<Status>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local Status message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -166,8 +177,10 @@ std::error_code client_dispatcher::dispatch(client_session& session,
     }
     case message_id<Changed>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local Changed message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }

@@ -8,6 +8,7 @@
 #include <wiregen/connection.hpp>
 #include <wiregen/error.hpp>
 #include <wiregen/frame_loop.hpp>
+#include <wiregen/message_reuse.hpp>
 
 namespace MumbleProto {
 
@@ -67,8 +68,10 @@ std::error_code server_dispatcher::dispatch(server_session& session,
   switch (header.message_id) {
     case message_id<Version>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local Version message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -81,8 +84,10 @@ std::error_code server_dispatcher::dispatch(server_session& session,
     }
     case message_id<Ping>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local Ping message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -95,8 +100,10 @@ std::error_code server_dispatcher::dispatch(server_session& session,
     }
     case message_id<TextMessage>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local TextMessage message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -121,8 +128,10 @@ std::error_code client_dispatcher::dispatch(client_session& session,
   switch (header.message_id) {
     case message_id<Version>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local Version message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -135,8 +144,10 @@ std::error_code client_dispatcher::dispatch(client_session& session,
     }
     case message_id<Ping>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local Ping message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
@@ -149,8 +160,10 @@ std::error_code client_dispatcher::dispatch(client_session& session,
     }
     case message_id<TextMessage>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
-      // allocates nothing. Valid until the handler returns.
+      // allocates nothing (a large one's are freed after). Valid until the
+      // handler returns.
       static thread_local TextMessage message;
+      const wiregen::reuse_scope reuse(message, header.payload_size);
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }

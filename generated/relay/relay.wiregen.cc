@@ -8,6 +8,7 @@
 #include <wiregen/connection.hpp>
 #include <wiregen/error.hpp>
 #include <wiregen/frame_loop.hpp>
+#include <wiregen/message_reuse.hpp>
 #include <wiregen/header_reader.hpp>
 #include <wiregen/varint.hpp>
 
@@ -92,8 +93,10 @@ std::error_code server_dispatcher::dispatch(server_session& session,
   // The payload is a relay.Packet; the oneof field that is set
   // says which message it carries.
   // Reused by this thread: parsing keeps its buffers, so steady traffic
-  // allocates nothing. Valid until the handler returns.
+  // allocates nothing (a large one's are freed after). Valid until the
+  // handler returns.
   static thread_local Packet envelope;
+  const wiregen::reuse_scope reuse(envelope, header.payload_size);
   if (!envelope.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
     return wiregen::error::payload_parse_failed;
   }
@@ -139,8 +142,10 @@ std::error_code client_dispatcher::dispatch(client_session& session,
   // The payload is a relay.Packet; the oneof field that is set
   // says which message it carries.
   // Reused by this thread: parsing keeps its buffers, so steady traffic
-  // allocates nothing. Valid until the handler returns.
+  // allocates nothing (a large one's are freed after). Valid until the
+  // handler returns.
   static thread_local Packet envelope;
+  const wiregen::reuse_scope reuse(envelope, header.payload_size);
   if (!envelope.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
     return wiregen::error::payload_parse_failed;
   }

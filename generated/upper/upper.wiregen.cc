@@ -8,6 +8,7 @@
 #include <wiregen/connection.hpp>
 #include <wiregen/error.hpp>
 #include <wiregen/frame_loop.hpp>
+#include <wiregen/message_reuse.hpp>
 
 namespace upper {
 

@@ -3,10 +3,21 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <span>
+#include <utility>
 
 namespace wiregen {
+
+namespace detail {
+
+/// Storage for byte buffers. Large blocks are mapped from the kernel rather
+/// than taken from the heap, so freeing one gives its memory back to the
+/// system at once: a buffer grown for one large frame does not stay in the
+/// process once it is released.
+std::uint8_t* allocate_bytes(std::size_t size);
+void free_bytes(std::uint8_t* block, std::size_t size) noexcept;
+
+}  // namespace detail
 
 /// A growable byte buffer: [consumed | readable | writable]. Growing does not
 /// zero-fill, and consumed bytes are reclaimed by moving the readable bytes to
@@ -17,12 +28,16 @@ class byte_buffer {
   byte_buffer() = default;
   byte_buffer(const byte_buffer&) = delete;
   byte_buffer& operator=(const byte_buffer&) = delete;
-  byte_buffer(byte_buffer&&) noexcept = default;
-  byte_buffer& operator=(byte_buffer&&) noexcept = default;
+  byte_buffer(byte_buffer&& other) noexcept { swap(other); }
+  byte_buffer& operator=(byte_buffer&& other) noexcept {
+    byte_buffer(std::move(other)).swap(*this);
+    return *this;
+  }
+  ~byte_buffer() { detail::free_bytes(data_, capacity_); }
 
   /// The bytes written and not yet consumed.
   std::span<const std::uint8_t> readable() const noexcept {
-    return {data_.get() + begin_, end_ - begin_};
+    return {data_ + begin_, end_ - begin_};
   }
   std::size_t size() const noexcept { return end_ - begin_; }
   bool empty() const noexcept { return begin_ == end_; }
@@ -35,7 +50,7 @@ class byte_buffer {
     if (capacity_ - end_ < n) {
       make_room(n);
     }
-    return data_.get() + end_;
+    return data_ + end_;
   }
   /// The room after the readable bytes, without growing.
   std::size_t writable() const noexcept { return capacity_ - end_; }
@@ -59,24 +74,24 @@ class byte_buffer {
   void make_room(std::size_t n) {
     const std::size_t live = end_ - begin_;
     if (capacity_ - live >= n && begin_ > 0) {
-      std::memmove(data_.get(), data_.get() + begin_, live);
+      std::memmove(data_, data_ + begin_, live);
     } else {
       std::size_t grown = capacity_ ? capacity_ * 2 : 256;
       while (grown < live + n) {
         grown *= 2;
       }
-      auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(grown);
+      std::uint8_t* bigger = detail::allocate_bytes(grown);
       if (live > 0) {
-        std::memcpy(bigger.get(), data_.get() + begin_, live);
+        std::memcpy(bigger, data_ + begin_, live);
       }
-      data_ = std::move(bigger);
+      detail::free_bytes(std::exchange(data_, bigger), capacity_);
       capacity_ = grown;
     }
     begin_ = 0;
     end_ = live;
   }
 
-  std::unique_ptr<std::uint8_t[]> data_;
+  std::uint8_t* data_ = nullptr;
   std::size_t capacity_ = 0;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
