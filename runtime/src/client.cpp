@@ -172,10 +172,10 @@ bool client::attach(tcp_socket socket, std::function<void(std::error_code)> star
   auto conn = std::make_shared<wiregen::connection>(pool_.first(), std::move(socket), streams_,
                                                     connection::share_options(options_.connection),
                                                     std::move(setup));
-  const bool from_connect = static_cast<bool>(started);
-  conn->set_close_observer([this, from_connect](wiregen::connection& closed, std::error_code why) {
-    on_lost(closed, why, from_connect);
-  });
+  if (started) {
+    dialed_by_connect_ = conn->id();
+  }
+  conn->set_close_observer(this);
   std::shared_ptr<wiregen::connection> previous;
   {
     // Under the lock stop() takes: either stop() comes first and this
@@ -200,7 +200,8 @@ bool client::attach(tcp_socket socket, std::function<void(std::error_code)> star
   return true;
 }
 
-void client::on_lost(const wiregen::connection& lost, std::error_code reason, bool from_connect) {
+void client::connection_closed(wiregen::connection& lost, std::error_code reason) {
+  const bool from_connect = lost.id() == dialed_by_connect_;
   // A connection connect() made and that was never served is connect()'s
   // failure to report, not one to retry for ever.
   if (!options_.auto_reconnect || stopping_.load() || (from_connect && !lost.was_opened())) {

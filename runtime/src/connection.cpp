@@ -110,10 +110,6 @@ connection::~connection() {
   detail::buffer_pool::give_back(writing_);
 }
 
-void connection::set_close_observer(std::function<void(connection&, std::error_code)> observer) {
-  close_observer_ = std::move(observer);
-}
-
 std::string connection::remote_address() const {
   return endpoint_known_ ? detail::format_endpoint(remote_endpoint_) : "unknown";
 }
@@ -345,8 +341,8 @@ void connection::report_close() {
   if (auto startup = std::move(startup_)) {
     startup->report(close_reason_ ? close_reason_ : std::error_code(error::connection_closed));
   }
-  if (close_observer_) {
-    close_observer_(*this, close_reason_);
+  if (observer_) {
+    observer_->connection_closed(*this, close_reason_);
   }
   queue_.mark_closed();
 }

@@ -224,8 +224,7 @@ void server::on_accepted(std::error_code ec, tcp_socket socket,
   setup.admit = [this](const connection& candidate) { return admit(candidate); };
   auto conn = std::make_shared<connection>(std::move(context), std::move(socket), streams_,
                                            connection_options_, std::move(setup));
-  conn->set_close_observer(
-      [this](connection& closed, std::error_code reason) { forget(closed, reason); });
+  conn->set_close_observer(this);
   // A stop() from one of the accept-time events above must not let this one in.
   if (!connections_.start(conn)) {
     conn.reset();  // its socket closes with it
@@ -262,7 +261,7 @@ std::error_code server::admit(const connection& conn) {
   return connections_.admit_address(conn, options_.max_connections_per_address);
 }
 
-void server::forget(const connection& conn, std::error_code reason) {
+void server::connection_closed(connection& conn, std::error_code reason) {
   if (!conn.was_opened()) {
     // Never served: it was refused, not closed.
     try {

@@ -8,9 +8,9 @@
 #include "wiregen/connection.hpp"
 
 TEST_CASE("connection size: the per-connection state stays small", "[runtime][memory]") {
-  CHECK(sizeof(wiregen::detail::send_queue) <= 144);
+  CHECK(sizeof(wiregen::detail::send_queue) <= 104);
   CHECK(sizeof(wiregen::detail::stream) <= 56);
   CHECK(sizeof(wiregen::frame_loop) <= 32);
   CHECK(sizeof(wiregen::byte_buffer) <= 32);
-  CHECK(sizeof(wiregen::connection) <= 592);
+  CHECK(sizeof(wiregen::connection) <= 520);
 }

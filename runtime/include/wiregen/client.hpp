@@ -29,7 +29,7 @@ namespace wiregen {
 /// auto_reconnect it dials again whenever the connection is lost, until
 /// stop(). Generated code wraps it as <pkg>::client, which supplies the
 /// dispatcher built from the user's handler and typed sends.
-class client {
+class client : private connection_observer {
  public:
   /// `streams` serves the connection; `dials` hears of failed dials.
   client(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<dial_events> dials,
@@ -94,7 +94,8 @@ class client {
   void dial_once(dial_done done);
   std::chrono::milliseconds backoff(unsigned attempt);
   bool attach(tcp_socket socket, std::function<void(std::error_code)> started);
-  void on_lost(const wiregen::connection& lost, std::error_code reason, bool from_connect);
+  /// A connection was lost: redial, if the options say so.
+  void connection_closed(wiregen::connection& lost, std::error_code reason) override;
 
   std::shared_ptr<stream_dispatcher> streams_;
   std::shared_ptr<dial_events> dials_;
@@ -103,9 +104,10 @@ class client {
   // Each dial chain (connect() or a reconnect) waits on its own timer; the
   // live ones are listed so that stop() can cut their backoff short.
   std::vector<std::weak_ptr<asio::steady_timer>> backoff_timers_;  // loop thread only
-  unsigned redial_streak_ = 0;  // losses in a row that did not last; loop thread only
-  std::minstd_rand random_;     // loop thread only
-  std::string host_;            // set before the first dial
+  unsigned redial_streak_ = 0;           // losses in a row that did not last; loop thread only
+  std::uint64_t dialed_by_connect_ = 0;  // the connection connect() made; loop thread only
+  std::minstd_rand random_;              // loop thread only
+  std::string host_;                     // set before the first dial
   std::shared_ptr<asio::ssl::context> tls_context_;  // built by connect(); loop thread only
   std::uint16_t port_ = 0;
   // Set under mutex_, so attach() and stop() agree on it; read anywhere.

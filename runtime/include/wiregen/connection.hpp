@@ -55,6 +55,15 @@ struct connection_setup {
   std::function<std::error_code(connection&)> admit;
 };
 
+/// Hears of connections that closed; see connection::set_close_observer.
+class connection_observer {
+ public:
+  virtual void connection_closed(connection& conn, std::error_code reason) = 0;
+
+ protected:
+  ~connection_observer() = default;
+};
+
 /// One TCP peer. Reads into a reusable buffer and hands every complete frame
 /// to its dispatcher on the connection's own thread; sends append encoded
 /// frames to a byte-bounded queue that leaves in as few writes as the socket
@@ -83,10 +92,11 @@ class connection : public std::enable_shared_from_this<connection>,
   /// ready to be shared by every connection made with them.
   static std::shared_ptr<const connection_options> share_options(connection_options options);
 
-  /// Calls `observer(conn, reason)` on the connection's thread once, right
-  /// after on_close. Set before start(); servers and clients use it to
-  /// forget the connection.
-  void set_close_observer(std::function<void(connection&, std::error_code)> observer);
+  /// Tells `observer` on the connection's thread once, right after
+  /// on_close (or on_discarded), that the connection is gone. Set before
+  /// start(); servers and clients use it to forget the connection. The
+  /// observer must outlive the connection's loop.
+  void set_close_observer(connection_observer* observer) noexcept { observer_ = observer; }
 
   /// Starts the connection on its thread: the PROXY header, admission and
   /// TLS handshake if set up, then on_open and reading. `started` (if any)
@@ -172,7 +182,13 @@ class connection : public std::enable_shared_from_this<connection>,
 
   /// A slot for the application's per-connection state, e.g. a logged-in
   /// user. Use it on the connection's thread (in handlers) only.
-  std::any& user_data() noexcept { return user_data_; }
+  /// Made on first use: most connections of most servers never have any.
+  std::any& user_data() {
+    if (!user_data_) {
+      user_data_ = std::make_unique<std::any>();
+    }
+    return *user_data_;
+  }
 
   /// What the TLS handshake established; null for a plain connection (and
   /// before on_open). Immutable once set: safe from any thread after.
@@ -235,7 +251,7 @@ class connection : public std::enable_shared_from_this<connection>,
   std::shared_ptr<asio::io_context> context_;
   std::shared_ptr<stream_dispatcher> dispatcher_;
   std::shared_ptr<const connection_options> options_;
-  std::function<void(connection&, std::error_code)> close_observer_;
+  connection_observer* observer_ = nullptr;
   detail::stream stream_;
   detail::send_queue queue_;
   frame_loop loop_;
@@ -254,7 +270,7 @@ class connection : public std::enable_shared_from_this<connection>,
   bool shutdown_sent_ = false;
   bool write_in_flight_ = false;
   std::atomic<std::int64_t> requested_deadline_ms_{0};  // of the latest stop()
-  std::any user_data_;
+  std::unique_ptr<std::any> user_data_;
   clock::time_point opened_at_;
   std::error_code close_reason_;
   // The parts made only when needed, so that an idle plain connection stays

@@ -47,7 +47,7 @@ class session {
   /// The per-connection slot for application state; use it in handlers (on
   /// the connection's thread) only. A datagram's starts empty every time.
   /// Must not be called on an empty handle.
-  std::any& user_data() const noexcept { return conn_ ? conn_->user_data() : peer_->user_data(); }
+  std::any& user_data() const { return conn_ ? conn_->user_data() : peer_->user_data(); }
   /// Stops the connection; see connection::stop. Safe from any thread,
   /// including handlers, and on an empty handle; a datagram peer has
   /// nothing to stop.

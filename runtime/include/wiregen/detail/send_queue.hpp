@@ -19,6 +19,7 @@
 
 #include "wiregen/byte_buffer.hpp"
 #include "wiregen/detail/buffer_pool.hpp"
+#include "wiregen/detail/small_mutex.hpp"
 #include "wiregen/error.hpp"
 
 namespace wiregen::detail {
@@ -166,19 +167,20 @@ class send_queue {
   void fail_waiters_locked(std::error_code reason, std::vector<waiter_ptr>& failed);
   static void complete_all(const std::vector<waiter_ptr>& settled, std::error_code reason);
 
+  // Ordered to pack: this is part of every connection.
   const std::size_t max_bytes_;
   const std::size_t low_watermark_;
   events& owner_;
-  std::atomic<bool> writable_{true};
   std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<bool> writable_{true};
 
-  mutable std::mutex mutex_;  // guards everything below
-  byte_buffer pending_;       // frames pushed since the last take()
-  std::size_t pending_frames_ = 0;
-  std::size_t queued_bytes_ = 0;  // pending_ plus what was taken and not released
+  mutable small_mutex mutex_;  // guards everything below
   bool accepting_ = true;
   bool round_running_ = false;
   bool closed_ = false;  // the close latch
+  byte_buffer pending_;  // frames pushed since the last take()
+  std::size_t pending_frames_ = 0;
+  std::size_t queued_bytes_ = 0;  // pending_ plus what was taken and not released
   std::unique_ptr<waiting_line> line_;
 };
 
