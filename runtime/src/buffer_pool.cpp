@@ -7,7 +7,14 @@ namespace wiregen::detail {
 
 namespace {
 
+// Whether this thread's pool still exists: a buffer given back while the
+// thread's storage is being torn down (a connection destroyed by a static
+// object's destructor, say) is freed instead. Trivially destructible, so it
+// outlives the pool.
+thread_local bool pool_alive = true;
+
 struct thread_pool {
+  ~thread_pool() { pool_alive = false; }
   // A stack: the buffer given back last is the warmest in the cache.
   std::array<byte_buffer, 32> kept;
   std::size_t count = 0;
@@ -22,10 +29,10 @@ thread_pool& pool() noexcept {
 }  // namespace
 
 void buffer_pool::take(byte_buffer& out, std::size_t size) noexcept {
-  auto& p = pool();
-  if (out.capacity() != 0) {
+  if (!pool_alive || out.capacity() != 0) {
     return;
   }
+  auto& p = pool();
   // The warmest buffer that is large enough; the ones above it stay.
   for (std::size_t i = p.count; i-- > 0;) {
     if (p.kept[i].capacity() >= size) {
@@ -46,6 +53,10 @@ void buffer_pool::give_back(byte_buffer& buffer) noexcept {
     return;
   }
   buffer.clear();
+  if (!pool_alive) {
+    byte_buffer().swap(buffer);
+    return;
+  }
   auto& p = pool();
   if (capacity <= largest_kept && p.count < p.kept.size() &&
       p.bytes + capacity <= most_kept_per_thread) {
@@ -57,7 +68,7 @@ void buffer_pool::give_back(byte_buffer& buffer) noexcept {
 }
 
 std::size_t buffer_pool::kept_bytes() noexcept {
-  return pool().bytes;
+  return pool_alive ? pool().bytes : 0;
 }
 
 }  // namespace wiregen::detail

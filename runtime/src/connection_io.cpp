@@ -18,8 +18,30 @@ namespace wiregen {
 
 void connection::read_more() {
   stream_.settle(input_);
+  if (stream_.reads_when_ready(input_)) {
+    stream_.wait_readable({shared_from_this(), &connection::on_readable});
+    return;
+  }
   stream_.read(input_, loop_.wanted(), options_->read_chunk_size,
                {shared_from_this(), &connection::on_read});
+}
+
+void connection::on_readable(std::error_code ec, std::size_t /*bytes*/) {
+  if (is_closed()) {
+    return;
+  }
+  if (ec) {
+    on_read(ec, 0);
+    return;
+  }
+  std::error_code read_ec;
+  const std::size_t n =
+      stream_.read_ready(input_, loop_.wanted(), options_->read_chunk_size, read_ec);
+  if (read_ec == asio::error::would_block) {
+    read_more();  // woken for nothing: wait again
+    return;
+  }
+  on_read(read_ec, n);
 }
 
 void connection::on_read(std::error_code ec, std::size_t n) {

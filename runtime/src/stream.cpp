@@ -86,16 +86,29 @@ void stream::handshake(std::function<void(std::error_code)> done) {
       });
 }
 
-void stream::read(byte_buffer& input, std::size_t wanted, std::size_t chunk, io_completion done) {
-  if (!tls_ && input.empty()) {
-    // Nothing pending: wait until the socket is readable, then read into
-    // the thread's buffer. TLS keeps its own buffering, so it cannot.
-    socket_.async_wait(asio::socket_base::wait_read,
-                       [this, wanted, chunk, &input, done = std::move(done)](std::error_code ec) {
-                         on_readable(ec, wanted, chunk, input, done);
-                       });
-    return;
+void stream::wait_readable(io_completion done) {
+  socket_.async_wait(asio::socket_base::wait_read,
+                     [done = std::move(done)](std::error_code ec) { done(ec, 0); });
+}
+
+std::size_t stream::read_ready(byte_buffer& input, std::size_t wanted, std::size_t chunk,
+                               std::error_code& ec) {
+  byte_buffer& shared = thread_read_buffer();
+  shared.clear();
+  shared.prepare(std::max(chunk, wanted));
+  const std::size_t n = socket_.read_some(asio::buffer(shared.prepare(0), shared.writable()), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = asio::error::would_block;
+    return 0;
   }
+  // The bytes become the connection's input while they are decoded; what
+  // is left of them (a partial frame) moves to its own buffer in settle().
+  input.swap(shared);
+  lent_ = true;
+  return n;
+}
+
+void stream::read(byte_buffer& input, std::size_t wanted, std::size_t chunk, io_completion done) {
   // Room for the rest of the frame being received, and at least one chunk;
   // `wanted` comes from a validated header, so it never exceeds the maximum
   // frame size whatever a peer writes in its length field.
@@ -110,29 +123,6 @@ void stream::read(byte_buffer& input, std::size_t wanted, std::size_t chunk, io_
   } else {
     socket_.async_read_some(room, std::move(done));
   }
-}
-
-void stream::on_readable(std::error_code ec, std::size_t wanted, std::size_t chunk,
-                         byte_buffer& input, const io_completion& done) {
-  if (ec || !socket_.is_open()) {
-    done(ec ? ec : asio::error::operation_aborted, 0);
-    return;
-  }
-  byte_buffer& shared = thread_read_buffer();
-  shared.clear();
-  shared.prepare(std::max(chunk, wanted));
-  std::error_code read_ec;
-  const std::size_t n =
-      socket_.read_some(asio::buffer(shared.prepare(0), shared.writable()), read_ec);
-  if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) {
-    read(input, wanted, chunk, done);  // woken for nothing: wait again
-    return;
-  }
-  // The bytes become the connection's input while they are decoded; what
-  // is left of them (a partial frame) moves to its own buffer in settle().
-  input.swap(shared);
-  lent_ = true;
-  done(read_ec, n);
 }
 
 void stream::settle(byte_buffer& input) {

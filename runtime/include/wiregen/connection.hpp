@@ -225,6 +225,7 @@ class connection : public std::enable_shared_from_this<connection>,
   static void started(connection& conn, std::error_code outcome);
   void open();
   void read_more();
+  void on_readable(std::error_code ec, std::size_t bytes);
   void on_read(std::error_code ec, std::size_t n);
   void decode_input();
   void throttle();

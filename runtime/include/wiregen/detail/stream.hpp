@@ -58,11 +58,21 @@ class stream {
   /// What the handshake established; null for a plain stream.
   const tls_info* tls() const noexcept;
 
-  /// Reads what arrives next into `input` and completes with how many
-  /// bytes came. A plain socket with nothing buffered waits for readability
-  /// and reads into its thread's shared buffer, which `input` then holds
-  /// until settle(); otherwise it reads into `input` itself, with room for
-  /// `wanted` bytes in all (the rest of a frame) and at least one chunk.
+  /// How the next read goes. A plain socket with nothing buffered waits for
+  /// readability (wait_readable) and then reads into its thread's shared
+  /// buffer (read_ready), so an idle connection holds no buffer; otherwise
+  /// read() reads into `input` itself (TLS keeps its own buffering).
+  bool reads_when_ready(const byte_buffer& input) const noexcept { return !tls_ && input.empty(); }
+  /// Completes (with 0 bytes) once the socket is readable.
+  void wait_readable(io_completion done);
+  /// After wait_readable: reads what is there into the thread's buffer, at
+  /// least `chunk` bytes of room and `wanted` in all, which `input` (empty)
+  /// then holds until settle(). would_block when woken for nothing.
+  std::size_t read_ready(byte_buffer& input, std::size_t wanted, std::size_t chunk,
+                         std::error_code& ec);
+  /// Reads what arrives next into `input` and completes with how many bytes
+  /// came, with room for `wanted` bytes in all (the rest of a frame) and at
+  /// least one chunk.
   void read(byte_buffer& input, std::size_t wanted, std::size_t chunk, io_completion done);
   /// Gives back the thread's buffer `input` holds after a read, keeping
   /// what is left in it (a partial frame) in a buffer of the connection's
@@ -78,9 +88,6 @@ class stream {
   bool is_open() const noexcept { return socket_.is_open(); }
 
  private:
-  void on_readable(std::error_code ec, std::size_t wanted, std::size_t chunk, byte_buffer& input,
-                   const io_completion& done);
-
   tcp_socket socket_;
   std::unique_ptr<tls_layer> tls_;  // over socket_, destroyed before it
   bool lent_ = false;               // the input holds the thread's buffer
