@@ -7,12 +7,14 @@ Each round runs every scenario against every server, in an order that rotates fr
 round, with the server pinned to core 0 and the load generator to core 1: bench/load/echo_load
 for the bench protocol's servers, bench/grpc/grpc_echo_load (same scenarios, same figures) for
 gRPC's unary and bidi-streaming echo. The gRPC baselines run when they were built (gRPC
-installed); otherwise they are left out and said so. A figure is the median over the rounds. Server CPU per message is the server's user+system
-time over the whole load run divided by every reply it sent, warm-up included. Idle memory is
-the growth of the server's resident set while the load generator holds N idle connections,
-divided by N. Scale-out: N connections (100,000 by default) held against several wiregen
-echo_server processes sharing one port with SO_REUSEPORT (this machine caps a process at
-20,000 descriptors), each load process from its own 127.0.0.x source address; reported are the
+installed); otherwise they are left out and said so. A figure is the median over the rounds.
+Server CPU per message is the server's user+system time over the whole load run divided by
+every reply it sent, warm-up included. Idle memory is the growth of the server's resident set
+while the load generator holds N idle connections, divided by N; for wiregen also after each
+connection made one 64-byte request (10,000 connections) and one 1 MiB echo (50).
+Scale-out: N connections (100,000 by default) held against several wiregen echo_server
+processes sharing one port with SO_REUSEPORT (this machine caps a process at 20,000
+descriptors), each load process from its own 127.0.0.x source address; reported are the
 connections each server process holds and their RSS growth per connection.
 
 Writes bench/results/latest.json, docs/performance-throughput.svg and the results section of
