@@ -175,7 +175,7 @@ bool client::attach(tcp_socket socket, std::function<void(std::error_code)> star
   if (started) {
     dialed_by_connect_ = conn->id();
   }
-  conn->set_close_observer(this);
+  conn->set_close_observer(&observer_);
   std::shared_ptr<wiregen::connection> previous;
   {
     // Under the lock stop() takes: either stop() comes first and this
@@ -200,7 +200,7 @@ bool client::attach(tcp_socket socket, std::function<void(std::error_code)> star
   return true;
 }
 
-void client::connection_closed(wiregen::connection& lost, std::error_code reason) {
+void client::on_lost(wiregen::connection& lost, std::error_code reason) {
   const bool from_connect = lost.id() == dialed_by_connect_;
   // A connection connect() made and that was never served is connect()'s
   // failure to report, not one to retry for ever.

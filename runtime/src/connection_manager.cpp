@@ -10,6 +10,7 @@ bool connection_manager::start(const std::shared_ptr<connection>& conn) {
   if (stopping_) {
     return false;
   }
+  conn->set_close_observer(this);
   open_.emplace(conn->id(), conn);
   conn->start();  // only posts; under the lock, so a stop sees it started
   return true;
@@ -33,7 +34,15 @@ std::error_code connection_manager::admit_address(const connection& conn, std::s
   return {};
 }
 
-void connection_manager::forget(const connection& conn, std::error_code reason) {
+void connection_manager::connection_closed(connection& conn, std::error_code reason) {
+  if (!conn.was_opened()) {
+    // Never served: it was refused, not closed.
+    try {
+      accepts_.on_refused(conn.remote_endpoint(), reason);
+    } catch (...) {
+      // The connection is gone either way; the server goes on.
+    }
+  }
   {
     std::lock_guard lock(mutex_);
     open_.erase(conn.id());

@@ -40,7 +40,7 @@ server::server(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<accep
       accept_loop_(1),
       acceptor_(*accept_loop_.first()),
       accept_retry_(*accept_loop_.first()),
-      connections_([this] { state_.store(run_state::stopped); }) {}
+      connections_(*accepts_, [this] { state_.store(run_state::stopped); }) {}
 
 server::~server() {
   stop(stop_mode::immediate);
@@ -224,7 +224,6 @@ void server::on_accepted(std::error_code ec, tcp_socket socket,
   setup.admit = [this](const connection& candidate) { return admit(candidate); };
   auto conn = std::make_shared<connection>(std::move(context), std::move(socket), streams_,
                                            connection_options_, std::move(setup));
-  conn->set_close_observer(this);
   // A stop() from one of the accept-time events above must not let this one in.
   if (!connections_.start(conn)) {
     conn.reset();  // its socket closes with it
@@ -259,18 +258,6 @@ std::error_code server::admit(const connection& conn) {
     return error::stopped;  // on_accept (or anyone) stopped the server meanwhile
   }
   return connections_.admit_address(conn, options_.max_connections_per_address);
-}
-
-void server::connection_closed(connection& conn, std::error_code reason) {
-  if (!conn.was_opened()) {
-    // Never served: it was refused, not closed.
-    try {
-      accepts_->on_refused(conn.remote_endpoint(), reason);
-    } catch (...) {
-      // The connection is gone either way; the server goes on.
-    }
-  }
-  connections_.forget(conn, reason);
 }
 
 void server::close_acceptor() {

@@ -29,7 +29,7 @@ namespace wiregen {
 /// auto_reconnect it dials again whenever the connection is lost, until
 /// stop(). Generated code wraps it as <pkg>::client, which supplies the
 /// dispatcher built from the user's handler and typed sends.
-class client : private connection_observer {
+class client {
  public:
   /// `streams` serves the connection; `dials` hears of failed dials.
   client(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<dial_events> dials,
@@ -95,10 +95,25 @@ class client : private connection_observer {
   std::chrono::milliseconds backoff(unsigned attempt);
   bool attach(tcp_socket socket, std::function<void(std::error_code)> started);
   /// A connection was lost: redial, if the options say so.
-  void connection_closed(wiregen::connection& lost, std::error_code reason) override;
+  void on_lost(wiregen::connection& lost, std::error_code reason);
+
+  /// Hears of the client's connections closing. A member of its own (of a
+  /// final class) rather than a base of the client: a connection's thread may
+  /// call it while a class derived from the client is being destroyed.
+  class close_observer final : public connection_observer {
+   public:
+    explicit close_observer(client& owner) noexcept : owner_(owner) {}
+    void connection_closed(wiregen::connection& conn, std::error_code reason) override {
+      owner_.on_lost(conn, reason);
+    }
+
+   private:
+    client& owner_;
+  };
 
   std::shared_ptr<stream_dispatcher> streams_;
   std::shared_ptr<dial_events> dials_;
+  close_observer observer_{*this};
   client_options options_;
   io_pool pool_;
   // Each dial chain (connect() or a reconnect) waits on its own timer; the

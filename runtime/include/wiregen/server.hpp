@@ -29,7 +29,7 @@ namespace wiregen {
 /// Listens on one address and serves every accepted connection with one
 /// dispatcher on a pool of I/O threads. Generated code wraps it as <pkg>::server,
 /// which supplies the dispatcher built from the user's handler.
-class server : private connection_observer {
+class server {
  public:
   /// The server's lifecycle; see state().
   enum class run_state { idle, running, draining, stopped };
@@ -88,7 +88,6 @@ class server : private connection_observer {
   void on_accepted(std::error_code ec, tcp_socket socket,
                    std::shared_ptr<asio::io_context> context);
   void refuse(tcp_socket& socket, const asio::ip::tcp::endpoint& remote, std::error_code reason);
-  void connection_closed(connection& conn, std::error_code reason) override;
   std::error_code admit(const connection& conn);
   bool take_accept_token();
   void close_acceptor();

@@ -14,21 +14,23 @@
 #include <unordered_map>
 #include <vector>
 
-namespace wiregen {
-class connection;
-}  // namespace wiregen
+#include "wiregen/connection.hpp"
+#include "wiregen/dispatcher.hpp"
 
 namespace wiregen::detail {
 
 /// The connections a server serves: who is open, how many each source
 /// address holds, and stopping them all. Thread-safe: the accept thread adds,
-/// each connection's thread removes its own, stop() runs anywhere.
-class connection_manager {
+/// each connection's thread removes its own, stop() runs anywhere. It is the
+/// observer of every connection it starts: a closed connection is forgotten,
+/// and one that was never served is reported to `accepts` as refused.
+class connection_manager final : public connection_observer {
  public:
   /// `drained` runs (under the manager's lock, so it must not call back)
   /// when the last connection closes after begin_stop(), or at once when
   /// none was open.
-  explicit connection_manager(std::function<void()> drained) : drained_(std::move(drained)) {}
+  connection_manager(accept_events& accepts, std::function<void()> drained)
+      : accepts_(accepts), drained_(std::move(drained)) {}
   connection_manager(const connection_manager&) = delete;
   connection_manager& operator=(const connection_manager&) = delete;
 
@@ -42,7 +44,7 @@ class connection_manager {
   std::error_code admit_address(const connection& conn, std::size_t limit);
 
   /// Forgets a closed connection and its address count.
-  void forget(const connection& conn, std::error_code reason);
+  void connection_closed(connection& conn, std::error_code reason) override;
 
   /// From now on start() refuses; returns the connections open now.
   std::vector<std::shared_ptr<connection>> begin_stop();
@@ -56,6 +58,7 @@ class connection_manager {
   std::size_t size() const;
 
  private:
+  accept_events& accepts_;
   std::function<void()> drained_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
