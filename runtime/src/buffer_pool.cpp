@@ -16,7 +16,7 @@ thread_local bool pool_alive = true;
 struct thread_pool {
   ~thread_pool() { pool_alive = false; }
   // A stack: the buffer given back last is the warmest in the cache.
-  std::array<byte_buffer, 32> kept;
+  std::array<byte_buffer, 64> kept;
   std::size_t count = 0;
   std::size_t bytes = 0;
 };

@@ -14,10 +14,12 @@ namespace wiregen::detail {
 /// of bytes, so the pools together hold at most a few MiB per thread.
 class buffer_pool {
  public:
-  /// Buffers larger than this are freed when given back.
-  static constexpr std::size_t largest_kept = 64 * 1024;
+  /// Buffers larger than this are freed when given back. A write round of
+  /// sixteen 4 KiB replies needs a 128 KiB buffer: freeing those would cost
+  /// a map and an unmap per round.
+  static constexpr std::size_t largest_kept = 128 * 1024;
   /// Bytes of capacity one thread keeps at most.
-  static constexpr std::size_t most_kept_per_thread = 1024 * 1024;
+  static constexpr std::size_t most_kept_per_thread = 4 * 1024 * 1024;
 
   /// Gives `out`, which must hold no storage, a kept buffer of this thread
   /// with room for `size` bytes, if one is kept; else leaves it as it is.
