@@ -189,12 +189,19 @@ TEST_CASE("stop: across a graceful server stop under load, every reply accepted 
   std::vector<std::thread> load;
   for (int i = 0; i < clients; ++i) {
     load.emplace_back([&, i] {
-      for (std::uint64_t seq = 0; sending.load(); ++seq) {
+      for (std::uint64_t seq = 0; sending.load();) {
         bench::EchoRequest request;
         request.set_seq(seq);
-        if (dialed[static_cast<std::size_t>(i)]->send(request) ==
-            wiregen::error::connection_closed) {
+        const auto ec = dialed[static_cast<std::size_t>(i)]->send(request);
+        if (ec == wiregen::error::connection_closed) {
           break;
+        }
+        // A full client queue refuses the request: send the same seq again,
+        // so that the replies' seqs stay consecutive.
+        if (ec != wiregen::error::send_queue_full) {
+          ++seq;
+        } else {
+          std::this_thread::yield();
         }
       }
     });
