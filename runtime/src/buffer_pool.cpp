@@ -29,7 +29,8 @@ thread_pool& pool() noexcept {
 }  // namespace
 
 void buffer_pool::take(byte_buffer& out, std::size_t size) noexcept {
-  if (!pool_alive || out.capacity() != 0) {
+  // Checked first: a buffer in use (the common case) costs one comparison.
+  if (out.capacity() != 0 || !pool_alive) {
     return;
   }
   auto& p = pool();

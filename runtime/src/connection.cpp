@@ -14,12 +14,15 @@
 #include "liveness.hpp"
 #include "peer_identity.hpp"
 #include "startup.hpp"
+#include "waits.hpp"
 #include "wiregen/detail/buffer_pool.hpp"
 #include "wiregen/detail/token_bucket.hpp"
 
 namespace wiregen {
 
 namespace {
+
+using detail::clamp_wait;
 
 using keep_idle = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPIDLE>;
 using keep_interval = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPINTVL>;
@@ -42,13 +45,6 @@ void apply_socket_options(tcp_socket& socket, const connection_options& options)
   if (options.receive_buffer_size > 0) {
     socket.set_option(asio::socket_base::receive_buffer_size(options.receive_buffer_size), ignored);
   }
-}
-
-// Waits longer than this are as good as forever, and cannot overflow a
-// clock's time_point when added to now().
-std::chrono::milliseconds clamp_wait(std::chrono::milliseconds wait) noexcept {
-  constexpr std::chrono::milliseconds longest = std::chrono::hours(24 * 365);
-  return std::min(wait, longest);
 }
 
 }  // namespace

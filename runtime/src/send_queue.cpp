@@ -3,17 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "waits.hpp"
+
 namespace wiregen::detail {
-
-namespace {
-
-// Waits longer than this are as good as forever, and cannot overflow a
-// clock's time_point when added to now().
-std::chrono::milliseconds clamp_wait(std::chrono::milliseconds wait) noexcept {
-  return std::min<std::chrono::milliseconds>(wait, std::chrono::hours(24 * 365));
-}
-
-}  // namespace
 
 send_queue::~send_queue() {
   buffer_pool::give_back(pending_);

@@ -8,6 +8,7 @@
 #include <future>
 #include <vector>
 
+#include "waits.hpp"
 #include "wiregen/error.hpp"
 
 namespace wiregen {
@@ -269,7 +270,7 @@ void server::close_acceptor() {
 std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
   const bool on_own_thread = pool_.owns_current_thread() || accept_loop_.owns_current_thread();
   // As good as forever, and no overflow when added to a time.
-  deadline = std::min<std::chrono::milliseconds>(deadline, std::chrono::hours(24 * 365));
+  deadline = detail::clamp_wait(deadline);
   // Held while the first stop() closes the acceptor and stops the
   // connections (quick: it never waits for a connection), so that a
   // concurrent stop() drains only after that. Not on the server's own
