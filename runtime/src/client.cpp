@@ -169,13 +169,14 @@ bool client::attach(tcp_socket socket, std::function<void(std::error_code)> star
         detail::tls_setup{tls_context_, false, tls.server_name.empty() ? host_ : tls.server_name,
                           !tls.insecure_skip_verify};
   }
-  auto conn = std::make_shared<wiregen::connection>(pool_.first(), std::move(socket), streams_,
-                                                    connection::share_options(options_.connection),
-                                                    std::move(setup));
+  if (!home_) {
+    home_ = connection::share_home(
+        {pool_.first(), streams_, connection::share_options(options_.connection), &observer_});
+  }
+  auto conn = std::make_shared<wiregen::connection>(home_, std::move(socket), std::move(setup));
   if (started) {
     dialed_by_connect_ = conn->id();
   }
-  conn->set_close_observer(&observer_);
   std::shared_ptr<wiregen::connection> previous;
   {
     // Under the lock stop() takes: either stop() comes first and this

@@ -8,12 +8,14 @@
 #include <asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <stdexcept>
 #include <utility>
 
 #include "connection_parts.hpp"
 #include "liveness.hpp"
 #include "peer_identity.hpp"
 #include "startup.hpp"
+#include "transfer_state.hpp"
 #include "waits.hpp"
 #include "wiregen/detail/buffer_pool.hpp"
 #include "wiregen/detail/token_bucket.hpp"
@@ -58,52 +60,85 @@ std::shared_ptr<const connection_options> connection::share_options(connection_o
   return std::make_shared<const connection_options>(std::move(options));
 }
 
+std::shared_ptr<const connection_home> connection::share_home(connection_home home) {
+  if (!home.options) {
+    home.options = share_options({});
+  }
+  return std::make_shared<const connection_home>(std::move(home));
+}
+
 namespace {
 
-std::shared_ptr<const connection_options> or_defaults(
-    std::shared_ptr<const connection_options> options) {
-  return options ? std::move(options) : connection::share_options({});
+std::shared_ptr<const connection_home> checked(std::shared_ptr<const connection_home> home) {
+  if (!home || !home->context || !home->dispatcher || !home->options) {
+    throw std::invalid_argument(
+        "wiregen::connection: a home needs a context, a dispatcher and "
+        "options (see connection::share_home)");
+  }
+  return home;
 }
 
 }  // namespace
 
-connection::connection(std::shared_ptr<asio::io_context> context, tcp_socket socket,
-                       std::shared_ptr<stream_dispatcher> dispatcher,
-                       std::shared_ptr<const connection_options> options, connection_setup setup)
-    : context_(std::move(context)),
-      dispatcher_(std::move(dispatcher)),
-      options_(or_defaults(std::move(options))),
+connection::connection(std::shared_ptr<const connection_home> home, tcp_socket socket,
+                       connection_setup setup)
+    : home_(checked(std::move(home))),
       stream_(std::move(socket)),
-      queue_(options_->max_queued_bytes, options_->low_watermark, *this),
+      queue_(home_->options->max_queued_bytes, home_->options->low_watermark, *this),
       id_(detail::next_connection_id()) {
+  const auto& options = *home_->options;
   auto& socket_ref = stream_.socket();
   std::error_code ec;
   remote_endpoint_ = socket_ref.remote_endpoint(ec);
   endpoint_known_ = !ec;
   native_handle_ = socket_ref.is_open() ? socket_ref.native_handle() : -1;
-  apply_socket_options(socket_ref, *options_);
-  if (detail::liveness::wanted(*options_)) {
-    liveness_ =
-        std::make_unique<detail::liveness>(*this, *options_, detail::timer_wheel::of(*context_));
+  apply_socket_options(socket_ref, options);
+  if (detail::liveness::wanted(options)) {
+    occasional().liveness =
+        std::make_unique<detail::liveness>(*this, options, detail::timer_wheel::of(context()));
   }
-  loop_.gate().stopping = &stop_requested_;
-  if (options_->message_rate > 0) {
-    rate_ = std::make_unique<rate_state>(*context_, *options_);
-    loop_.gate().rate = &rate_->bucket;
+  if (options.message_rate > 0) {
+    occasional().rate = std::make_unique<rate_state>(context(), options);
   }
   const bool needs_startup = detail::startup::needed(setup);
   if (setup.tls) {
     stream_.use_tls(std::move(*setup.tls));
   }
   if (needs_startup) {
-    startup_ = std::make_unique<detail::startup>(std::move(setup), nullptr);
+    transfer().startup = std::make_unique<detail::startup>(std::move(setup), nullptr);
   }
 }
 
 // Out of line: the parts are complete types only here.
 connection::~connection() {
-  detail::buffer_pool::give_back(input_);
-  detail::buffer_pool::give_back(writing_);
+  if (transfer_ != nullptr) {
+    stream_.settle(transfer_->input);
+    detail::transfer_state::give_back(transfer_);
+  }
+}
+
+connection::occasional_parts& connection::occasional() {
+  if (!occasional_) {
+    occasional_ = std::make_unique<occasional_parts>();
+  }
+  return *occasional_;
+}
+
+std::any& connection::user_data() {
+  return occasional().user_data;
+}
+
+std::unique_ptr<detail::startup> connection::take_startup() noexcept {
+  return transfer_ != nullptr ? std::move(transfer_->startup) : nullptr;
+}
+
+frame_gate connection::gate() noexcept {
+  auto* limit = rate();
+  return {&stop_requested_, limit != nullptr ? &limit->bucket : nullptr};
+}
+
+bool connection::is_writing() const noexcept {
+  return transfer_ != nullptr && !transfer_->writing.empty();
 }
 
 std::string connection::remote_address() const {
@@ -141,20 +176,22 @@ std::error_code connection::write_frames(std::span<const std::uint8_t> bytes, st
 
 void connection::start(std::function<void(std::error_code)> started) {
   if (started) {
-    if (!startup_) {
-      startup_ = std::make_unique<detail::startup>(connection_setup{}, nullptr);
+    auto& startup = transfer().startup;
+    if (!startup) {
+      startup = std::make_unique<detail::startup>(connection_setup{}, nullptr);
     }
-    startup_->set_started(std::move(started));
+    startup->set_started(std::move(started));
   }
-  asio::post(*context_, [self = shared_from_this()] {
+  asio::post(context(), [self = shared_from_this()] {
     if (self->is_closed()) {
       return;
     }
-    if (!self->startup_) {
+    auto* startup = self->transfer_ != nullptr ? self->transfer_->startup.get() : nullptr;
+    if (startup == nullptr) {
       self->open();
       return;
     }
-    self->startup_->run(self, clamp_wait(self->options_->handshake_timeout), &connection::started);
+    startup->run(self, clamp_wait(self->options().handshake_timeout), &connection::started);
   });
 }
 
@@ -170,14 +207,14 @@ void connection::open() {
   opened_ = true;
   const auto now = clock::now();
   opened_at_ = now;
-  if (liveness_) {
-    liveness_->start(now);
+  if (auto* watch = liveness()) {
+    watch->start(now);
   }
-  if (rate_) {
-    rate_->bucket.reset(now);
+  if (auto* limit = rate()) {
+    limit->bucket.reset(now);
   }
   try {
-    dispatcher_->on_open(*this);
+    dispatcher()->on_open(*this);
   } catch (...) {
     report_handler_failure();
     finish(error::handler_failed);
@@ -186,16 +223,17 @@ void connection::open() {
   if (is_closed()) {
     return;
   }
-  if (auto startup = std::move(startup_)) {
+  if (auto startup = take_startup()) {
     startup->report({});
   }
   if (!queue_.is_writable()) {
     writability_changed();
   }
-  if (liveness_) {
-    liveness_->refile();
+  if (auto* watch = liveness()) {
+    watch->refile();
   }
-  if (std::exchange(write_deferred_, false)) {
+  if (write_deferred_) {
+    write_deferred_ = false;
     write_pending();
   }
   read_more();
@@ -203,7 +241,7 @@ void connection::open() {
 
 void connection::report_handler_failure() noexcept {
   try {
-    (void)dispatcher_->on_error(*this, error::handler_failed);
+    (void)dispatcher()->on_error(*this, error::handler_failed);
   } catch (...) {
     // Reporting failed as well; closing the connection is all that is left.
   }
@@ -213,16 +251,15 @@ void connection::report_handler_failure() noexcept {
 // Stopping
 
 void connection::stop(stop_mode mode, std::chrono::milliseconds deadline) {
-  deadline = clamp_wait(deadline.count() > 0 ? deadline : options_->graceful_stop_timeout);
-  requested_deadline_ms_.store(deadline.count());
+  deadline = clamp_wait(deadline.count() > 0 ? deadline : options().graceful_stop_timeout);
   stop_requested_.store(true);
   queue_.stop_accepting(error::connection_closed);
   if (mode == stop_mode::immediate) {
-    asio::post(*context_, [self = shared_from_this()] { self->finish({}); });
+    asio::post(context(), [self = shared_from_this()] { self->finish({}); });
     return;
   }
-  asio::post(*context_, [self = shared_from_this(), deadline] { self->begin_drain({}, deadline); });
-  if (mode == stop_mode::graceful_wait && !context_->get_executor().running_in_this_thread()) {
+  asio::post(context(), [self = shared_from_this(), deadline] { self->begin_drain({}, deadline); });
+  if (mode == stop_mode::graceful_wait && !context().get_executor().running_in_this_thread()) {
     // The drain timer forces the close at the deadline; the extra second
     // covers a loop busy in some handler at that moment.
     wait_closed(deadline + std::chrono::seconds(1));
@@ -234,10 +271,11 @@ bool connection::wait_closed(std::chrono::milliseconds timeout) {
 }
 
 connection::drain_state& connection::drain() {
-  if (!drain_) {
-    drain_ = std::make_unique<drain_state>(*context_);
+  auto& parts = occasional();
+  if (!parts.drain) {
+    parts.drain = std::make_unique<drain_state>(context());
   }
-  return *drain_;
+  return *parts.drain;
 }
 
 void connection::begin_drain(std::error_code reason, std::chrono::milliseconds deadline) {
@@ -248,8 +286,8 @@ void connection::begin_drain(std::error_code reason, std::chrono::milliseconds d
   const auto until = clock::now() + deadline;
   if (state_.load() == state::draining && until < drain().until) {
     // A later stop with a nearer deadline makes the drain more immediate.
-    drain_->until = until;
-    drain_->timer.expires_at(until);
+    drain().until = until;
+    drain().timer.expires_at(until);
     arm_drain_timer();
     return;
   }
@@ -261,23 +299,23 @@ void connection::begin_drain(std::error_code reason, std::chrono::milliseconds d
   drain().reason = reason;
   if (throttled()) {
     // Reading was paused by the rate limit; the peer's EOF must be seen.
-    rate_->throttled = false;
+    rate()->throttled = false;
     read_more();
   }
-  if (liveness_) {
-    liveness_->refile();  // only the write stall watches a drain
+  if (auto* watch = liveness()) {
+    watch->refile();  // only the write stall watches a drain
   }
-  drain_->until = until;
-  drain_->timer.expires_at(until);
+  drain().until = until;
+  drain().timer.expires_at(until);
   arm_drain_timer();
   finish_drain_if_flushed();
 }
 
 void connection::arm_drain_timer() {
-  drain_->timer.async_wait([self = shared_from_this()](std::error_code ec) {
+  drain().timer.async_wait([self = shared_from_this()](std::error_code ec) {
     if (!ec) {
       // A drain that began with an error keeps it as the reason.
-      const auto reason = self->drain_->reason;
+      const auto reason = self->drain().reason;
       self->finish(reason ? reason : error::stop_timeout);
     }
   });
@@ -295,7 +333,7 @@ void connection::finish_drain_if_flushed() {
     stream_.shutdown_send();
   }
   if (peer_eof_) {
-    finish(drain_->reason);
+    finish(drain().reason);
   }
 }
 
@@ -305,42 +343,44 @@ void connection::finish(std::error_code reason) {
   }
   queue_.close(error::connection_closed);
   state_.store(state::closed);
-  if (liveness_) {
-    liveness_->stop();
+  if (auto* watch = liveness()) {
+    watch->stop();
   }
-  if (drain_) {
-    drain_->timer.cancel();
+  if (occasional_ && occasional_->drain) {
+    occasional_->drain->timer.cancel();
   }
-  if (rate_) {
-    rate_->timer.cancel();
+  if (auto* limit = rate()) {
+    limit->timer.cancel();
   }
   stream_.close();
-  close_reason_ = reason;
-  if (!write_in_flight_) {
-    report_close();
+  if (write_in_flight_) {
+    transfer_->close_reason = reason;  // reported once the write settles
+  } else {
+    report_close(reason);
   }
 }
 
-void connection::report_close() {
+void connection::report_close(std::error_code reason) {
   try {
     if (opened_) {
-      dispatcher_->on_close(*this, close_reason_);
+      dispatcher()->on_close(*this, reason);
     } else {
       // Never served: it was refused, not closed (the close observer, a
       // server, reports the refusal).
-      dispatcher_->on_discarded(*this, close_reason_);
+      dispatcher()->on_discarded(*this, reason);
     }
   } catch (...) {
     // This is the last callback of this connection; there is nobody left
     // to report a failure to, and the process must go on.
   }
-  if (auto startup = std::move(startup_)) {
-    startup->report(close_reason_ ? close_reason_ : std::error_code(error::connection_closed));
+  if (auto startup = take_startup()) {
+    startup->report(reason ? reason : std::error_code(error::connection_closed));
   }
-  if (observer_) {
-    observer_->connection_closed(*this, close_reason_);
+  if (home_->observer != nullptr) {
+    home_->observer->connection_closed(*this, reason);
   }
   queue_.mark_closed();
+  rest_if_idle();
 }
 
 }  // namespace wiregen

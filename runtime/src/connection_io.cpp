@@ -5,6 +5,7 @@
 
 #include "connection_parts.hpp"
 #include "liveness.hpp"
+#include "transfer_state.hpp"
 #include "wiregen/connection.hpp"
 #include "wiregen/detail/buffer_pool.hpp"
 
@@ -16,14 +17,36 @@ namespace wiregen {
 // ---------------------------------------------------------------------------
 // Reading
 
+detail::transfer_state& connection::transfer() {
+  if (transfer_ == nullptr) {
+    transfer_ = detail::transfer_state::take(gate());
+  }
+  return *transfer_;
+}
+
+void connection::rest_if_idle() {
+  if (transfer_ == nullptr || read_in_flight_ || write_in_flight_) {
+    return;  // a read or write still works in its buffers
+  }
+  stream_.settle(transfer_->input);
+  // A closed connection has nothing left to decode or write.
+  if (transfer_->at_rest() || is_closed()) {
+    detail::transfer_state::give_back(std::exchange(transfer_, nullptr));
+  }
+}
+
 void connection::read_more() {
-  stream_.settle(input_);
-  if (stream_.reads_when_ready(input_)) {
-    stream_.wait_readable({shared_from_this(), &connection::on_readable});
+  rest_if_idle();
+  if (stream_.reads_when_ready(transfer_ != nullptr ? transfer_->input.size() : 0)) {
+    stream_.wait_readable({shared_from_this(), [](connection& conn, std::error_code ec,
+                                                  std::size_t n) { conn.on_readable(ec, n); }});
     return;
   }
-  stream_.read(input_, loop_.wanted(), options_->read_chunk_size,
-               {shared_from_this(), &connection::on_read});
+  auto& t = transfer();
+  read_in_flight_ = true;
+  stream_.read(t.input, t.loop.wanted(), home_->options->read_chunk_size,
+               {shared_from_this(),
+                [](connection& conn, std::error_code ec, std::size_t n) { conn.on_read(ec, n); }});
 }
 
 void connection::on_readable(std::error_code ec, std::size_t /*bytes*/) {
@@ -34,9 +57,10 @@ void connection::on_readable(std::error_code ec, std::size_t /*bytes*/) {
     on_read(ec, 0);
     return;
   }
+  auto& t = transfer();
   std::error_code read_ec;
   const std::size_t n =
-      stream_.read_ready(input_, loop_.wanted(), options_->read_chunk_size, read_ec);
+      stream_.read_ready(t.input, t.loop.wanted(), home_->options->read_chunk_size, read_ec);
   if (read_ec == asio::error::would_block) {
     read_more();  // woken for nothing: wait again
     return;
@@ -45,60 +69,63 @@ void connection::on_readable(std::error_code ec, std::size_t /*bytes*/) {
 }
 
 void connection::on_read(std::error_code ec, std::size_t n) {
+  read_in_flight_ = false;
+  if ((ec || is_closed()) && transfer_ != nullptr) {
+    stream_.settle(transfer_->input);  // before anything reports: the thread's buffer comes back
+  }
   if (is_closed()) {
-    stream_.settle(input_);
+    rest_if_idle();
     return;
   }
   // A TLS peer that closes its socket without a close_notify ends the
   // stream the same way: frames carry their own lengths, so a cut-off frame
   // is still told apart (truncated_frame).
   if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
-    stream_.settle(input_);
     on_peer_eof();
+    rest_if_idle();
     return;
   }
   if (ec) {
-    stream_.settle(input_);
     finish(ec);
+    rest_if_idle();
     return;
   }
   bytes_in_.fetch_add(n, std::memory_order_relaxed);
-  input_.commit(n);
-  if (liveness_) {
-    liveness_->on_read(clock::now());
+  transfer_->input.commit(n);
+  if (auto* watch = liveness()) {
+    watch->on_read(clock::now());
   }
   if (state_.load() != state::open) {
-    input_.clear();  // draining: the peer's further frames are not dispatched
+    transfer_->input.clear();  // draining: the peer's further frames are not dispatched
     read_more();
     return;
   }
   decode_input();
-  if (is_closed()) {
-    stream_.settle(input_);
-  } else if (!throttled()) {
+  if (!is_closed() && !throttled()) {
     read_more();
   } else {
-    stream_.settle(input_);  // what waits for the rate limit moves to our own buffer
+    rest_if_idle();  // what waits for the rate limit moves to our own buffer
   }
 }
 
 void connection::decode_input() {
-  if (input_.empty() || !is_reading()) {
+  if (transfer_ == nullptr || transfer_->input.empty() || !is_reading()) {
     return;
   }
+  auto& t = *transfer_;
   decode_result result;
   try {
-    result = dispatcher_->on_input(*this, loop_, input_.readable());
+    result = dispatcher()->on_input(*this, t.loop, t.input.readable());
   } catch (...) {
     // Generated dispatchers catch handler exceptions themselves; this is
     // the last line that keeps one connection's failure out of the loop.
     result.error = error::handler_failed;
   }
-  input_.consume(result.consumed);
+  t.input.consume(result.consumed);
   if (result.frames > 0) {
     frames_in_.fetch_add(result.frames, std::memory_order_relaxed);
-    if (liveness_) {
-      liveness_->on_frames(clock::now());
+    if (auto* watch = liveness()) {
+      watch->on_frames(clock::now());
     }
   }
   if (result.skipped > 0) {
@@ -111,24 +138,26 @@ void connection::decode_input() {
   if (result.error) {
     // Replies to the good frames before the bad one are queued already:
     // flush them, then close with the error as the reason.
-    begin_drain(result.error, options_->graceful_stop_timeout);
+    begin_drain(result.error, home_->options->graceful_stop_timeout);
   }
 }
 
 bool connection::throttled() const noexcept {
-  return rate_ && rate_->throttled;
+  const auto* limit = rate();
+  return limit != nullptr && limit->throttled;
 }
 
 void connection::throttle() {
-  if (options_->on_rate_exceeded == rate_limit_action::close) {
-    begin_drain(error::message_rate_exceeded, options_->graceful_stop_timeout);
+  if (home_->options->on_rate_exceeded == rate_limit_action::close) {
+    begin_drain(error::message_rate_exceeded, home_->options->graceful_stop_timeout);
     return;
   }
   // Stop reading until the next token is due; TCP's flow control then
   // slows the peer. The frames already buffered wait where they are.
-  rate_->throttled = true;
-  rate_->timer.expires_after(rate_->bucket.until_next());
-  rate_->timer.async_wait([self = shared_from_this()](std::error_code ec) {
+  auto& limit = *rate();
+  limit.throttled = true;
+  limit.timer.expires_after(limit.bucket.until_next());
+  limit.timer.async_wait([self = shared_from_this()](std::error_code ec) {
     if (!ec && self->state_.load() == state::open) {
       self->resume_reading();
     }
@@ -136,11 +165,11 @@ void connection::throttle() {
 }
 
 void connection::resume_reading() {
-  rate_->throttled = false;
+  rate()->throttled = false;
   // Held back by the rate limit, the peer was not idle: the idle clock
   // restarts as if the frames had just arrived.
-  if (liveness_) {
-    liveness_->on_resumed(clock::now());
+  if (auto* watch = liveness()) {
+    watch->on_resumed(clock::now());
   }
   decode_input();
   if (!is_closed() && !throttled()) {
@@ -151,18 +180,19 @@ void connection::resume_reading() {
 void connection::on_peer_eof() {
   peer_eof_ = true;
   if (state_.load() == state::open && stop_requested_.load()) {
-    // A stop asked for before this EOF was seen: its deadline and its
-    // (empty) reason stand; frames it left undecoded are not truncation.
-    begin_drain({}, std::chrono::milliseconds(requested_deadline_ms_.load()));
+    // A stop asked for before this EOF was seen, and posted: it drains (or
+    // closes) with its own deadline and (empty) reason, and sees the EOF;
+    // frames it left undecoded are not truncation.
     return;
   }
   if (state_.load() == state::open) {
     // The peer finished sending; what it asked for may still be queued, so
     // flush before closing. A frame cut short is worth a reason of its own.
-    const bool mid_frame = loop_.mid_frame(input_.size());
+    stream_.settle(transfer().input);
+    const bool mid_frame = transfer_->loop.mid_frame(transfer_->input.size());
     begin_drain(
         mid_frame ? std::error_code(error::truncated_frame) : std::error_code(asio::error::eof),
-        options_->graceful_stop_timeout);
+        home_->options->graceful_stop_timeout);
     return;
   }
   finish_drain_if_flushed();
@@ -172,14 +202,14 @@ void connection::on_peer_eof() {
 // Writing
 
 void connection::write_ready() {
-  asio::post(*context_, [self = shared_from_this()] { self->write_pending(); });
+  asio::post(context(), [self = shared_from_this()] { self->write_pending(); });
 }
 
 void connection::writability_changed() {
   // The event reports the state when it runs, not when it was posted: posts
   // from this loop's own thread and from senders' threads may run out of
   // order, and the handler must end up told the state that holds.
-  asio::post(*context_, [self = shared_from_this()] {
+  asio::post(context(), [self = shared_from_this()] {
     // Not before on_connected (a client's backlog may fill the queue during
     // the handshake): open() reports a queue still unwritable then.
     if (self->state_.load() != state::open || !self->opened_) {
@@ -191,7 +221,7 @@ void connection::writability_changed() {
     }
     self->reported_writable_ = writable;
     try {
-      self->dispatcher_->on_writability(*self, writable);
+      self->dispatcher()->on_writability(*self, writable);
     } catch (...) {
       self->report_handler_failure();
       self->finish(error::handler_failed);
@@ -200,7 +230,7 @@ void connection::writability_changed() {
 }
 
 void connection::send_heartbeat() {
-  (void)queue_.push_if_idle(dispatcher_->heartbeat());
+  (void)queue_.push_if_idle(dispatcher()->heartbeat());
 }
 
 void connection::write_pending() {
@@ -213,64 +243,69 @@ void connection::write_pending() {
     write_deferred_ = true;
     return;
   }
-  if (!queue_.take(writing_, writing_frames_)) {
+  auto& t = transfer();
+  if (!queue_.take(t.writing, t.writing_frames)) {
+    rest_if_idle();
     finish_drain_if_flushed();
     return;
   }
-  write_offset_ = 0;
-  if (liveness_) {
-    liveness_->on_write_started(clock::now());
+  t.write_offset = 0;
+  if (auto* watch = liveness()) {
+    watch->on_write_started(clock::now());
   }
   write_some();
 }
 
 void connection::write_some() {
   write_in_flight_ = true;
-  const auto block = writing_.readable().subspan(write_offset_);
+  const auto block = transfer_->writing.readable().subspan(transfer_->write_offset);
   stream_.write_some(asio::buffer(block.data(), block.size()),
-                     {shared_from_this(), &connection::on_written});
+                     {shared_from_this(), [](connection& conn, std::error_code ec, std::size_t n) {
+                        conn.on_written(ec, n);
+                      }});
 }
 
 void connection::release_write_buffer() noexcept {
-  writing_frames_ = 0;
+  transfer_->writing_frames = 0;
   // Back to the thread's pool (or freed when it grew large): a connection
   // between writes holds no send buffer.
-  detail::buffer_pool::give_back(writing_);
+  detail::buffer_pool::give_back(transfer_->writing);
 }
 
 void connection::on_written(std::error_code ec, std::size_t n) {
   write_in_flight_ = false;
+  auto& t = *transfer_;
   bytes_out_.fetch_add(n, std::memory_order_relaxed);
-  write_offset_ += n;
+  t.write_offset += n;
   if (is_closed()) {
     // The close came while this write was out: the socket may well have
     // taken it all, so it is settled here, before on_close sees the counters.
-    const bool whole = !ec && write_offset_ >= writing_.size();
+    const bool whole = !ec && t.write_offset >= t.writing.size();
     if (whole) {
-      frames_out_.fetch_add(writing_frames_, std::memory_order_relaxed);
+      frames_out_.fetch_add(t.writing_frames, std::memory_order_relaxed);
     } else {
-      queue_.count_dropped(writing_frames_);
+      queue_.count_dropped(t.writing_frames);
     }
     release_write_buffer();
-    report_close();
+    report_close(t.close_reason);
     return;
   }
   if (ec) {
     // The socket broke under this batch: none of it counts as sent.
-    queue_.count_dropped(writing_frames_);
+    queue_.count_dropped(t.writing_frames);
     release_write_buffer();
     finish(ec);
     return;
   }
-  if (liveness_) {
-    liveness_->on_write_progress(clock::now());
+  if (auto* watch = liveness()) {
+    watch->on_write_progress(clock::now());
   }
   queue_.release(n);
-  if (write_offset_ < writing_.size()) {
+  if (t.write_offset < t.writing.size()) {
     write_some();
     return;
   }
-  frames_out_.fetch_add(writing_frames_, std::memory_order_relaxed);
+  frames_out_.fetch_add(t.writing_frames, std::memory_order_relaxed);
   release_write_buffer();
   write_pending();
 }

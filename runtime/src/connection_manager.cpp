@@ -5,13 +5,58 @@
 
 namespace wiregen::detail {
 
+connection_manager::~connection_manager() {
+  // Connections still listed (their loop stopped before they closed) are
+  // let go one by one: the links hold them, and a chain of destructors
+  // would go as deep as the list is long.
+  std::lock_guard lock(mutex_);
+  while (first_) {
+    unlink_locked(*first_);
+  }
+}
+
+bool connection_manager::is_linked_locked(const connection& conn) const noexcept {
+  return conn.managed_prev_ != nullptr || first_.get() == &conn;
+}
+
+void connection_manager::link_locked(const std::shared_ptr<connection>& conn) {
+  conn->managed_prev_ = nullptr;
+  if (first_) {
+    first_->managed_prev_ = conn.get();
+  }
+  conn->managed_next_ = std::move(first_);
+  first_ = conn;
+  ++open_count_;
+}
+
+void connection_manager::unlink_locked(connection& conn) {
+  if (!is_linked_locked(conn)) {
+    return;  // never started, or already let go
+  }
+  auto next = std::move(conn.managed_next_);
+  if (next) {
+    next->managed_prev_ = conn.managed_prev_;
+  }
+  auto& link_to_conn = conn.managed_prev_ != nullptr ? conn.managed_prev_->managed_next_ : first_;
+  conn.managed_prev_ = nullptr;
+  --open_count_;
+  // Dropped last: it may be the last reference to `conn`.
+  auto released = std::exchange(link_to_conn, std::move(next));
+}
+
+template <class Visit>
+void connection_manager::for_each_locked(Visit&& visit) const {
+  for (const auto* link = &first_; *link; link = &(*link)->managed_next_) {
+    visit(*link);
+  }
+}
+
 bool connection_manager::start(const std::shared_ptr<connection>& conn) {
   std::lock_guard lock(mutex_);
   if (stopping_) {
     return false;
   }
-  conn->set_close_observer(this);
-  open_.emplace(conn->id(), conn);
+  link_locked(conn);
   conn->start();  // only posts; under the lock, so a stop sees it started
   return true;
 }
@@ -45,7 +90,7 @@ void connection_manager::connection_closed(connection& conn, std::error_code rea
   }
   {
     std::lock_guard lock(mutex_);
-    open_.erase(conn.id());
+    unlink_locked(conn);
     if (const auto counted = counted_.find(conn.id()); counted != counted_.end()) {
       if (--per_address_[counted->second] == 0) {
         per_address_.erase(counted->second);
@@ -56,7 +101,7 @@ void connection_manager::connection_closed(connection& conn, std::error_code rea
       if (reason == error::stop_timeout) {
         ++timed_out_;
       }
-      if (open_.empty()) {
+      if (open_count_ == 0) {
         drained_();  // a graceful stop that did not wait ends here, with the last close
       }
     }
@@ -68,11 +113,9 @@ std::vector<std::shared_ptr<connection>> connection_manager::begin_stop() {
   std::vector<std::shared_ptr<connection>> open;
   std::lock_guard lock(mutex_);
   stopping_ = true;
-  open.reserve(open_.size());
-  for (const auto& [id, conn] : open_) {
-    open.push_back(conn);
-  }
-  if (open_.empty()) {
+  open.reserve(open_count_);
+  for_each_locked([&](const std::shared_ptr<connection>& conn) { open.push_back(conn); });
+  if (open_count_ == 0) {
     drained_();
   }
   return open;
@@ -80,16 +123,14 @@ std::vector<std::shared_ptr<connection>> connection_manager::begin_stop() {
 
 bool connection_manager::wait_empty(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  return changed_.wait_for(lock, timeout, [this] { return open_.empty(); });
+  return changed_.wait_for(lock, timeout, [this] { return open_count_ == 0; });
 }
 
 std::vector<std::shared_ptr<connection>> connection_manager::snapshot() const {
   std::vector<std::shared_ptr<connection>> open;
   std::lock_guard lock(mutex_);
-  open.reserve(open_.size());
-  for (const auto& [id, conn] : open_) {
-    open.push_back(conn);
-  }
+  open.reserve(open_count_);
+  for_each_locked([&](const std::shared_ptr<connection>& conn) { open.push_back(conn); });
   return open;
 }
 
@@ -100,7 +141,7 @@ std::size_t connection_manager::take_timed_out() {
 
 std::size_t connection_manager::size() const {
   std::lock_guard lock(mutex_);
-  return open_.size();
+  return open_count_;
 }
 
 }  // namespace wiregen::detail

@@ -3,9 +3,12 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <any>
 #include <chrono>
+#include <memory>
 #include <system_error>
 
+#include "liveness.hpp"
 #include "wiregen/connection.hpp"
 #include "wiregen/detail/token_bucket.hpp"
 
@@ -28,5 +31,23 @@ struct connection::drain_state {
   std::error_code reason;
   clock::time_point until;
 };
+
+/// The parts few connections need, together behind one pointer: the
+/// timeouts, the rate limit, a graceful stop under way, the application's
+/// data.
+struct connection::occasional_parts {
+  std::unique_ptr<detail::liveness> liveness;
+  std::unique_ptr<rate_state> rate;
+  std::unique_ptr<drain_state> drain;
+  std::any user_data;
+};
+
+inline detail::liveness* connection::liveness() const noexcept {
+  return occasional_ ? occasional_->liveness.get() : nullptr;
+}
+
+inline connection::rate_state* connection::rate() const noexcept {
+  return occasional_ ? occasional_->rate.get() : nullptr;
+}
 
 }  // namespace wiregen

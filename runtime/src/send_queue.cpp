@@ -3,12 +3,31 @@
 #include <algorithm>
 #include <cstring>
 
+#include "thread_object_cache.hpp"
 #include "waits.hpp"
 
 namespace wiregen::detail {
 
+// Enough for the queues of a busy loop that have frames at one moment.
+constexpr std::size_t queued_kept_per_thread = 128;
+
+send_queue::queued* send_queue::take_queued() {
+  return thread_object_cache<queued, queued_kept_per_thread>::take();
+}
+
+void send_queue::give_back_queued(queued* q) noexcept {
+  if (q == nullptr) {
+    return;
+  }
+  // The storage goes back to this thread's pool, so an idle connection
+  // holds no send buffer (and one grown large is freed).
+  buffer_pool::give_back(q->bytes);
+  q->frames = 0;
+  thread_object_cache<queued, queued_kept_per_thread>::give_back(q);
+}
+
 send_queue::~send_queue() {
-  buffer_pool::give_back(pending_);
+  give_back_queued(pending_);
 }
 
 void send_queue::refuse_locked() {
@@ -179,15 +198,15 @@ void send_queue::abandon(const waiter_ptr& w, std::error_code reason) {
 
 bool send_queue::take(byte_buffer& out, std::size_t& frames) {
   std::lock_guard lock(mutex_);
-  if (pending_.empty()) {
-    round_running_ = false;
-    // Idle now: the storage goes back to this thread's pool, so an idle
-    // connection holds no send buffer (and one grown large is freed).
-    buffer_pool::give_back(pending_);
+  auto* pending = std::exchange(pending_, nullptr);
+  if (pending == nullptr || pending->bytes.empty()) {
+    round_running_ = false;  // idle now
+    give_back_queued(pending);
     return false;
   }
-  out.swap(pending_);
-  frames = std::exchange(pending_frames_, 0);
+  out.swap(pending->bytes);
+  frames = pending->frames;
+  give_back_queued(pending);
   return true;
 }
 
@@ -277,9 +296,10 @@ void send_queue::close(std::error_code reason) {
     std::lock_guard lock(mutex_);
     fail_waiters_locked(reason, failed);
     // What never reached the socket is dropped, and counted as such.
-    count_dropped(pending_frames_);
-    pending_frames_ = 0;
-    buffer_pool::give_back(pending_);
+    if (pending_ != nullptr) {
+      count_dropped(pending_->frames);
+      give_back_queued(std::exchange(pending_, nullptr));
+    }
     queued_bytes_ = 0;
     round_running_ = false;
   }

@@ -36,12 +36,16 @@ server::server(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<accep
     : streams_(std::move(streams)),
       accepts_(std::move(accepts)),
       options_(std::move(options)),
-      connection_options_(connection::share_options(options_.connection)),
       pool_(options_.io_threads),
       accept_loop_(1),
       acceptor_(*accept_loop_.first()),
       accept_retry_(*accept_loop_.first()),
-      connections_(*accepts_, [this] { state_.store(run_state::stopped); }) {}
+      connections_(*accepts_, [this] { state_.store(run_state::stopped); }) {
+  const auto shared_options = connection::share_options(options_.connection);
+  for (const auto& context : pool_.contexts()) {
+    homes_.push_back(connection::share_home({context, streams_, shared_options, &connections_}));
+  }
+}
 
 server::~server() {
   stop(stop_mode::immediate);
@@ -223,8 +227,9 @@ void server::on_accepted(std::error_code ec, tcp_socket socket,
   // on_accept and the per-address limit come after the PROXY header, so
   // that they see the client's address rather than the balancer's.
   setup.admit = [this](const connection& candidate) { return admit(candidate); };
-  auto conn = std::make_shared<connection>(std::move(context), std::move(socket), streams_,
-                                           connection_options_, std::move(setup));
+  const auto home = std::find_if(homes_.begin(), homes_.end(),
+                                 [&](const auto& h) { return h->context == context; });
+  auto conn = std::make_shared<connection>(*home, std::move(socket), std::move(setup));
   // A stop() from one of the accept-time events above must not let this one in.
   if (!connections_.start(conn)) {
     conn.reset();  // its socket closes with it

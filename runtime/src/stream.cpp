@@ -24,6 +24,10 @@ byte_buffer& thread_read_buffer() {
   return buffer;
 }
 
+// The input that holds the thread's buffer between read_ready() and
+// settle(), which the same handler calls: one per thread at a time.
+thread_local const byte_buffer* lent_to = nullptr;
+
 // A TLS record holds at most 16 KiB: larger reads would only leave room unused.
 constexpr std::size_t tls_record_size = 16384;
 
@@ -33,7 +37,7 @@ constexpr std::size_t partial_frame_chunk = 1024;
 }  // namespace
 
 void io_completion::operator()(std::error_code ec, std::size_t n) const {
-  ((*self).*member)(ec, n);
+  call(*self, ec, n);
 }
 
 tls_layer::tls_layer(tls_setup setup, tcp_socket& socket)
@@ -104,7 +108,7 @@ std::size_t stream::read_ready(byte_buffer& input, std::size_t wanted, std::size
   // The bytes become the connection's input while they are decoded; what
   // is left of them (a partial frame) moves to its own buffer in settle().
   input.swap(shared);
-  lent_ = true;
+  lent_to = &input;
   return n;
 }
 
@@ -126,13 +130,13 @@ void stream::read(byte_buffer& input, std::size_t wanted, std::size_t chunk, io_
 }
 
 void stream::settle(byte_buffer& input) {
-  if (!lent_) {
+  if (lent_to != &input) {
     if (input.empty()) {
       buffer_pool::give_back(input);  // idle: hold no storage
     }
     return;
   }
-  lent_ = false;
+  lent_to = nullptr;
   byte_buffer& shared = thread_read_buffer();  // holds the connection's own buffer now
   if (!input.empty()) {
     const auto rest = input.readable();

@@ -14,8 +14,8 @@ namespace wiregen::test {
 inline std::shared_ptr<connection> detached_connection(std::shared_ptr<stream_dispatcher> d) {
   auto context = std::make_shared<asio::io_context>(1);
   tcp_socket socket(*context);
-  return std::make_shared<connection>(context, std::move(socket), std::move(d),
-                                      connection::share_options({}));
+  return std::make_shared<connection>(
+      connection::share_home({context, std::move(d), nullptr, nullptr}), std::move(socket));
 }
 
 }  // namespace wiregen::test

@@ -124,6 +124,7 @@ class client {
   std::minstd_rand random_;              // loop thread only
   std::string host_;                     // set before the first dial
   std::shared_ptr<asio::ssl::context> tls_context_;  // built by connect(); loop thread only
+  std::shared_ptr<const connection_home> home_;      // made by the first attach(); loop thread only
   std::uint16_t port_ = 0;
   // Set under mutex_, so attach() and stop() agree on it; read anywhere.
   std::atomic<bool> stopping_{false};

@@ -41,8 +41,10 @@ namespace wiregen {
 class connection;
 
 namespace detail {
+class connection_manager;
 class liveness;
 class startup;
+struct transfer_state;
 }  // namespace detail
 
 /// What a connection does before it is served: read a PROXY protocol
@@ -55,13 +57,27 @@ struct connection_setup {
   std::function<std::error_code(connection&)> admit;
 };
 
-/// Hears of connections that closed; see connection::set_close_observer.
+/// Hears of connections that closed: told on the connection's thread once,
+/// right after on_close (or on_discarded). Servers and clients use it to
+/// forget the connection.
 class connection_observer {
  public:
   virtual void connection_closed(connection& conn, std::error_code reason) = 0;
 
  protected:
   ~connection_observer() = default;
+};
+
+/// What the connections of one server thread, or of one client, share:
+/// the I/O context they run on, their dispatcher, their options and who
+/// hears of their close. One copy for many connections keeps each small.
+struct connection_home {
+  std::shared_ptr<asio::io_context> context;
+  std::shared_ptr<stream_dispatcher> dispatcher;
+  /// As made by connection::share_options; null means the defaults.
+  std::shared_ptr<const connection_options> options;
+  /// May be null; must outlive the connections' loop.
+  connection_observer* observer = nullptr;
 };
 
 /// One TCP peer. Reads into a reusable buffer and hands every complete frame
@@ -79,10 +95,9 @@ class connection : public std::enable_shared_from_this<connection>,
 
   /// Takes over a connected socket and applies the socket options; nothing
   /// happens until start(). Connections made with the same settings share
-  /// one copy of them (see share_options).
-  connection(std::shared_ptr<asio::io_context> context, tcp_socket socket,
-             std::shared_ptr<stream_dispatcher> dispatcher,
-             std::shared_ptr<const connection_options> options, connection_setup setup = {});
+  /// one home (see connection_home and share_options).
+  connection(std::shared_ptr<const connection_home> home, tcp_socket socket,
+             connection_setup setup = {});
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
   ~connection();
@@ -92,11 +107,9 @@ class connection : public std::enable_shared_from_this<connection>,
   /// ready to be shared by every connection made with them.
   static std::shared_ptr<const connection_options> share_options(connection_options options);
 
-  /// Tells `observer` on the connection's thread once, right after
-  /// on_close (or on_discarded), that the connection is gone. Set before
-  /// start(); servers and clients use it to forget the connection. The
-  /// observer must outlive the connection's loop.
-  void set_close_observer(connection_observer* observer) noexcept { observer_ = observer; }
+  /// `home` with its options shared (the defaults when it has none), ready
+  /// to be shared by every connection made with it.
+  static std::shared_ptr<const connection_home> share_home(connection_home home);
 
   /// Starts the connection on its thread: the PROXY header, admission and
   /// TLS handshake if set up, then on_open and reading. `started` (if any)
@@ -183,12 +196,7 @@ class connection : public std::enable_shared_from_this<connection>,
   /// A slot for the application's per-connection state, e.g. a logged-in
   /// user. Use it on the connection's thread (in handlers) only.
   /// Made on first use: most connections of most servers never have any.
-  std::any& user_data() {
-    if (!user_data_) {
-      user_data_ = std::make_unique<std::any>();
-    }
-    return *user_data_;
-  }
+  std::any& user_data();
 
   /// What the TLS handshake established; null for a plain connection (and
   /// before on_open). Immutable once set: safe from any thread after.
@@ -203,17 +211,19 @@ class connection : public std::enable_shared_from_this<connection>,
   /// The gate of this connection's frame loop: closed once a stop began,
   /// holding frames back under the message rate. For driving a dispatcher
   /// with bytes of one's own (tests, tools); connection thread only.
-  frame_gate gate() noexcept { return loop_.gate(); }
+  frame_gate gate() noexcept;
 
   /// The I/O context this connection's handlers run on.
-  asio::io_context& context() noexcept { return *context_; }
-  const connection_options& options() const noexcept { return *options_; }
+  asio::io_context& context() noexcept { return *home_->context; }
+  const connection_options& options() const noexcept { return *home_->options; }
 
  private:
   friend class detail::liveness;
   friend class detail::startup;
+  friend class detail::connection_manager;
   struct rate_state;
   struct drain_state;
+  struct occasional_parts;
 
   enum class state : std::uint8_t { open, draining, closed };
 
@@ -224,6 +234,9 @@ class connection : public std::enable_shared_from_this<connection>,
   // Everything below runs on the connection's thread.
   static void started(connection& conn, std::error_code outcome);
   void open();
+  detail::transfer_state& transfer();
+  std::unique_ptr<detail::startup> take_startup() noexcept;
+  void rest_if_idle();
   void read_more();
   void on_readable(std::error_code ec, std::size_t bytes);
   void on_read(std::error_code ec, std::size_t n);
@@ -236,26 +249,29 @@ class connection : public std::enable_shared_from_this<connection>,
   void write_some();
   void on_written(std::error_code ec, std::size_t n);
   void begin_drain(std::error_code reason, std::chrono::milliseconds deadline);
+  occasional_parts& occasional();
   drain_state& drain();
   void arm_drain_timer();
   void finish_drain_if_flushed();
   void finish(std::error_code reason);
-  void report_close();
+  void report_close(std::error_code reason);
   void release_write_buffer() noexcept;
   bool throttled() const noexcept;
+  rate_state* rate() const noexcept;
+  detail::liveness* liveness() const noexcept;
+  const std::shared_ptr<stream_dispatcher>& dispatcher() const noexcept {
+    return home_->dispatcher;
+  }
   // For liveness.
   bool is_serving() const noexcept { return state_.load() == state::open; }
-  bool is_writing() const noexcept { return !writing_.empty(); }
-  bool sends_heartbeats() const noexcept { return !dispatcher_->heartbeat().empty(); }
+  bool is_writing() const noexcept;
+  bool sends_heartbeats() const noexcept { return !dispatcher()->heartbeat().empty(); }
   void send_heartbeat();
 
-  std::shared_ptr<asio::io_context> context_;
-  std::shared_ptr<stream_dispatcher> dispatcher_;
-  std::shared_ptr<const connection_options> options_;
-  connection_observer* observer_ = nullptr;
+  // Ordered to pack: this is part of every connection (docs/runtime.md, 9a).
+  std::shared_ptr<const connection_home> home_;
   detail::stream stream_;
   detail::send_queue queue_;
-  frame_loop loop_;
   std::uint64_t id_;
   asio::ip::tcp::endpoint remote_endpoint_;
   int native_handle_ = -1;
@@ -263,29 +279,28 @@ class connection : public std::enable_shared_from_this<connection>,
   // Set by stop() before it posts the stop itself, so that a handler that
   // stops its connection sees no further frame of the batch being decoded.
   std::atomic<bool> stop_requested_{false};
-  bool endpoint_known_ = false;
-  bool opened_ = false;            // on_open ran: on_close will too
-  bool write_deferred_ = false;    // a write round waits for open()
-  bool reported_writable_ = true;  // what on_writability last told the handler
-  bool peer_eof_ = false;
-  bool shutdown_sent_ = false;
-  bool write_in_flight_ = false;
-  std::atomic<std::int64_t> requested_deadline_ms_{0};  // of the latest stop()
-  std::unique_ptr<std::any> user_data_;
+  bool endpoint_known_ = false;  // set before start(), read from any thread
+  // Connection thread only, so they may share a byte.
+  bool opened_ : 1 = false;            // on_open ran: on_close will too
+  bool write_deferred_ : 1 = false;    // a write round waits for open()
+  bool reported_writable_ : 1 = true;  // what on_writability last told the handler
+  bool peer_eof_ : 1 = false;
+  bool shutdown_sent_ : 1 = false;
+  bool write_in_flight_ : 1 = false;
+  bool read_in_flight_ : 1 = false;  // a read works in the transfer state's input
   clock::time_point opened_at_;
-  std::error_code close_reason_;
   // The parts made only when needed, so that an idle plain connection stays
-  // small: what happens before on_open (freed then), the rate limit, the
-  // timeouts, and a drain's deadline.
-  std::unique_ptr<detail::startup> startup_;
-  std::unique_ptr<rate_state> rate_;
-  std::unique_ptr<detail::liveness> liveness_;
-  std::unique_ptr<drain_state> drain_;
-
-  byte_buffer input_;    // received bytes not decoded yet: a partial frame
-  byte_buffer writing_;  // the block the socket is writing now
-  std::size_t write_offset_ = 0;
-  std::size_t writing_frames_ = 0;
+  // small: the timeouts, the rate limit, a drain, user data.
+  std::unique_ptr<occasional_parts> occasional_;
+  // What the connection holds only while busy: its startup until on_open,
+  // the input, the block being written and the frame loop's state while
+  // bytes move. From the thread's cache, and back in it when the
+  // connection rests (see rest_if_idle).
+  detail::transfer_state* transfer_ = nullptr;
+  // The connection manager's list of open connections runs through these;
+  // each link holds the connection it leads to.
+  std::shared_ptr<connection> managed_next_;
+  connection* managed_prev_ = nullptr;
 
   std::atomic<std::uint64_t> bytes_in_{0};
   std::atomic<std::uint64_t> bytes_out_{0};
@@ -307,7 +322,7 @@ std::error_code connection::write_frame_for(std::size_t size, Fill&& fill,
   return queue_.push_for(
       size, [](void* context, std::uint8_t* out) { (*static_cast<fill_type*>(context))(out); },
       const_cast<void*>(static_cast<const void*>(&fill)), timeout, std::move(cancel),
-      !context_->get_executor().running_in_this_thread());
+      !home_->context->get_executor().running_in_this_thread());
 }
 
 template <class Token>
@@ -319,7 +334,7 @@ auto connection::async_write_frame(std::vector<std::uint8_t> frame,
         auto waiter = std::make_shared<detail::send_queue::waiter>();
         waiter->bytes = std::move(bytes);
         auto slot = asio::get_associated_cancellation_slot(handler);
-        auto executor = asio::get_associated_executor(handler, self->context_->get_executor());
+        auto executor = asio::get_associated_executor(handler, self->context().get_executor());
         // Handlers may be move-only; std::function wants a copyable target.
         auto shared = std::make_shared<handler_type>(std::move(handler));
         // Outstanding work keeps the handler's executor (an io_context
@@ -352,7 +367,7 @@ auto connection::async_write_frame(std::vector<std::uint8_t> frame,
             }
           });
         }
-        self->queue_.push_async(waiter, timeout, *self->context_, self);
+        self->queue_.push_async(waiter, timeout, self->context(), self);
       },
       token, std::move(frame));
 }

@@ -28,6 +28,10 @@ class io_pool {
   /// The first loop, where listening and dialing run.
   std::shared_ptr<asio::io_context> first() const noexcept { return contexts_.front(); }
   std::size_t size() const noexcept { return contexts_.size(); }
+  /// Every loop, in the order next() hands them out.
+  const std::vector<std::shared_ptr<asio::io_context>>& contexts() const noexcept {
+    return contexts_;
+  }
   /// Whether the calling thread is one of the pool's loops: such a caller
   /// must not block waiting for the pool.
   bool owns_current_thread() const noexcept;

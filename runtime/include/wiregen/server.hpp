@@ -96,8 +96,9 @@ class server {
   std::shared_ptr<stream_dispatcher> streams_;
   std::shared_ptr<accept_events> accepts_;
   server_options options_;
-  std::shared_ptr<const connection_options> connection_options_;  // shared by every connection
   io_pool pool_;
+  // What the connections of each loop share, in the pool's order; made
+  // after connections_, whose address they hold.
   // Accepting has a loop of its own, so that a handler hogging an I/O
   // thread never delays accepting, refusing or releasing the port.
   io_pool accept_loop_;
@@ -109,6 +110,7 @@ class server {
   std::mutex stop_phase_mutex_;
 
   detail::connection_manager connections_;
+  std::vector<std::shared_ptr<const connection_home>> homes_;
 
   mutable std::mutex tls_mutex_;
   std::shared_ptr<asio::ssl::context> tls_context_;  // for connections accepted from now on

@@ -33,6 +33,7 @@ class connection_manager final : public connection_observer {
       : accepts_(accepts), drained_(std::move(drained)) {}
   connection_manager(const connection_manager&) = delete;
   connection_manager& operator=(const connection_manager&) = delete;
+  ~connection_manager();
 
   /// Registers `conn` and starts it, unless a stop began; then false and
   /// `conn` is left alone. Under the lock begin_stop() takes its snapshot
@@ -62,7 +63,15 @@ class connection_manager final : public connection_observer {
   std::function<void()> drained_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::unordered_map<std::uint64_t, std::shared_ptr<connection>> open_;
+  // The open connections, linked through the connections themselves
+  // (connection::managed_*): no allocation per connection.
+  void link_locked(const std::shared_ptr<connection>& conn);
+  void unlink_locked(connection& conn);
+  template <class Visit>
+  void for_each_locked(Visit&& visit) const;
+  bool is_linked_locked(const connection& conn) const noexcept;
+  std::shared_ptr<connection> first_;
+  std::size_t open_count_ = 0;
   // Admitted connections per source address, for max_connections_per_address.
   std::map<asio::ip::address, std::size_t> per_address_;
   std::unordered_map<std::uint64_t, asio::ip::address> counted_;

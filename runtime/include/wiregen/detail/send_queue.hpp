@@ -65,8 +65,11 @@ class send_queue {
 
   /// `max_bytes` is the high watermark: past it sends are refused or wait;
   /// once refused, the queue is writable again at `low_watermark` bytes.
+  /// Bounds above 4 GiB are taken as 4 GiB.
   send_queue(std::size_t max_bytes, std::size_t low_watermark, events& owner) noexcept
-      : max_bytes_(max_bytes), low_watermark_(low_watermark), owner_(owner) {}
+      : max_bytes_(clamp_bound(max_bytes)),
+        low_watermark_(clamp_bound(low_watermark)),
+        owner_(owner) {}
   send_queue(const send_queue&) = delete;
   send_queue& operator=(const send_queue&) = delete;
   ~send_queue();
@@ -144,6 +147,18 @@ class send_queue {
   /// Senders waiting for room, in arrival order, and the condition the
   /// blocked ones and wait_closed() wait on; made by the first of them, as
   /// most queues never have one.
+  // The frames pushed since the last take(): from a thread's cache while
+  // there are any, so that an idle queue holds only a null pointer.
+  struct queued {
+    byte_buffer bytes;
+    std::size_t frames = 0;
+  };
+  static queued* take_queued();
+  static void give_back_queued(queued* q) noexcept;
+  static std::uint32_t clamp_bound(std::size_t bound) noexcept {
+    return bound > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(bound);
+  }
+
   struct waiting_line {
     std::vector<waiter_ptr> waiters;
     std::condition_variable_any changed;
@@ -168,29 +183,31 @@ class send_queue {
   static void complete_all(const std::vector<waiter_ptr>& settled, std::error_code reason);
 
   // Ordered to pack: this is part of every connection.
-  const std::size_t max_bytes_;
-  const std::size_t low_watermark_;
+  const std::uint32_t max_bytes_;
+  const std::uint32_t low_watermark_;
   events& owner_;
   std::atomic<std::uint64_t> dropped_{0};
-  std::atomic<bool> writable_{true};
 
-  mutable small_mutex mutex_;  // guards everything below
+  mutable small_mutex mutex_;  // guards everything below but writable_
+  std::atomic<bool> writable_{true};
   bool accepting_ = true;
   bool round_running_ = false;
-  bool closed_ = false;  // the close latch
-  byte_buffer pending_;  // frames pushed since the last take()
-  std::size_t pending_frames_ = 0;
+  bool closed_ = false;           // the close latch
+  queued* pending_ = nullptr;     // frames pushed since the last take()
   std::size_t queued_bytes_ = 0;  // pending_ plus what was taken and not released
   std::unique_ptr<waiting_line> line_;
 };
 
 template <class Fill>
 bool send_queue::append_locked(std::size_t size, Fill& fill, std::size_t frames) {
-  buffer_pool::take(pending_, size);
-  fill(pending_.prepare(size));
-  pending_.commit(size);
+  if (pending_ == nullptr) {
+    pending_ = take_queued();
+  }
+  buffer_pool::take(pending_->bytes, size);
+  fill(pending_->bytes.prepare(size));
+  pending_->bytes.commit(size);
   queued_bytes_ += size;
-  pending_frames_ += frames;
+  pending_->frames += frames;
   return !std::exchange(round_running_, true);
 }
 

@@ -29,12 +29,12 @@ struct tls_setup {
   bool verify_name = true;
 };
 
-/// Where a read or write of the stream completes: a member of the
+/// Where a read or write of the stream completes: a function of the
 /// connection, which the completion keeps alive. Fixed in type, so that the
 /// stream needs no templates and Asio recycles the operation's memory.
 struct io_completion {
   std::shared_ptr<connection> self;
-  void (connection::*member)(std::error_code, std::size_t);
+  void (*call)(connection& conn, std::error_code ec, std::size_t n);
   void operator()(std::error_code ec, std::size_t n) const;
 };
 
@@ -62,7 +62,7 @@ class stream {
   /// readability (wait_readable) and then reads into its thread's shared
   /// buffer (read_ready), so an idle connection holds no buffer; otherwise
   /// read() reads into `input` itself (TLS keeps its own buffering).
-  bool reads_when_ready(const byte_buffer& input) const noexcept { return !tls_ && input.empty(); }
+  bool reads_when_ready(std::size_t buffered) const noexcept { return !tls_ && buffered == 0; }
   /// Completes (with 0 bytes) once the socket is readable.
   void wait_readable(io_completion done);
   /// After wait_readable: reads what is there into the thread's buffer, at
@@ -90,7 +90,6 @@ class stream {
  private:
   tcp_socket socket_;
   std::unique_ptr<tls_layer> tls_;  // over socket_, destroyed before it
-  bool lent_ = false;               // the input holds the thread's buffer
 };
 
 }  // namespace wiregen::detail
