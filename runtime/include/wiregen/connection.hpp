@@ -95,7 +95,9 @@ class connection : public std::enable_shared_from_this<connection>,
 
   /// Takes over a connected socket and applies the socket options; nothing
   /// happens until start(). Connections made with the same settings share
-  /// one home (see connection_home and share_options).
+  /// one home (see connection_home and share_home). Throws
+  /// std::invalid_argument for a home without a context, a dispatcher or
+  /// options.
   connection(std::shared_ptr<const connection_home> home, tcp_socket socket,
              connection_setup setup = {});
   connection(const connection&) = delete;
