@@ -286,8 +286,9 @@ void connection::begin_drain(std::error_code reason, std::chrono::milliseconds d
   const auto until = clock::now() + deadline;
   if (state_.load() == state::draining && until < drain().until) {
     // A later stop with a nearer deadline makes the drain more immediate.
-    drain().until = until;
-    drain().timer.expires_at(until);
+    auto& draining = drain();
+    draining.until = until;
+    draining.timer.expires_at(until);
     arm_drain_timer();
     return;
   }
@@ -296,7 +297,8 @@ void connection::begin_drain(std::error_code reason, std::chrono::milliseconds d
   }
   queue_.stop_accepting(error::connection_closed);
   state_.store(state::draining);
-  drain().reason = reason;
+  auto& draining = drain();
+  draining.reason = reason;
   if (throttled()) {
     // Reading was paused by the rate limit; the peer's EOF must be seen.
     rate()->throttled = false;
@@ -305,8 +307,8 @@ void connection::begin_drain(std::error_code reason, std::chrono::milliseconds d
   if (auto* watch = liveness()) {
     watch->refile();  // only the write stall watches a drain
   }
-  drain().until = until;
-  drain().timer.expires_at(until);
+  draining.until = until;
+  draining.timer.expires_at(until);
   arm_drain_timer();
   finish_drain_if_flushed();
 }

@@ -70,9 +70,8 @@ void connection::on_readable(std::error_code ec, std::size_t /*bytes*/) {
 
 void connection::on_read(std::error_code ec, std::size_t n) {
   read_in_flight_ = false;
-  if ((ec || is_closed()) && transfer_ != nullptr) {
-    stream_.settle(transfer_->input);  // before anything reports: the thread's buffer comes back
-  }
+  // On every way out below, rest_if_idle() (here or in report_close)
+  // settles the input: the thread's buffer comes back.
   if (is_closed()) {
     rest_if_idle();
     return;
@@ -188,8 +187,8 @@ void connection::on_peer_eof() {
   if (state_.load() == state::open) {
     // The peer finished sending; what it asked for may still be queued, so
     // flush before closing. A frame cut short is worth a reason of its own.
-    stream_.settle(transfer().input);
-    const bool mid_frame = transfer_->loop.mid_frame(transfer_->input.size());
+    const bool mid_frame =
+        transfer_ != nullptr && transfer_->loop.mid_frame(transfer_->input.size());
     begin_drain(
         mid_frame ? std::error_code(error::truncated_frame) : std::error_code(asio::error::eof),
         home_->options->graceful_stop_timeout);
