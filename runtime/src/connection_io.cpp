@@ -14,6 +14,19 @@
 
 namespace wiregen {
 
+namespace {
+
+// The connection whose frames this thread is decoding. The replies its
+// handler queues start their write when the batch is decoded, on the spot,
+// instead of in a posted round of their own.
+thread_local const connection* decoding_here = nullptr;
+
+// Write rounds one call runs back to back (senders on other threads may
+// keep refilling the queue) before the loop's other work gets a turn.
+constexpr int rounds_in_a_row = 16;
+
+}  // namespace
+
 // ---------------------------------------------------------------------------
 // Reading
 
@@ -113,6 +126,7 @@ void connection::decode_input() {
   }
   auto& t = *transfer_;
   decode_result result;
+  const connection* outer = std::exchange(decoding_here, this);
   try {
     result = dispatcher()->on_input(*this, t.loop, t.input.readable());
   } catch (...) {
@@ -120,6 +134,7 @@ void connection::decode_input() {
     // the last line that keeps one connection's failure out of the loop.
     result.error = error::handler_failed;
   }
+  decoding_here = outer;
   t.input.consume(result.consumed);
   if (result.frames > 0) {
     frames_in_.fetch_add(result.frames, std::memory_order_relaxed);
@@ -129,6 +144,14 @@ void connection::decode_input() {
   }
   if (result.skipped > 0) {
     frames_skipped_.fetch_add(result.skipped, std::memory_order_relaxed);
+  }
+  if (write_wanted_) {
+    // The batch's replies. A drain below waits for this round to end.
+    write_wanted_ = false;
+    write_pending();
+    if (is_closed()) {
+      return;
+    }
   }
   if (result.throttled) {
     throttle();
@@ -201,6 +224,10 @@ void connection::on_peer_eof() {
 // Writing
 
 void connection::write_ready() {
+  if (decoding_here == this) {
+    write_wanted_ = true;  // decode_input() writes once the batch is decoded
+    return;
+  }
   asio::post(context(), [self = shared_from_this()] { self->write_pending(); });
 }
 
@@ -233,26 +260,51 @@ void connection::send_heartbeat() {
 }
 
 void connection::write_pending() {
-  if (is_closed()) {
-    return;
+  for (int round = 0; round < rounds_in_a_row; ++round) {
+    if (is_closed()) {
+      return;
+    }
+    if (!opened_) {
+      // Queued before the connection was served (a client's backlog): this
+      // write round resumes in open(), once TLS, if any, is up.
+      write_deferred_ = true;
+      return;
+    }
+    auto& t = transfer();
+    if (!queue_.take(t.writing, t.writing_frames)) {
+      rest_if_idle();
+      finish_drain_if_flushed();
+      return;
+    }
+    t.write_offset = 0;
+    if (auto* watch = liveness()) {
+      watch->on_write_started(clock::now());
+    }
+    if (!write_now()) {
+      return;  // on_written() goes on
+    }
   }
-  if (!opened_) {
-    // Queued before the connection was served (a client's backlog): this
-    // write round resumes in open(), once TLS, if any, is up.
-    write_deferred_ = true;
-    return;
+  asio::post(context(), [self = shared_from_this()] { self->write_pending(); });
+}
+
+bool connection::write_now() {
+  auto& t = *transfer_;
+  while (t.write_offset < t.writing.size()) {
+    const auto block = t.writing.readable().subspan(t.write_offset);
+    std::error_code ec;
+    const std::size_t n = stream_.write_now(asio::buffer(block.data(), block.size()), ec);
+    if (ec == asio::error::would_block) {
+      write_some();  // the socket is full (or TLS): the rest when it has room
+      return false;
+    }
+    if (ec) {
+      write_failed(ec);
+      return false;
+    }
+    wrote(n);
   }
-  auto& t = transfer();
-  if (!queue_.take(t.writing, t.writing_frames)) {
-    rest_if_idle();
-    finish_drain_if_flushed();
-    return;
-  }
-  t.write_offset = 0;
-  if (auto* watch = liveness()) {
-    watch->on_write_started(clock::now());
-  }
-  write_some();
+  write_done();
+  return true;
 }
 
 void connection::write_some() {
@@ -274,11 +326,11 @@ void connection::release_write_buffer() noexcept {
 void connection::on_written(std::error_code ec, std::size_t n) {
   write_in_flight_ = false;
   auto& t = *transfer_;
-  bytes_out_.fetch_add(n, std::memory_order_relaxed);
-  t.write_offset += n;
   if (is_closed()) {
     // The close came while this write was out: the socket may well have
     // taken it all, so it is settled here, before on_close sees the counters.
+    bytes_out_.fetch_add(n, std::memory_order_relaxed);
+    t.write_offset += n;
     const bool whole = !ec && t.write_offset >= t.writing.size();
     if (whole) {
       frames_out_.fetch_add(t.writing_frames, std::memory_order_relaxed);
@@ -290,23 +342,38 @@ void connection::on_written(std::error_code ec, std::size_t n) {
     return;
   }
   if (ec) {
-    // The socket broke under this batch: none of it counts as sent.
-    queue_.count_dropped(t.writing_frames);
-    release_write_buffer();
-    finish(ec);
+    bytes_out_.fetch_add(n, std::memory_order_relaxed);
+    write_failed(ec);
     return;
   }
-  if (auto* watch = liveness()) {
-    watch->on_write_progress(clock::now());
-  }
-  queue_.release(n);
+  wrote(n);
   if (t.write_offset < t.writing.size()) {
     write_some();
     return;
   }
-  frames_out_.fetch_add(t.writing_frames, std::memory_order_relaxed);
-  release_write_buffer();
+  write_done();
   write_pending();
+}
+
+void connection::wrote(std::size_t n) {
+  bytes_out_.fetch_add(n, std::memory_order_relaxed);
+  transfer_->write_offset += n;
+  if (auto* watch = liveness()) {
+    watch->on_write_progress(clock::now());
+  }
+  queue_.release(n);
+}
+
+void connection::write_done() {
+  frames_out_.fetch_add(transfer_->writing_frames, std::memory_order_relaxed);
+  release_write_buffer();
+}
+
+void connection::write_failed(std::error_code ec) {
+  // The socket broke under this batch: none of its frames count as sent.
+  queue_.count_dropped(transfer_->writing_frames);
+  release_write_buffer();
+  finish(ec);
 }
 
 }  // namespace wiregen

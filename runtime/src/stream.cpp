@@ -156,6 +156,20 @@ void stream::settle(byte_buffer& input) {
   }
 }
 
+std::size_t stream::write_now(asio::const_buffer bytes, std::error_code& ec) {
+  if (tls_) {
+    ec = asio::error::would_block;
+    return 0;
+  }
+  // The socket is non-blocking (see the constructor): a full send buffer
+  // returns would_block at once.
+  const std::size_t n = socket_.write_some(bytes, ec);
+  if (ec == asio::error::try_again) {
+    ec = asio::error::would_block;
+  }
+  return n;
+}
+
 void stream::write_some(asio::const_buffer bytes, io_completion done) {
   if (tls_) {
     tls_->stream.async_write_some(bytes, std::move(done));

@@ -248,8 +248,12 @@ class connection : public std::enable_shared_from_this<connection>,
   void report_handler_failure() noexcept;
   void on_peer_eof();
   void write_pending();
+  bool write_now();
   void write_some();
   void on_written(std::error_code ec, std::size_t n);
+  void wrote(std::size_t n);
+  void write_done();
+  void write_failed(std::error_code ec);
   void begin_drain(std::error_code reason, std::chrono::milliseconds deadline);
   occasional_parts& occasional();
   drain_state& drain();
@@ -290,6 +294,7 @@ class connection : public std::enable_shared_from_this<connection>,
   bool shutdown_sent_ : 1 = false;
   bool write_in_flight_ : 1 = false;
   bool read_in_flight_ : 1 = false;  // a read works in the transfer state's input
+  bool write_wanted_ : 1 = false;    // replies queued while decoding: write after the batch
   clock::time_point opened_at_;
   // The parts made only when needed, so that an idle plain connection stays
   // small: the timeouts, the rate limit, a drain, user data.

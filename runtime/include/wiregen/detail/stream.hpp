@@ -78,6 +78,10 @@ class stream {
   /// what is left in it (a partial frame) in a buffer of the connection's
   /// own. An empty input then holds no storage.
   void settle(byte_buffer& input);
+  /// Writes what the socket takes at once, without waiting: would_block
+  /// when it takes nothing, and always under TLS, whose records go out
+  /// through write_some.
+  std::size_t write_now(asio::const_buffer bytes, std::error_code& ec);
   void write_some(asio::const_buffer bytes, io_completion done);
   /// Half-closes: no more bytes from this side.
   void shutdown_send() noexcept;
