@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "connection_parts.hpp"
+#include "landing_read.hpp"
 #include "liveness.hpp"
 #include "transfer_state.hpp"
 #include "wiregen/connection.hpp"
@@ -51,8 +52,7 @@ void connection::rest_if_idle() {
 void connection::read_more() {
   rest_if_idle();
   if (stream_.reads_when_ready(transfer_ != nullptr ? transfer_->input.size() : 0)) {
-    stream_.wait_readable({shared_from_this(), [](connection& conn, std::error_code ec,
-                                                  std::size_t n) { conn.on_readable(ec, n); }});
+    stream_.read_landing(shared_from_this());
     return;
   }
   auto& t = transfer();
@@ -62,24 +62,33 @@ void connection::read_more() {
                 [](connection& conn, std::error_code ec, std::size_t n) { conn.on_read(ec, n); }});
 }
 
-void connection::on_readable(std::error_code ec, std::size_t /*bytes*/) {
-  if (is_closed()) {
-    return;
+namespace detail {
+
+bool landing::perform(const landing& target, std::error_code& ec, std::size_t& n) noexcept {
+  // Runs inside Asio's reactor, on the connection's thread, when the socket
+  // may have bytes: from a handler that starts the read, or from the loop.
+  connection& conn = *target.reader;
+  try {
+    auto& t = conn.transfer();
+    n = conn.stream_.read_now(t.input, t.loop.wanted(), conn.home_->options->read_chunk_size, ec);
+  } catch (const std::bad_alloc&) {
+    ec = std::make_error_code(std::errc::not_enough_memory);
+    n = 0;
   }
-  if (ec) {
-    on_read(ec, 0);
-    return;
+  if (ec == asio::error::would_block) {
+    conn.rest_if_idle();  // nothing came: a waiting connection holds nothing
+    return false;
   }
-  auto& t = transfer();
-  std::error_code read_ec;
-  const std::size_t n =
-      stream_.read_ready(t.input, t.loop.wanted(), home_->options->read_chunk_size, read_ec);
-  if (read_ec == asio::error::would_block) {
-    read_more();  // woken for nothing: wait again
-    return;
-  }
-  on_read(read_ec, n);
+  // The bytes wait in the input, not committed yet, for on_read.
+  conn.read_in_flight_ = true;
+  return true;
 }
+
+void landing::complete(connection& reader, std::error_code ec, std::size_t n) {
+  reader.on_read(ec, n);
+}
+
+}  // namespace detail
 
 void connection::on_read(std::error_code ec, std::size_t n) {
   read_in_flight_ = false;

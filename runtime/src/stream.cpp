@@ -7,6 +7,7 @@
 #include <cstring>
 #include <utility>
 
+#include "landing_read.hpp"
 #include "tls_layer.hpp"
 #include "wiregen/connection.hpp"
 #include "wiregen/detail/buffer_pool.hpp"
@@ -24,8 +25,10 @@ byte_buffer& thread_read_buffer() {
   return buffer;
 }
 
-// The input that holds the thread's buffer between read_ready() and
-// settle(), which the same handler calls: one per thread at a time.
+// The input that holds the thread's buffer between read_now() and
+// settle(): one per thread at a time. Usually the same handler settles it;
+// a read that completes inside another connection's turn holds it until
+// its own handler has run.
 thread_local const byte_buffer* lent_to = nullptr;
 
 // A TLS record holds at most 16 KiB: larger reads would only leave room unused.
@@ -90,16 +93,60 @@ void stream::handshake(std::function<void(std::error_code)> done) {
       });
 }
 
-void stream::wait_readable(io_completion done) {
+namespace {
+
+// A landing read's handler: 16 bytes, so that the pending read of an idle
+// connection is no larger than a readiness wait's.
+struct landing_completion {
+  std::shared_ptr<connection> reader;
+  void operator()(std::error_code ec, std::size_t n) const { landing::complete(*reader, ec, n); }
+};
+
+#if WIREGEN_LANDING_READ
+// The pending read is most of what an idle connection costs beyond its own
+// state (docs/runtime.md, 9a): Asio's operation with this completion fits
+// the 96 bytes its readiness wait took.
+static_assert(sizeof(asio::detail::reactive_socket_recv_op<landing, landing_completion,
+                                                           tcp_socket::executor_type>) <= 96);
+#endif
+
+}  // namespace
+
+void stream::read_landing(std::shared_ptr<connection> reader) {
+  const landing target{reader.get()};
+#if WIREGEN_LANDING_READ
+  socket_.async_read_some(target, landing_completion{std::move(reader)});
+#else
+  // Without the specialized read: wait for readability, then read.
   socket_.async_wait(asio::socket_base::wait_read,
-                     [done = std::move(done)](std::error_code ec) { done(ec, 0); });
+                     [this, target, reader = std::move(reader)](std::error_code ec) mutable {
+                       std::size_t n = 0;
+                       if (!ec && !landing::perform(target, ec, n)) {
+                         read_landing(std::move(reader));  // woken for nothing
+                         return;
+                       }
+                       landing::complete(*reader, ec, n);
+                     });
+#endif
 }
 
-std::size_t stream::read_ready(byte_buffer& input, std::size_t wanted, std::size_t chunk,
-                               std::error_code& ec) {
+std::size_t stream::read_now(byte_buffer& input, std::size_t wanted, std::size_t chunk,
+                             std::error_code& ec) {
+  const std::size_t room_size = std::max(chunk, wanted);
+  if (lent_to != nullptr || !input.empty()) {
+    // Rare: a read completed inside another connection's turn and waits
+    // for its handler with the thread's buffer.
+    buffer_pool::take(input, input.size() + room_size);
+    input.prepare(room_size);
+    const std::size_t n = socket_.read_some(asio::buffer(input.prepare(0), input.writable()), ec);
+    if (ec == asio::error::try_again) {
+      ec = asio::error::would_block;
+    }
+    return n;
+  }
   byte_buffer& shared = thread_read_buffer();
   shared.clear();
-  shared.prepare(std::max(chunk, wanted));
+  shared.prepare(room_size);
   const std::size_t n = socket_.read_some(asio::buffer(shared.prepare(0), shared.writable()), ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again) {
     ec = asio::error::would_block;

@@ -42,6 +42,7 @@ class connection;
 
 namespace detail {
 class connection_manager;
+struct landing;
 class liveness;
 class startup;
 struct transfer_state;
@@ -223,6 +224,7 @@ class connection : public std::enable_shared_from_this<connection>,
   friend class detail::liveness;
   friend class detail::startup;
   friend class detail::connection_manager;
+  friend struct detail::landing;
   struct rate_state;
   struct drain_state;
   struct occasional_parts;
@@ -240,7 +242,6 @@ class connection : public std::enable_shared_from_this<connection>,
   std::unique_ptr<detail::startup> take_startup() noexcept;
   void rest_if_idle();
   void read_more();
-  void on_readable(std::error_code ec, std::size_t bytes);
   void on_read(std::error_code ec, std::size_t n);
   void decode_input();
   void throttle();
@@ -293,8 +294,9 @@ class connection : public std::enable_shared_from_this<connection>,
   bool peer_eof_ : 1 = false;
   bool shutdown_sent_ : 1 = false;
   bool write_in_flight_ : 1 = false;
-  bool read_in_flight_ : 1 = false;  // a read works in the transfer state's input
-  bool write_wanted_ : 1 = false;    // replies queued while decoding: write after the batch
+  // A read works in (or has landed in) the transfer state's input.
+  bool read_in_flight_ : 1 = false;
+  bool write_wanted_ : 1 = false;  // replies queued while decoding: write after the batch
   clock::time_point opened_at_;
   // The parts made only when needed, so that an idle plain connection stays
   // small: the timeouts, the rate limit, a drain, user data.

@@ -58,18 +58,23 @@ class stream {
   /// What the handshake established; null for a plain stream.
   const tls_info* tls() const noexcept;
 
-  /// How the next read goes. A plain socket with nothing buffered waits for
-  /// readability (wait_readable) and then reads into its thread's shared
-  /// buffer (read_ready), so an idle connection holds no buffer; otherwise
-  /// read() reads into `input` itself (TLS keeps its own buffering).
+  /// How the next read goes. A plain socket with nothing buffered reads
+  /// with read_landing(): its bytes land in its thread's shared buffer,
+  /// chosen when they come, so an idle connection holds no buffer.
+  /// Otherwise read() reads into `input` itself (TLS keeps its own
+  /// buffering, and a partial frame waits in the connection's own buffer).
   bool reads_when_ready(std::size_t buffered) const noexcept { return !tls_ && buffered == 0; }
-  /// Completes (with 0 bytes) once the socket is readable.
-  void wait_readable(io_completion done);
-  /// After wait_readable: reads what is there into the thread's buffer, at
-  /// least `chunk` bytes of room and `wanted` in all, which `input` (empty)
-  /// then holds until settle(). would_block when woken for nothing.
-  std::size_t read_ready(byte_buffer& input, std::size_t wanted, std::size_t chunk,
-                         std::error_code& ec);
+  /// Reads what comes next; when bytes are there the read asks `reader`
+  /// (detail::landing, runtime/src/landing_read.hpp) for its input and
+  /// reads with read_now(), then completes on the connection's thread.
+  void read_landing(std::shared_ptr<connection> reader);
+  /// Reads what the socket holds now into the thread's buffer, which
+  /// `input` (empty) then holds until settle(), with at least `chunk` bytes
+  /// of room and `wanted` in all. While another connection's input holds
+  /// that buffer (its read completed, its handler has not run yet), into
+  /// `input`'s own storage instead. would_block when nothing is there.
+  std::size_t read_now(byte_buffer& input, std::size_t wanted, std::size_t chunk,
+                       std::error_code& ec);
   /// Reads what arrives next into `input` and completes with how many bytes
   /// came, with room for `wanted` bytes in all (the rest of a frame) and at
   /// least one chunk.
