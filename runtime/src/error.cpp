@@ -94,6 +94,8 @@ class wiregen_category final : public std::error_category {
         return "the call's deadline passed before its reply";
       case error::call_failed_without_status:
         return "a call failed and the spec has no rpc.error message to report it";
+      case error::too_many_calls:
+        return "every request id is taken by a waiting call";
     }
     return "unknown wiregen error " + std::to_string(value);
   }

@@ -296,6 +296,9 @@ class greeter_server final : public greeter::server_handler {
     if (request.name().empty()) {
       return wiregen::call_result<greeter::HelloReply>::failure(3, "a name is required");
     }
+    if (request.name() == "unanswered") {
+      return wiregen::call_result<greeter::HelloReply>::later();  // and never answered
+    }
     greeter::HelloReply reply;
     reply.set_message("hello, " + request.name());
     return reply;
@@ -334,5 +337,23 @@ TEST_CASE("rpc: without a request id, pipelined calls are matched by order",
   // The spec has no rpc.error: a failure closes the connection, and the
   // call learns of it that way.
   CHECK(client.SayHello(hello(""), 5s, asio::use_future).get().error() ==
+        wiregen::error::connection_closed);
+}
+
+TEST_CASE("rpc: without a request id, a call past its deadline closes its connection",
+          "[generated][rpc][greeter][timeouts]") {
+  // Were the connection kept, the next reply would be taken for the late
+  // reply of the expired call, and every reply after it would answer the
+  // call before its own.
+  greeter_server handler;
+  greeter::server server(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  greeter_client client_handler;
+  greeter::client client(client_handler);
+  REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+  CHECK(client.SayHello(hello("unanswered"), 200ms, asio::use_future).get().error() ==
+        wiregen::error::deadline_exceeded);
+  // The stop began before the call's result was handed over.
+  CHECK(client.SayHello(hello("next"), 2s, asio::use_future).get().error() ==
         wiregen::error::connection_closed);
 }

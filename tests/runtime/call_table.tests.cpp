@@ -1,7 +1,8 @@
 // The client's table of waiting calls, driven directly: request ids go
 // round within the header field's range and skip ids still waiting, calls
 // belong to their connection, and in order each connection's oldest call
-// takes the next reply.
+// takes the next reply. Narrow ids never hang the table, and an expired
+// call's id is not handed to a newer call while its late reply may come.
 #include "wiregen/call_table.hpp"
 
 #include <asio/io_context.hpp>
@@ -109,4 +110,91 @@ TEST_CASE("call table: in order, a call past its deadline swallows its late repl
   CHECK(driver.outcomes.size() == 1);
   CHECK(driver.reply(1, 0));  // the next call's own reply
   CHECK(driver.outcomes.back() == "next:reply");
+}
+
+TEST_CASE("call table: with every request id waiting, a call fails at once, unsent",
+          "[runtime][rpc]") {
+  // A one-byte field with all 255 ids in use once spun for ever under the
+  // table's locks.
+  table_driver driver(wiregen::call_table::correlation::request_id, 255);
+  for (int i = 0; i < 255; ++i) {
+    driver.start(1, "c" + std::to_string(i));
+  }
+  bool sent = false;
+  driver.table->start(
+      1,
+      [&](std::error_code ec, const wiregen::call_table::arrival*) {
+        driver.outcomes.push_back("full:" + ec.message());
+      },
+      driver.context, 0ms,
+      [&](std::uint64_t) {
+        sent = true;
+        return std::error_code();
+      });
+  CHECK_FALSE(sent);
+  CHECK(driver.outcomes ==
+        std::vector<std::string>{"full:" +
+                                 std::error_code(wiregen::error::too_many_calls).message()});
+  CHECK(driver.table->pending() == 255);
+  CHECK(driver.reply(1, 7));
+  CHECK(driver.start(1, "again") == 7);  // the one id that came free
+}
+
+TEST_CASE("call table: by id, a call past its deadline keeps its id from the next call",
+          "[runtime][rpc]") {
+  table_driver driver(wiregen::call_table::correlation::request_id, 2);
+  driver.table->start(
+      1,
+      [&](std::error_code ec, const wiregen::call_table::arrival*) {
+        driver.outcomes.push_back("slow:" + ec.message());
+      },
+      driver.context, 5ms, [](std::uint64_t) { return std::error_code(); });
+  CHECK(driver.start(1, "other") == 2);
+  while (driver.outcomes.empty()) {
+    driver.context.run_one();  // the deadline fires
+  }
+  CHECK(driver.outcomes.front() ==
+        "slow:" + std::error_code(wiregen::error::deadline_exceeded).message());
+  // Id 1 still waits for its late reply: reusing it would hand that reply
+  // to the newer call.
+  CHECK(driver.start(1, "newer") == 0);
+  CHECK(driver.outcomes.back() ==
+        "newer:" + std::error_code(wiregen::error::too_many_calls).message());
+  CHECK(driver.reply(1, 1));  // the late reply: swallowed
+  CHECK(driver.outcomes.size() == 2);
+  CHECK(driver.start(1, "newest") == 1);  // now free
+  CHECK(driver.reply(1, 1));
+  CHECK(driver.outcomes.back() == "newest:reply");
+}
+
+TEST_CASE("call table: by id, a late reply that never comes frees its id one deadline later",
+          "[runtime][rpc]") {
+  table_driver driver(wiregen::call_table::correlation::request_id, 1);
+  driver.table->start(
+      1,
+      [&](std::error_code ec, const wiregen::call_table::arrival*) {
+        driver.outcomes.push_back("slow:" + ec.message());
+      },
+      driver.context, 5ms, [](std::uint64_t) { return std::error_code(); });
+  driver.context.run();  // the deadline, then the mark's own
+  CHECK(driver.outcomes.size() == 1);
+  CHECK(driver.table->pending() == 0);
+  CHECK(driver.start(1, "next") == 1);
+}
+
+TEST_CASE("call table: in order, many connections' calls each find their own oldest",
+          "[runtime][rpc]") {
+  table_driver driver(wiregen::call_table::correlation::in_order);
+  for (int round = 0; round < 3; ++round) {
+    for (std::uint64_t connection = 1; connection <= 100; ++connection) {
+      driver.start(connection, std::to_string(connection) + "." + std::to_string(round));
+    }
+  }
+  CHECK(driver.reply(42, 0));
+  CHECK(driver.reply(42, 0));
+  CHECK(driver.reply(7, 0));
+  CHECK(driver.outcomes == std::vector<std::string>{"42.0:reply", "42.1:reply", "7.0:reply"});
+  driver.table->fail_connection(42, wiregen::error::connection_closed);
+  CHECK(driver.table->pending() == 300 - 4);
+  CHECK_FALSE(driver.reply(42, 0));  // nothing of 42 waits
 }

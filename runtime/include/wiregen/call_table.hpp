@@ -15,13 +15,16 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 
 #include "wiregen/call_result.hpp"
 #include "wiregen/error.hpp"
 #include "wiregen/frame_meta.hpp"
+#include "wiregen/stop_mode.hpp"
 
 namespace wiregen {
 
@@ -32,6 +35,13 @@ namespace wiregen {
 /// the connection it was sent on: only that connection's replies complete
 /// it, and only that connection's end fails it. Thread-safe: calls start on
 /// any thread, replies arrive on the connection's.
+///
+/// A call whose deadline passed leaves a mark that swallows its late reply,
+/// so the reply never completes another call. By id, the mark holds the id
+/// for one more deadline, then frees it (a narrow field reuses ids; a call
+/// finds none free fails with too_many_calls). In order, a reply that never
+/// comes would shift every later reply by one, so async_call closes the
+/// connection once a call's deadline passes (correlation_lost()).
 class call_table : public std::enable_shared_from_this<call_table> {
  public:
   enum class correlation { request_id, in_order };
@@ -61,13 +71,18 @@ class call_table : public std::enable_shared_from_this<call_table> {
 
   /// Registers a call on connection `connection_id` and sends its request
   /// with `send(request_id)` under one lock, so that in-order calls are on
-  /// the wire in table order. A failed send ends the call with its error.
+  /// the wire in table order. A failed send ends the call with its error;
+  /// with every request id taken it ends with too_many_calls, unsent.
   /// `deadline` zero: none.
   template <class Send>
   void start(std::uint64_t connection_id, completion done, asio::io_context& context,
              std::chrono::milliseconds deadline, Send&& send) {
     std::lock_guard order(send_mutex_);
-    const std::uint64_t key = add(connection_id, std::move(done), context, deadline);
+    const std::uint64_t key = add(connection_id, done, context, deadline);
+    if (key == 0) {
+      done(error::too_many_calls, nullptr);
+      return;
+    }
     if (const std::error_code ec = send(mode_ == correlation::request_id ? key : 0)) {
       finish(key, ec);
     }
@@ -83,8 +98,14 @@ class call_table : public std::enable_shared_from_this<call_table> {
   /// Ends every call waiting on connection `connection_id` with `why`.
   void fail_connection(std::uint64_t connection_id, std::error_code why);
 
-  /// Calls still waiting (in order, with those whose deadline passed).
+  /// Calls still waiting, with the marks of those whose deadline passed.
   std::size_t pending() const;
+
+  /// Whether a call ending with `ec` leaves its connection's replies
+  /// unmatched: in order, a deadline passed. The connection must close.
+  bool correlation_lost(std::error_code ec) const noexcept {
+    return mode_ == correlation::in_order && ec == error::deadline_exceeded;
+  }
 
  private:
   struct call {
@@ -92,22 +113,30 @@ class call_table : public std::enable_shared_from_this<call_table> {
     completion done;  // empty: expired, waiting only to swallow its late reply
     std::unique_ptr<asio::steady_timer> timer;
   };
+  using call_map = std::map<std::uint64_t, call>;
 
-  std::uint64_t add(std::uint64_t connection_id, completion done, asio::io_context& context,
+  // Takes `done` unless every request id is taken: then 0.
+  std::uint64_t add(std::uint64_t connection_id, completion& done, asio::io_context& context,
                     std::chrono::milliseconds deadline);
   void finish(std::uint64_t key, std::error_code ec);
-  void expire(std::uint64_t key);
-  // With the lock held: the next free key (the request id, by id).
+  void expire(std::uint64_t key, std::chrono::milliseconds deadline);
+  // With the lock held: the next free key (the request id, by id), or 0.
   std::uint64_t next_key();
+  // With the lock held: forgets the entry, its timer and its place in its
+  // connection's list.
+  void erase(call_map::iterator found);
 
   const correlation mode_;
   const std::uint64_t max_request_id_;
   std::mutex send_mutex_;
   mutable std::mutex mutex_;  // the calls and their timers
   std::uint64_t last_key_ = 0;
-  // By key: in order, keys only grow, so the first call of a connection is
-  // its oldest.
-  std::map<std::uint64_t, call> calls_;
+  // By key: in order, keys only grow, so the first key of a connection is
+  // its oldest call.
+  call_map calls_;
+  // Each connection's keys, so that a reply or a close finds its calls
+  // without a scan of every call.
+  std::unordered_map<std::uint64_t, std::set<std::uint64_t>> by_connection_;
 };
 
 /// Starts a call: sends `request` through `session` and completes `token`
@@ -137,8 +166,14 @@ auto async_call(call_table& calls, Session session, const Request& request, std:
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         // The caller's executor must not run out of work while the call waits.
         auto work = std::make_shared<asio::executor_work_guard<decltype(executor)>>(executor);
-        auto done = [shared, executor, work, reply_id](std::error_code ec,
-                                                       const call_table::arrival* reply) {
+        auto done = [shared, executor, work, reply_id, calls = calls.get(),
+                     weak = std::weak_ptr(conn)](std::error_code ec,
+                                                 const call_table::arrival* reply) {
+          if (calls->correlation_lost(ec)) {
+            if (const auto lost = weak.lock()) {
+              lost->stop(stop_mode::immediate);  // its other calls end connection_closed
+            }
+          }
           call_result<Reply> result(ec);
           if (reply && reply->is_status) {
             result = call_result<Reply>::failure(reply->status_code, reply->status_message);

@@ -91,6 +91,10 @@ enum class error {
   /// A handler's call failed and the spec has no rpc.error message to say
   /// so: the connection closes, as nothing else would tell the client.
   call_failed_without_status,
+  /// Every request id the REQUEST_ID field can hold belongs to a waiting
+  /// call (or to one whose deadline passed recently, whose late reply may
+  /// still come); nothing was sent.
+  too_many_calls,
 };
 
 /// The category of wiregen::error; its name() is "wiregen".
