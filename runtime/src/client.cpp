@@ -82,6 +82,7 @@ std::error_code client::connect(std::string_view host, std::uint16_t port) {
     port_ = port;
     tls_context_ = std::move(tls_context);
     auto timer = std::make_shared<asio::steady_timer>(*pool_.first());
+    track(timer);
     dial(1, options_.retry.attempts, timer, [this, &outcome](std::error_code ec, tcp_socket s) {
       // The caller wakes once on_connected has run, or with what
       // refused the connection (a failed TLS handshake, say).
@@ -117,8 +118,6 @@ void client::dial(unsigned attempt, unsigned attempts, std::shared_ptr<asio::ste
       done(stopping_.load() ? std::error_code(error::stopped) : ec, std::move(s));
       return;
     }
-    std::erase_if(backoff_timers_, [](const auto& weak) { return weak.expired(); });
-    backoff_timers_.push_back(timer);
     timer->expires_after(backoff(attempt));
     timer->async_wait(
         [this, attempt, attempts, timer, done = std::move(done)](std::error_code) mutable {
@@ -148,6 +147,13 @@ void client::dial_once(dial_done done) {
                               attempt->complete(connect_ec, *finish);
                             });
       });
+}
+
+void client::track(const std::shared_ptr<asio::steady_timer>& timer) {
+  // Once per dial chain, which waits on this one timer however many times
+  // it backs off; a chain that ended left an expired entry.
+  std::erase_if(backoff_timers_, [](const auto& weak) { return weak.expired(); });
+  backoff_timers_.push_back(timer);
 }
 
 std::chrono::milliseconds client::backoff(unsigned attempt) {
@@ -217,11 +223,11 @@ void client::on_lost(wiregen::connection& lost, std::error_code reason) {
     }
   }
   // A connection that was refused in its handshake, or closed soon after
-  // opening without a frame (a server refusing by policy), must not turn
-  // into a tight redial loop: such losses back off like failed dials.
-  const bool lasted = lost.was_opened() && (lost.stats().frames_received > 0 ||
-                                            std::chrono::steady_clock::now() - lost.opened_at() >=
-                                                std::chrono::seconds(1));
+  // opening (a server refusing by policy, or one that sends a banner and
+  // closes), must not turn into a tight redial loop: such losses back off
+  // like failed dials. Frames received do not make a connection stable.
+  const bool lasted = lost.was_opened() &&
+                      std::chrono::steady_clock::now() - lost.opened_at() >= stable_after;
   if (!lost.was_opened()) {
     try {
       dials_->on_connect_failed(reason);
@@ -231,6 +237,7 @@ void client::on_lost(wiregen::connection& lost, std::error_code reason) {
   }
   redial_streak_ = lasted ? 0 : redial_streak_ + 1;
   auto timer = std::make_shared<asio::steady_timer>(*pool_.first());
+  track(timer);
   auto redial = [this, timer] {
     dial(1, 0, timer, [this](std::error_code ec, tcp_socket s) {
       if (!ec) {
@@ -242,7 +249,6 @@ void client::on_lost(wiregen::connection& lost, std::error_code reason) {
     redial();
     return;
   }
-  backoff_timers_.push_back(timer);
   timer->expires_after(backoff(redial_streak_));
   timer->async_wait([redial](std::error_code) { redial(); });  // dial() notices a stop()
 }

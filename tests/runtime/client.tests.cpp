@@ -5,6 +5,7 @@
 #include <chrono>
 #include <future>
 #include <thread>
+#include <vector>
 
 #include "support/bench_peers.hpp"
 
@@ -115,6 +116,39 @@ TEST_CASE("client: automatic reconnect redials after the connection is lost", "[
   client.stop(wiregen::stop_mode::graceful_wait);
   REQUIRE(handler.wait_closed(2));
   CHECK(counter.events.read([&] { return counter.connected; }) == 2);  // no redial after stop()
+}
+
+TEST_CASE("client: a server that sends a banner and closes is redialed ever more slowly",
+          "[runtime][client]") {
+  // Each connection receives a frame before it is closed; that once reset
+  // the backoff and made the client redial at once, for ever.
+  recording_server handler;
+  wiregen::test::waiter accepts;
+  std::vector<clock_type::time_point> accepted_at;
+  bench::server server(handler, wiregen::test::with_threads(1));
+  handler.on_open = [&](bench::server_session& session) {
+    accepts.update([&] { accepted_at.push_back(clock_type::now()); });
+    bench::EchoReply banner;
+    banner.set_seq(0);
+    (void)session.send(banner);
+    session.stop(wiregen::stop_mode::graceful);  // after the banner is flushed
+  };
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  reply_counter counter;
+  auto options = retrying(1, 20ms);
+  options.retry.jitter = 0;
+  options.retry.max_backoff = 1s;
+  options.auto_reconnect = true;
+  bench::client client(counter, options);
+  REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+  // Waits of 20, 40, 80 and 160 ms come between the first five accepts.
+  REQUIRE(accepts.wait([&] { return accepted_at.size() >= 5; }));
+  client.stop(wiregen::stop_mode::immediate);
+  const auto times = accepts.read([&] { return accepted_at; });
+  CHECK(times[2] - times[1] >= 40ms);
+  CHECK(times[3] - times[2] >= 80ms);
+  CHECK(times[4] - times[3] >= 160ms);
+  CHECK(counter.wait_received(1));  // the banners did arrive
 }
 
 TEST_CASE("client: while disconnected, sends fail by default with not_connected",

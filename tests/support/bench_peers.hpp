@@ -23,8 +23,13 @@ class recording_server final : public bench::server_handler {
   std::function<void(bench::server_session&, const bench::EchoRequest&)> on_request;
   error_action policy = error_action::disconnect;
 
+  std::function<void(bench::server_session&)> on_open;
+
   void on_connected(bench::server_session& session) override {
     events.update([&] { sessions.push_back(session); });
+    if (on_open) {
+      on_open(session);
+    }
   }
 
   void on_message(bench::server_session& session, const bench::EchoRequest& request) override {

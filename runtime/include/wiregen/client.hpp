@@ -93,6 +93,10 @@ class client {
             dial_done done);
   void dial_once(dial_done done);
   std::chrono::milliseconds backoff(unsigned attempt);
+  /// Lists a dial chain's timer for stop(); loop thread only.
+  void track(const std::shared_ptr<asio::steady_timer>& timer);
+  /// How long a connection must stay open for its loss to reset the backoff.
+  static constexpr std::chrono::seconds stable_after{1};
   bool attach(tcp_socket socket, std::function<void(std::error_code)> started);
   /// A connection was lost: redial, if the options say so.
   void on_lost(wiregen::connection& lost, std::error_code reason);
@@ -116,8 +120,8 @@ class client {
   close_observer observer_{*this};
   client_options options_;
   io_pool pool_;
-  // Each dial chain (connect() or a reconnect) waits on its own timer; the
-  // live ones are listed so that stop() can cut their backoff short.
+  // Each dial chain (connect() or a reconnect) waits on its own timer, listed
+  // once, so that stop() can cut its backoff short.
   std::vector<std::weak_ptr<asio::steady_timer>> backoff_timers_;  // loop thread only
   unsigned redial_streak_ = 0;           // losses in a row that did not last; loop thread only
   std::uint64_t dialed_by_connect_ = 0;  // the connection connect() made; loop thread only

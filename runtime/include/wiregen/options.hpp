@@ -148,7 +148,10 @@ struct client_options {
   std::chrono::milliseconds connect_timeout{5000};
   retry_options retry;
   /// Redial (with retry's backoff, without limit) whenever the connection
-  /// is lost, until stop() is called.
+  /// is lost, until stop() is called. A connection lost within a second of
+  /// opening (whatever it received) counts as a failed dial, so a server
+  /// that accepts and closes is redialed ever more slowly, up to
+  /// max_backoff; one that lasted a second is redialed at once.
   bool auto_reconnect = false;
   disconnected_sends while_disconnected = disconnected_sends::fail;
   std::size_t max_backlog_bytes = 1024 * 1024;
