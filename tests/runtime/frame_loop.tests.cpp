@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "wiregen/frame_loop.hpp"
@@ -130,6 +132,59 @@ TEST_CASE("frame loop: a skipped oversized frame is discarded as it arrives",
   CHECK_FALSE(s.loop.mid_frame(s.buffered.size()));
 }
 
+TEST_CASE("frame loop: a skip is not taken on a length it cannot believe",
+          "[runtime][frame_loop]") {
+  // An 8-byte big-endian length this time, payloads up to 100 bytes.
+  auto scan64 = [](std::span<const std::uint8_t> rest, toy_header& header, std::size_t& size) {
+    if (rest.size() < 8) {
+      size = 0;
+      return std::error_code();
+    }
+    size = 8;
+    header.payload_size = 0;
+    for (std::size_t i = 0; i < 8; ++i) {
+      header.payload_size = (header.payload_size << 8) | rest[i];
+    }
+    return header.payload_size > max_payload ? std::error_code(wiregen::error::frame_too_large)
+                                             : std::error_code();
+  };
+  auto length = [](std::uint64_t value) {
+    std::string out;
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      out += static_cast<char>((value >> shift) & 0xFF);
+    }
+    return out;
+  };
+  auto decode = [&](auto trailer, const std::string& wire) {
+    frame_loop loop;
+    const auto result = loop.decode<toy_header, 8, decltype(trailer)::value>(
+        bytes_of(wire), scan64,
+        [](const toy_header&, std::span<const std::uint8_t>, std::size_t) {
+          return std::error_code();
+        },
+        [](std::error_code) { return true; });  // the policy asks to skip
+    return std::make_pair(result, loop.mid_frame(0));
+  };
+  using no_trailer = std::integral_constant<std::size_t, 0>;
+  using crc_trailer = std::integral_constant<std::size_t, 4>;
+  const std::string rest = "and more bytes";
+
+  // Below 2 GiB and with no checksum, an oversized frame is skipped...
+  auto [skipped, skipping] = decode(no_trailer{}, length(300) + rest);
+  CHECK_FALSE(skipped.error);
+  CHECK(skipped.skipped == 1);
+  CHECK(skipping);  // its rest is still to come
+  // ...but a length near 2^64 would discard input for ever,
+  auto [huge, huge_skipping] = decode(no_trailer{}, length(~std::uint64_t{0} - 5) + rest);
+  CHECK(huge.error == wiregen::error::frame_too_large);
+  CHECK_FALSE(huge_skipping);
+  // and under a checksum trailer the length is unverified until the frame
+  // is whole: a flipped bit would resume decoding at an arbitrary offset.
+  auto [checked, checked_skipping] = decode(crc_trailer{}, length(300) + rest);
+  CHECK(checked.error == wiregen::error::frame_too_large);
+  CHECK_FALSE(checked_skipping);
+}
+
 TEST_CASE("frame loop: only errors with known boundaries can be skipped", "[runtime][frame_loop]") {
   stream s({}, true);
   s.on_frame = [](const std::string& p) {
@@ -186,6 +241,44 @@ TEST_CASE("frame loop: lines, and the longest line", "[runtime][frame_loop][line
   const std::string too_long(10, 'y');  // 8 allowed, and the delimiter has not come
   CHECK(loop.decode_lines(bytes_of(too_long), "\r\n", 8, deliver, disconnect).error ==
         wiregen::error::line_too_long);
+}
+
+TEST_CASE("frame loop: lines arriving in pieces split as they do whole",
+          "[runtime][frame_loop][lines]") {
+  // The search resumes where the last read left it; a delimiter may begin
+  // before that point, and may overlap itself ("aba").
+  for (const std::string delimiter : {"\r\n", "\n\n", "aba"}) {
+    const std::string text = "xab" + delimiter + "ab" + delimiter + delimiter + "a" +
+                             std::string(20, 'b') + delimiter + "xababa" + delimiter + "tail";
+    auto split = [&](std::size_t piece) {
+      frame_loop loop;
+      std::vector<std::string> lines;
+      std::string buffered;
+      for (std::size_t at = 0; at < text.size(); at += piece) {
+        buffered += text.substr(at, piece);
+        const auto result = loop.decode_lines(
+            bytes_of(buffered), delimiter, 32,
+            [&](std::string_view line) {
+              lines.emplace_back(line);
+              return std::error_code();
+            },
+            [](std::error_code) { return false; });
+        REQUIRE_FALSE(result.error);
+        buffered.erase(0, result.consumed);
+      }
+      CHECK(buffered == "tail");
+      return lines;
+    };
+    const auto whole = split(text.size());
+    if (delimiter != "aba") {
+      CHECK(whole ==
+            std::vector<std::string>{"xab", "ab", "", "a" + std::string(20, 'b'), "xababa"});
+    }
+    for (std::size_t piece = 1; piece <= 7; ++piece) {
+      CAPTURE(delimiter, piece);
+      CHECK(split(piece) == whole);
+    }
+  }
 }
 
 TEST_CASE("frame loop: one datagram holds exactly one frame", "[runtime][frame_loop][datagram]") {

@@ -52,7 +52,8 @@ class frame_loop {
   /// `deliver(header, frame, header_size)` (`frame` whole: header, payload,
   /// trailer), which returns what was wrong with it. A bad frame goes to
   /// `skip(ec)`: when it returns true and the frame's boundaries are known
-  /// (is_skippable), the frame is dropped (its rest as it arrives) and
+  /// (is_skippable; an oversized frame's only without a checksum trailer
+  /// and below 2 GiB), the frame is dropped (its rest as it arrives) and
   /// decoding goes on; otherwise decoding stops with the error. Stops early
   /// when the gate closes or holds a frame back (throttled).
   template <class Header, std::size_t MinHeaderSize, std::size_t TrailerSize, class Scan,
@@ -65,6 +66,7 @@ class frame_loop {
   /// looked for only as far as the longest line reaches, so a peer that
   /// never sends one costs at most max_line_length bytes before
   /// error::line_too_long; a line of exactly max_line_length bytes passes.
+  /// Each byte of a line arriving in pieces is searched once.
   template <class Deliver, class Skip>
   decode_result decode_lines(std::span<const std::uint8_t> input, std::string_view delimiter,
                              std::size_t max_line_length, Deliver&& deliver, Skip&& skip);
@@ -95,15 +97,19 @@ class frame_loop {
   /// Reports a bad frame to `skip` (which hears of every one) and says
   /// whether decoding goes on past it.
   template <class Skip>
-  bool skipped(std::error_code ec, Skip& skip, decode_result& result) {
+  bool skipped(std::error_code ec, Skip& skip, decode_result& result, bool boundary_known = true) {
     const bool wants_skip = skip(ec);
-    if (!wants_skip || !is_skippable(ec) || !gate_.is_open()) {
+    if (!wants_skip || !boundary_known || !is_skippable(ec) || !gate_.is_open()) {
       result.error = ec;
       return false;
     }
     ++result.skipped;
     return true;
   }
+
+  /// The largest oversized frame skipping will discard: protobuf parses
+  /// nothing of 2 GiB or more.
+  static constexpr std::uint64_t largest_skipped_frame = (std::uint64_t{1} << 31) - 1;
 
   frame_gate gate_;
   std::size_t wanted_ = 0;
@@ -146,11 +152,16 @@ decode_result frame_loop::decode(std::span<const std::uint8_t> input, Scan&& sca
     const std::uint64_t frame_size =
         detail::frame_extent(header_size, header.payload_size, TrailerSize);
     if (header_error) {
-      // Oversized: dropped as far as it is here, the rest as it arrives.
+      // Oversized: dropped as far as it is here, the rest as it arrives, but
+      // only where its length can be believed. A checksum covers the length
+      // only once the whole frame is here, so with a trailer a corrupt length
+      // would resume decoding at an arbitrary offset; and no message is
+      // 2 GiB or more, so a length that large is garbage, not a frame.
+      const bool believable = TrailerSize == 0 && frame_size <= largest_skipped_frame;
       const std::size_t here =
           static_cast<std::size_t>(std::min<std::uint64_t>(frame_size, rest.size()));
       result.consumed += here;
-      if (!skipped(header_error, skip, result)) {
+      if (!skipped(header_error, skip, result, believable)) {
         break;
       }
       skip_ = frame_size - here;
@@ -185,10 +196,16 @@ decode_result frame_loop::decode_lines(std::span<const std::uint8_t> input,
   const std::size_t window = max_line_length + delimiter.size();
   const std::string_view text(reinterpret_cast<const char*>(input.data()), input.size());
   decode_result result;
+  // The last call searched the pending line up to wanted_ - 1 bytes and
+  // found no delimiter: the search goes on from there (less what a
+  // delimiter straddling that point may have begun with), so a line that
+  // trickles in costs each byte once, not the whole line on every read.
+  const std::size_t searched = wanted_ > delimiter.size() ? wanted_ - delimiter.size() : 0;
   wanted_ = 0;
   while (gate_.is_open()) {
     const std::string_view rest = text.substr(result.consumed);
-    const std::size_t end = rest.substr(0, window).find(delimiter);
+    const std::size_t from = result.consumed == 0 ? std::min(searched, rest.size()) : 0;
+    const std::size_t end = rest.substr(0, window).find(delimiter, from);
     if (end == std::string_view::npos) {
       if (rest.size() >= window) {
         (void)skipped(error::line_too_long, skip, result);
