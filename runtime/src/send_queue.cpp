@@ -48,6 +48,17 @@ send_queue::waiting_line& send_queue::line_locked() {
   return *line_;
 }
 
+void send_queue::enter_line_locked(const waiter_ptr& w) {
+  auto& line = line_locked();
+  line.waiters.push_back(w);
+  line.bytes += w->size;
+}
+
+void send_queue::leave_line_locked(const waiter_ptr& w) {
+  std::erase(line_->waiters, w);  // in line, so line_ exists
+  line_->bytes -= w->size;
+}
+
 void send_queue::notify_locked() {
   // Under the lock, which guards line_ being made: a blocked sender that
   // made it is waiting on it, or is about to be.
@@ -93,7 +104,7 @@ bool send_queue::push_if_idle(std::span<const std::uint8_t> frame) {
 
 std::error_code send_queue::push_for(std::size_t size, void (*fill)(void*, std::uint8_t*),
                                      void* fill_context, std::chrono::milliseconds timeout,
-                                     std::stop_token cancel, bool may_wait) {
+                                     std::stop_token cancel, bool may_wait, line_bound bound) {
   if (cancel.stop_requested()) {
     count_dropped(1);
     return error::send_cancelled;
@@ -112,7 +123,7 @@ std::error_code send_queue::push_for(std::size_t size, void (*fill)(void*, std::
     }
     return {};
   }
-  if (timeout.count() <= 0 || !may_wait) {
+  if (timeout.count() <= 0 || !may_wait || line_full_locked(size, bound)) {
     refuse_locked();
     return error::send_queue_full;
   }
@@ -121,21 +132,21 @@ std::error_code send_queue::push_for(std::size_t size, void (*fill)(void*, std::
   w->size = size;
   w->fill = fill;
   w->fill_context = fill_context;
-  auto& line = line_locked();
-  line.waiters.push_back(w);
-  line.changed.wait_until(lock, cancel, clock::now() + timeout, [&] { return w->done; });
+  enter_line_locked(w);
+  line_->changed.wait_until(lock, cancel, clock::now() + timeout, [&] { return w->done; });
   if (w->done) {
     return w->result;
   }
   // Timed out or cancelled while still in line: leave it. The fill was
   // never called, and cannot be now that the lock is held.
-  std::erase(line.waiters, w);
+  leave_line_locked(w);
   count_dropped(1);
   return cancel.stop_requested() ? error::send_cancelled : error::send_queue_full;
 }
 
 void send_queue::push_async(const waiter_ptr& w, std::chrono::milliseconds timeout,
-                            asio::io_context& context, std::shared_ptr<void> keep_alive) {
+                            asio::io_context& context, std::shared_ptr<void> keep_alive,
+                            line_bound bound) {
   // An async sender owns its encoded frame; its fill copies it.
   w->fill = [](void* self, std::uint8_t* out) {
     const auto& bytes = static_cast<waiter*>(self)->bytes;
@@ -153,9 +164,15 @@ void send_queue::push_async(const waiter_ptr& w, std::chrono::milliseconds timeo
       auto call = [&](std::uint8_t* out) { w->fill(w->fill_context, out); };
       start = append_locked(w->size, call);
       w->done = true;
+    } else if (line_full_locked(w->size, bound)) {
+      // A peer that stops reading while the handler keeps sending must not
+      // make waiting frames pile up without end.
+      refuse_locked();
+      w->done = true;
+      outcome = error::send_queue_full;
     } else {
       mark_unwritable_locked();
-      line_locked().waiters.push_back(w);
+      enter_line_locked(w);
       if (timeout.count() > 0) {
         w->deadline = std::make_unique<asio::steady_timer>(context, clamp_wait(timeout));
         w->deadline->async_wait([this, keep_alive = std::move(keep_alive),
@@ -182,7 +199,7 @@ void send_queue::abandon(const waiter_ptr& w, std::error_code reason) {
     }
     w->done = true;
     w->result = reason;
-    std::erase(line_->waiters, w);  // in line, so line_ exists
+    leave_line_locked(w);
     if (w->deadline) {
       w->deadline->cancel();
     }
@@ -249,6 +266,7 @@ void send_queue::admit_locked(std::vector<waiter_ptr>& admitted) {
       next->deadline->cancel();
     }
     wake_blocked = wake_blocked || !next->complete;
+    line_->bytes -= next->size;
     admitted.push_back(next);
   }
   waiters.erase(waiters.begin(), waiters.begin() + static_cast<std::ptrdiff_t>(let_in));
@@ -261,6 +279,7 @@ void send_queue::fail_waiters_locked(std::error_code reason, std::vector<waiter_
   accepting_ = false;
   if (line_) {
     failed.swap(line_->waiters);
+    line_->bytes = 0;
   }
   for (const auto& w : failed) {
     w->done = true;

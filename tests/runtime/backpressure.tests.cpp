@@ -30,9 +30,12 @@ using clock_type = std::chrono::steady_clock;
 /// A server whose one connection has a full queue: the client read one
 /// reply and is held at the gate, and try_send now fails.
 struct full_queue {
-  explicit full_queue(std::size_t max_queued_bytes = 64 * 1024)
-      : server(handler, wiregen::test::small_queue_server(max_queued_bytes)),
-        client(counter, wiregen::test::small_buffer_client()) {
+  /// With `small_socket_buffers` the kernel holds little beside the queue,
+  /// but a backlog then drains at a few KiB a second (TCP's small windows).
+  explicit full_queue(std::size_t max_queued_bytes = 64 * 1024, bool small_socket_buffers = true)
+      : server(handler, queue_options(max_queued_bytes, small_socket_buffers)),
+        client(counter, small_socket_buffers ? wiregen::test::small_buffer_client()
+                                             : wiregen::client_options{}) {
     counter.hold = &hold;
     REQUIRE_FALSE(server.listen("127.0.0.1", 0));
     REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
@@ -50,6 +53,14 @@ struct full_queue {
     }
     REQUIRE(full);
     REQUIRE(hold.wait_until_held());
+  }
+
+  static wiregen::server_options queue_options(std::size_t max_queued_bytes, bool small) {
+    auto options = wiregen::test::small_queue_server(max_queued_bytes);
+    if (!small) {
+      options.connection.send_buffer_size = 0;  // the kernel's default
+    }
+    return options;
   }
 
   // The client's thread may still be at the gate: open it before the
@@ -198,6 +209,31 @@ TEST_CASE("send queue: async_send completes when room frees, on its deadline, or
   CHECK_FALSE(queued_result.get());
   CHECK(f.counter.wait_received(f.sent + 1));
   CHECK(f.counter.in_order);
+}
+
+TEST_CASE("send queue: async_sends to a peer that stopped reading wait in a bounded line",
+          "[runtime][send][async]") {
+  // A handler replying with async_send to a client that keeps asking and
+  // never reads once made every reply a waiter holding its own frame.
+  full_queue f(64 * 1024, false);
+  const std::size_t line = wiregen::connection_options{}.max_waiting_sends;
+  const std::size_t sends = line + 2000;
+  wiregen::test::waiter outcomes;
+  std::size_t refused = 0;
+  std::size_t queued = 0;
+  for (std::size_t i = 0; i < sends; ++i) {
+    f.session.async_send(reply_of(f.sent + i, 1024), [&](std::error_code ec) {
+      outcomes.update([&] { ++(ec == wiregen::error::send_queue_full ? refused : queued); });
+    });
+  }
+  // Past the line's bound each send fails at once; those in line wait.
+  REQUIRE(outcomes.wait([&] { return refused == sends - line; }));
+  CHECK(outcomes.read([&] { return queued; }) == 0);
+  f.hold.open();
+  REQUIRE(outcomes.wait([&] { return queued == line; }));
+  CHECK(f.counter.wait_received(f.sent + line));
+  CHECK(f.counter.in_order);
+  CHECK(outcomes.read([&] { return refused; }) == sends - line);
 }
 
 TEST_CASE("send queue: async_send works as a C++20 awaitable", "[runtime][send][async]") {

@@ -146,6 +146,45 @@ TEST_CASE("send queue: waiters get in first come, first served, and nobody overt
   CHECK(drain_pending(q, frames) == "d");
 }
 
+TEST_CASE("send queue: the line of waiting senders is bounded in senders and bytes",
+          "[runtime][send_queue]") {
+  // Without a bound, a handler replying with async_send to a peer that
+  // never reads made every reply a waiter holding its frame, for ever.
+  asio::io_context context(1);
+  recorder owner;
+  send_queue q(100, 100, owner);
+  const send_queue::line_bound bound{3, 150};
+  std::vector<std::string> log;
+  CHECK_FALSE(push(q, 100, 'a'));
+  // The first waiter always gets in line, even past the byte bound.
+  q.push_async(async_waiter(200, 'b', log), 0ms, context, nullptr, bound);
+  q.push_async(async_waiter(10, 'c', log), 0ms, context, nullptr, {3, 1000});
+  CHECK(q.waiting_senders() == 2);
+  q.push_async(async_waiter(10, 'd', log), 0ms, context, nullptr, bound);  // 210 + 10 > 150
+  const std::string full = std::error_code(wiregen::error::send_queue_full).message();
+  CHECK(log == std::vector<std::string>{"d:" + full});
+  CHECK(q.frames_dropped() == 1);
+  q.push_async(async_waiter(10, 'e', log), 0ms, context, nullptr, {3, 1000});
+  q.push_async(async_waiter(1, 'f', log), 0ms, context, nullptr, {3, 1000});  // a fourth
+  CHECK(log.back() == "f:" + full);
+  frame g{1, 'g'};
+  auto fill = [](void* p, std::uint8_t* out) { (*static_cast<frame*>(p))(out); };
+  CHECK(q.push_for(g.size, fill, &g, 10s, {}, true, {3, 1000}) == wiregen::error::send_queue_full);
+  CHECK(q.waiting_senders() == 3);
+  CHECK(q.frames_dropped() == 3);
+  // Those in line still get in, in order; then the line has room again.
+  std::size_t frames = 0;
+  CHECK(drain_pending(q, frames) == "a");
+  CHECK(drain_pending(q, frames) == "b");
+  CHECK(drain_pending(q, frames) == "ce");
+  CHECK(log ==
+        std::vector<std::string>{"d:" + full, "f:" + full, "b:queued", "c:queued", "e:queued"});
+  CHECK(q.waiting_senders() == 0);
+  CHECK_FALSE(push(q, 100, 'h'));
+  q.push_async(async_waiter(10, 'i', log), 0ms, context, nullptr, bound);
+  CHECK(q.waiting_senders() == 1);
+}
+
 TEST_CASE("send queue: a blocked sender waits its turn behind an async one",
           "[runtime][send_queue]") {
   asio::io_context context(1);

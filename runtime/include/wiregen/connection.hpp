@@ -269,6 +269,9 @@ class connection : public std::enable_shared_from_this<connection>,
   const std::shared_ptr<stream_dispatcher>& dispatcher() const noexcept {
     return home_->dispatcher;
   }
+  detail::send_queue::line_bound waiting_bound() const noexcept {
+    return {home_->options->max_waiting_sends, home_->options->max_waiting_bytes};
+  }
   // For liveness.
   bool is_serving() const noexcept { return state_.load() == state::open; }
   bool is_writing() const noexcept;
@@ -331,7 +334,7 @@ std::error_code connection::write_frame_for(std::size_t size, Fill&& fill,
   return queue_.push_for(
       size, [](void* context, std::uint8_t* out) { (*static_cast<fill_type*>(context))(out); },
       const_cast<void*>(static_cast<const void*>(&fill)), timeout, std::move(cancel),
-      !home_->context->get_executor().running_in_this_thread());
+      !home_->context->get_executor().running_in_this_thread(), waiting_bound());
 }
 
 template <class Token>
@@ -376,7 +379,7 @@ auto connection::async_write_frame(std::vector<std::uint8_t> frame,
             }
           });
         }
-        self->queue_.push_async(waiter, timeout, self->context(), self);
+        self->queue_.push_async(waiter, timeout, self->context(), self, self->waiting_bound());
       },
       token, std::move(frame));
 }

@@ -45,6 +45,14 @@ struct connection_options {
   /// Once unwritable, the connection turns writable again when its queue
   /// drains to this many bytes or fewer.
   std::size_t low_watermark = 1024 * 1024;
+  /// Senders waiting for room (send_for, async_send) each hold their frame
+  /// until it gets in: at most max_waiting_sends of them wait, holding at
+  /// most max_waiting_bytes of frames between them; past either, a send that
+  /// would wait fails at once with error::send_queue_full. So a peer that
+  /// stops reading while a handler keeps replying with async_send pins at
+  /// most max_queued_bytes + max_waiting_bytes.
+  std::size_t max_waiting_sends = 1024;
+  std::size_t max_waiting_bytes = 4 * 1024 * 1024;
   /// How much each read of a plain connection asks the socket for. Reads go
   /// into one buffer per I/O thread, so this costs memory per thread, not
   /// per connection: a connection keeps only a partial frame (TLS reads at

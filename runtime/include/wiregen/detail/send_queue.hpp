@@ -24,6 +24,14 @@
 
 namespace wiregen::detail {
 
+/// How many senders may wait for room in a send_queue, and how many bytes
+/// of frames they may hold between them. The first always may wait, however
+/// large its frame (it waits for an empty queue).
+struct send_line_bound {
+  std::size_t senders = SIZE_MAX;
+  std::size_t bytes = SIZE_MAX;
+};
+
 /// The frames one connection has still to send, bounded in bytes, with the
 /// senders waiting for room and the watermarks. Thread-safe: any thread
 /// pushes; the connection's thread takes what is pending, writes it and
@@ -62,6 +70,7 @@ class send_queue {
     std::error_code result;
   };
   using waiter_ptr = std::shared_ptr<waiter>;
+  using line_bound = send_line_bound;
 
   /// `max_bytes` is the high watermark: past it sends are refused or wait;
   /// once refused, the queue is writable again at `low_watermark` bytes.
@@ -93,17 +102,19 @@ class send_queue {
   /// push, but waits up to `timeout` for room behind earlier waiters when
   /// `may_wait` (false on the thread that drains the queue: it would wait
   /// for itself). send_queue_full when the time is up, send_cancelled when
-  /// `cancel` fires, connection_closed at once when the queue closes.
+  /// `cancel` fires, connection_closed at once when the queue closes, and
+  /// send_queue_full at once when the line is full (`bound`).
   std::error_code push_for(std::size_t size, void (*fill)(void*, std::uint8_t*), void* fill_context,
-                           std::chrono::milliseconds timeout, std::stop_token cancel,
-                           bool may_wait);
+                           std::chrono::milliseconds timeout, std::stop_token cancel, bool may_wait,
+                           line_bound bound = {});
 
-  /// Queues `w` (its `bytes` and `complete` set) now, or in line for room;
-  /// `complete` is called once with the outcome, never under the lock. A
-  /// nonzero `timeout` fails it with send_queue_full on `context` after
-  /// that long; `keep_alive` is held by that timer's handler.
+  /// Queues `w` (its `bytes` and `complete` set) now, or in line for room
+  /// (bounded as for push_for); `complete` is called once with the outcome,
+  /// never under the lock. A nonzero `timeout` fails it with
+  /// send_queue_full on `context` after that long; `keep_alive` is held by
+  /// that timer's handler.
   void push_async(const waiter_ptr& w, std::chrono::milliseconds timeout, asio::io_context& context,
-                  std::shared_ptr<void> keep_alive);
+                  std::shared_ptr<void> keep_alive, line_bound bound = {});
 
   /// Takes `w` out of line with `reason` (counted as dropped); nothing if it
   /// was settled already.
@@ -161,6 +172,7 @@ class send_queue {
 
   struct waiting_line {
     std::vector<waiter_ptr> waiters;
+    std::size_t bytes = 0;  // the waiters' frames
     std::condition_variable_any changed;
   };
 
@@ -171,6 +183,13 @@ class send_queue {
   bool fits_locked(std::size_t size) const noexcept {
     return !anyone_waiting_locked() && room_for_locked(size);  // nobody overtakes a waiter
   }
+  /// Whether a sender of `size` bytes may not wait, past `bound`.
+  bool line_full_locked(std::size_t size, line_bound bound) const noexcept {
+    return anyone_waiting_locked() &&
+           (line_->waiters.size() >= bound.senders || line_->bytes + size > bound.bytes);
+  }
+  void enter_line_locked(const waiter_ptr& w);
+  void leave_line_locked(const waiter_ptr& w);
   /// Appends under the lock; true when this starts a write round.
   template <class Fill>
   bool append_locked(std::size_t size, Fill& fill, std::size_t frames = 1);
