@@ -192,6 +192,7 @@ std::error_code datagram_client::connect(std::string_view host, std::uint16_t po
 }
 
 std::shared_ptr<datagram_peer> datagram_client::server() const {
+  std::lock_guard lock(server_mutex_);  // connect() may be replacing it
   return server_;
 }
 

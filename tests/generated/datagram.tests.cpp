@@ -9,8 +9,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/waiter.hpp"
@@ -280,4 +282,28 @@ TEST_CASE("udp: a session may outlive its endpoint, and a second connect is refu
   // The socket (and what it was made on) lives as long as the session.
   CHECK_FALSE(kept.is_open());
   CHECK(kept.send(request_of(1, 1)) == wiregen::error::connection_closed);
+}
+
+TEST_CASE("udp: a client's session may be asked for while connect() runs on another thread",
+          "[generated][udp][threads]") {
+  udp_echo handler;
+  bench::datagram_server server(handler);
+  REQUIRE_FALSE(server.bind("127.0.0.1", 0));
+  udp_echo_client client_handler;
+  bench::datagram_client client(client_handler);
+  std::atomic<bool> connected{false};
+  std::error_code dialed;
+  std::thread dialer([&] {
+    dialed = client.connect("127.0.0.1", server.port());
+    connected.store(true);
+  });
+  // session() reads the server's address while connect() sets it: a data
+  // race (ThreadSanitizer's run reports it) until both took the lock.
+  while (!connected.load()) {
+    (void)client.session().is_open();
+  }
+  dialer.join();
+  REQUIRE_FALSE(dialed);
+  REQUIRE_FALSE(client.session().send(request_of(3, 10)));
+  REQUIRE(client_handler.events.wait([&] { return client_handler.replies.size() == 1; }));
 }
