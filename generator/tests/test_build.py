@@ -344,3 +344,20 @@ def test_pb_headers_only_name_files_the_table_uses(build):
         'message { id: 4 type: "other.v1.Thing" sender: CLIENT }\n'
     model = build(NESTED_FILES, spec, "app/main.proto")
     assert model.pb_headers == ("other/v1/things.pb.h",)
+
+
+def test_varint_length_sized_with_a_positive_adjustment(build):
+    # 127 bytes of frame and an adjustment of 10: the length reaches 137,
+    # two varint bytes. Sizing it from the frame alone (one byte) let a
+    # 124-byte payload make a 128-byte frame, which the peer refuses.
+    spec = "\n".join([
+        "byte_order: BIG_ENDIAN",
+        'header { name: "length" width: VARINT role: LENGTH }',
+        'header { name: "type" width: U16 role: MESSAGE_ID }',
+        "length_counts: PAYLOAD",
+        "length_adjustment: 10",
+        "max_frame_size: 127",
+        'message { id: 1 type: "lab.A" sender: CLIENT }',
+    ])
+    framing = build({"lab.proto": LAB_PROTO}, spec, "lab.proto").framing
+    assert (framing.max_header_size, framing.max_payload_size) == (4, 123)

@@ -244,6 +244,22 @@ def test_examples_are_valid():
             id="max-frame-size-below-header",
         ),
         pytest.param(
+            bench(("width: U32 role: LENGTH", "width: U8 role: LENGTH"),
+                  ("role: MESSAGE_ID }\n",
+                   "role: MESSAGE_ID }\nheader { name: \"rid\" width: VARINT role: REQUEST_ID }\n"),
+                  ("AFTER_LENGTH_FIELD\n", "AFTER_LENGTH_FIELD\nmax_frame_size: 8\n")),
+            [(6, "max_frame_size", "8 leaves no room for a payload after the longest header"
+              " (13-byte header, its varints at their longest)", "use more than 13")],
+            id="max-frame-size-below-longest-varint-header",
+        ),
+        pytest.param(
+            bench(("width: U32 role: LENGTH", "width: VARINT role: LENGTH"),
+                  ("AFTER_LENGTH_FIELD\n", "PAYLOAD\nlength_adjustment: 34359738368\n")),
+            [(5, "length_adjustment", "a 4194304-byte frame needs a length of 34363932672,"
+              " more than a 5-byte varint holds", "use a length_adjustment of at most 34355544063")],
+            id="varint-length-adjustment-past-five-bytes",
+        ),
+        pytest.param(
             bench(("width: U32 role: LENGTH", "width: U16 role: LENGTH")),
             [(2, "header[0] 'length'",
               "a 4194304-byte frame needs a length of 4194302, more than 2 byte(s) hold",

@@ -11,7 +11,8 @@ from wiregen.model import (Envelope, File, Framing, HeaderField, Incoming, LineF
                            Role, Rpc, Trailer)
 from wiregen.validate import (DEFAULT_MAX_LINE_LENGTH, HEADER_ROLES, VARINT_LENGTH_MAX_BYTES,
                               VARINT_MAX_BYTES, WIDTH_BYTES, envelope_oneof, header_size,
-                              is_variable, is_varint, length_bias, max_frame_size, trailer_size)
+                              is_variable, is_varint, length_bias, max_frame_size,
+                              max_header_size, trailer_size)
 
 _ORDERS = {framing_pb2.BIG_ENDIAN: "big", framing_pb2.LITTLE_ENDIAN: "little"}
 _SENDERS = {framing_pb2.CLIENT: "client", framing_pb2.SERVER: "server", framing_pb2.BOTH: "both"}
@@ -143,18 +144,16 @@ def _build_framing(spec, envelope=None) -> Framing:
 def _build_header_framing(spec, format_name: str, envelope=None) -> Framing:
     bias = length_bias(spec)
     default_order = _ORDERS.get(spec.byte_order, "big")
-    largest_id = max((entry.id for entry in spec.message), default=0)
     frame_max = max_frame_size(spec)
     fields = []
     offset = 0
-    max_size = 0
     for field in spec.header:
         role = HEADER_ROLES[field.role].name
         varint = is_varint(field)
         # A varint is read up to its format's limit (protobuf pads varints
-        # now and then) but written no longer than its largest value needs.
+        # now and then) but written no longer than its largest value needs
+        # (max_header_size).
         size = _varint_limit(role) if varint else WIDTH_BYTES[field.width]
-        written = _varint_bytes(role, largest_id, frame_max) if varint else size
         encode = _encode_expression(role, field.value, size)
         fields.append(
             HeaderField(
@@ -175,7 +174,6 @@ def _build_header_framing(spec, format_name: str, envelope=None) -> Framing:
             )
         )
         offset = None if varint or offset is None else offset + size
-        max_size += written
     variable = is_variable(spec)
     by_role = {field.role: field for field in fields}
     trailer = _build_trailer(spec, default_order)
@@ -187,7 +185,7 @@ def _build_header_framing(spec, format_name: str, envelope=None) -> Framing:
         fields=tuple(fields),
         variable=variable,
         header_size=min_size,
-        max_header_size=max_size,
+        max_header_size=max_header_size(spec),
         length=by_role["length"],
         length_value_expression=_length_value(spec, fields, trailer_bytes),
         length_overhead_expression=_length_overhead(spec, trailer_bytes),
@@ -202,7 +200,7 @@ def _build_header_framing(spec, format_name: str, envelope=None) -> Framing:
         max_frame_size=frame_max,
         # The largest payload every header can carry: sends never make a
         # frame that the peer's limit refuses.
-        max_payload_size=frame_max - max_size - trailer_bytes,
+        max_payload_size=frame_max - max_header_size(spec) - trailer_bytes,
         has_meta="request_id" in by_role or "flags" in by_role,
         envelope=envelope,
         line=None,
@@ -229,15 +227,6 @@ def _build_line_framing(spec) -> Framing:
 
 def _varint_limit(role: str) -> int:
     return VARINT_LENGTH_MAX_BYTES if role == "length" else VARINT_MAX_BYTES
-
-
-def _varint_bytes(role: str, largest_id: int, frame_max: int) -> int:
-    """The most bytes a varint field of `role` takes."""
-    if role == "length":
-        return _varint_size(frame_max)
-    if role == "message_id":
-        return _varint_size(largest_id)
-    return VARINT_MAX_BYTES
 
 
 def _build_trailer(spec, default_order: str):
@@ -286,14 +275,6 @@ def _sum(terms, adjustment: int) -> str:
     elif adjustment < 0:
         text += f" - {-adjustment}"
     return text
-
-
-def _varint_size(value: int) -> int:
-    size = 1
-    while value >= 0x80:
-        value >>= 7
-        size += 1
-    return size
 
 
 def _build_varint_framing(spec, envelope) -> Framing:

@@ -64,6 +64,38 @@ def header_size(spec) -> int:
                for field in spec.header)
 
 
+def varint_size(value: int) -> int:
+    """The bytes a varint of `value` takes."""
+    size = 1
+    while value >= 0x80:
+        value >>= 7
+        size += 1
+    return size
+
+
+def largest_length(spec) -> int:
+    """The largest value the LENGTH field carries: whatever it counts stays
+    within the frame, and a positive length_adjustment adds to it."""
+    return max_frame_size(spec) + max(spec.length_adjustment, 0)
+
+
+def max_header_size(spec) -> int:
+    """The header's size with every varint field at its longest: the length
+    and message id as their largest values need, other varints 10 bytes."""
+    largest_id = max((entry.id for entry in spec.message), default=0)
+    size = 0
+    for field in spec.header:
+        if not is_varint(field):
+            size += WIDTH_BYTES.get(field.width, 0)
+        elif field.role == framing_pb2.LENGTH:
+            size += varint_size(largest_length(spec))
+        elif field.role == framing_pb2.MESSAGE_ID:
+            size += varint_size(largest_id)
+        else:
+            size += VARINT_MAX_BYTES
+    return size
+
+
 def trailer_size(spec) -> int:
     return CHECKSUM_BYTES.get(spec.checksum.algorithm, 0)
 
@@ -283,24 +315,36 @@ def _check_length(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
                    f"{frame_max} leaves no room for a payload after the {_overhead_text(spec)}",
                    f"use more than {size}")
         return
+    largest_header = max_header_size(spec) + trailer_size(spec)
+    if frame_max <= largest_header and spec.max_frame_size:
+        sink.error(loaded.line_of(("max_frame_size", 0)), "max_frame_size",
+                   f"{frame_max} leaves no room for a payload after the longest header"
+                   f" ({_overhead_text(spec, largest_header - trailer_size(spec))},"
+                   " its varints at their longest)", f"use more than {largest_header}")
+        return
     if is_varint(length_field):
-        return  # five varint bytes hold any length below 2 GiB
+        if largest_length(spec) >= 1 << (7 * VARINT_LENGTH_MAX_BYTES):
+            room = (1 << (7 * VARINT_LENGTH_MAX_BYTES)) - 1 - frame_max
+            sink.error(loaded.line_of(("length_adjustment", 0)), "length_adjustment",
+                       f"a {frame_max}-byte frame needs a length of {largest_length(spec)},"
+                       f" more than a {VARINT_LENGTH_MAX_BYTES}-byte varint holds",
+                       f"use a length_adjustment of at most {room}")
+        return
     length_width = WIDTH_BYTES[length_field.width]
     # A variable header's counted bytes grow with its varints; the frame's
     # size bounds them all.
-    largest_length = frame_max - size + bias if not is_variable(spec) else \
-        frame_max + max(spec.length_adjustment, 0)
-    if largest_length >= 1 << (8 * length_width):
+    needed = frame_max - size + bias if not is_variable(spec) else largest_length(spec)
+    if needed >= 1 << (8 * length_width):
         field = length_field
-        fitting = (1 << (8 * length_width)) - 1 - (largest_length - frame_max)
+        fitting = (1 << (8 * length_width)) - 1 - (needed - frame_max)
         sink.error(loaded.line_of(("header", length_index)), f"header[{length_index}] "
                    f"'{field.name}'", f"a {frame_max}-byte frame needs a length of "
-                   f"{largest_length}, more than {length_width} byte(s) hold",
+                   f"{needed}, more than {length_width} byte(s) hold",
                    f"set max_frame_size to at most {fitting} or widen the length field")
 
 
-def _overhead_text(spec) -> str:
-    text = f"{header_size(spec)}-byte header"
+def _overhead_text(spec, header=None) -> str:
+    text = f"{header_size(spec) if header is None else header}-byte header"
     return text + (f" and {trailer_size(spec)}-byte trailer" if trailer_size(spec) else "")
 
 
