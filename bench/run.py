@@ -7,11 +7,13 @@ Each round runs every scenario against every server, in an order that rotates fr
 round, with the server pinned to core 0 and the load generator to core 1: bench/load/echo_load
 for the bench protocol's servers, bench/grpc/grpc_echo_load (same scenarios, same figures) for
 gRPC's unary and bidi-streaming echo. The gRPC baselines run when they were built (gRPC
-installed); otherwise they are left out and said so. A figure is the median over the rounds.
-Server CPU per message is the server's user+system time over the whole load run divided by
-every reply it sent, warm-up included. Idle memory is the growth of the server's resident set
-while the load generator holds N idle connections, divided by N; for wiregen also after each
-connection made one 64-byte request (10,000 connections) and one 1 MiB echo (50).
+installed); otherwise they are left out and said so. A figure is the median over the rounds; a
+target that compares two servers takes the median of their ratios within each round (the two
+ran in the same round, seconds apart), and shows each round's ratio and the ratio of the
+medians beside it. Server CPU per message is the server's user+system time over the whole load
+run divided by every reply it sent, warm-up included. Idle memory is the growth of the server's
+resident set while the load generator holds N idle connections, divided by N; for wiregen also
+after each connection made one 64-byte request (10,000 connections) and one 1 MiB echo (50).
 Scale-out: N connections (100,000 by default) held against several wiregen echo_server
 processes sharing one port with SO_REUSEPORT (this machine caps a process at 20,000
 descriptors), each load process from its own 127.0.0.x source address; reported are the
@@ -249,12 +251,15 @@ def measure(build, rounds, duration, idle, scale):
                 print(f"round {round_index + 1} {scenario[0]:>14} {name:>8}: "
                       f"{figures['msgs_per_s']:>10.0f} msg/s  p50 {figures['p50_us']:>8.1f} us  "
                       f"{figures['server_cpu_us_per_msg']:.3f} us cpu/msg", flush=True)
-    results = {"scenarios": {}, "idle": {}}
+    results = {"scenarios": {}, "per_round": {}, "idle": {}}
+    keys = ("msgs_per_s", "p50_us", "p99_us", "p999_us", "server_cpu_us_per_msg")
     for scenario in SCENARIOS:
         results["scenarios"][scenario[0]] = {
-            name: {key: median_of(samples[(scenario[0], name)], key)
-                   for key in ("msgs_per_s", "p50_us", "p99_us", "p999_us",
-                               "server_cpu_us_per_msg")}
+            name: {key: median_of(samples[(scenario[0], name)], key) for key in keys}
+            for name in names}
+        # Each round's figures too: the targets compare servers round by round.
+        results["per_round"][scenario[0]] = {
+            name: [{key: r[key] for key in keys} for r in samples[(scenario[0], name)]]
             for name in names}
     for name in names:
         if name in IDLE_SERVERS:
@@ -281,33 +286,45 @@ def machine():
     return f"{os.cpu_count()} cores, {model}, Linux {os.uname().release}"
 
 
+def paired_ratio(results, scenario, key, name, baseline):
+    """`name`'s figure over `baseline`'s: the median of the ratios within each round (the two
+    ran in the same round, seconds apart, so the machine's drift between rounds cancels), each
+    round's ratio, and the ratio of the medians over all rounds, which mixes rounds."""
+    rounds = results["per_round"][scenario]
+    ratios = [a[key] / b[key] for a, b in zip(rounds[name], rounds[baseline])]
+    s = results["scenarios"][scenario]
+    return statistics.median(ratios), ratios, s[name][key] / s[baseline][key]
+
+
+def ratio_text(ratio, digits=2):
+    paired, ratios, of_medians = ratio
+    return (f"{paired:.{digits}f}x (rounds: {', '.join(f'{r:.{digits}f}' for r in ratios)}; "
+            f"ratio of medians {of_medians:.{digits}f}x)")
+
+
 def targets(results):
-    """(target, measured, met) rows of the issue's targets."""
+    """(target, measured, met) rows of the issue's targets; ratios are paired by round."""
     s = results["scenarios"]
     rows = []
-    def cpu_ratio(scenario):
-        return s[scenario]["wiregen"]["server_cpu_us_per_msg"] / \
-            s[scenario]["epoll"]["server_cpu_us_per_msg"]
-
-    cpu = cpu_ratio("64x16, 64 B")
+    cpu = paired_ratio(results, "64x16, 64 B", "server_cpu_us_per_msg", "wiregen", "epoll")
     rows.append(("64x16, 64 B: server CPU per message <= 1.10x the epoll loop",
-                 f"{cpu:.2f}x", cpu <= 1.10))
-    cpu_big = cpu_ratio("64x16, 4 KiB")
+                 ratio_text(cpu), cpu[0] <= 1.10))
+    cpu_big = paired_ratio(results, "64x16, 4 KiB", "server_cpu_us_per_msg", "wiregen", "epoll")
     rows.append(("64x16, 4 KiB: server CPU per message <= 1.15x the epoll loop",
-                 f"{cpu_big:.2f}x", cpu_big <= 1.15))
+                 ratio_text(cpu_big), cpu_big[0] <= 1.15))
     if "grpc-bidi" in s["64x16, 64 B"]:
-        rate = s["64x16, 64 B"]["wiregen"]["msgs_per_s"] / \
-            s["64x16, 64 B"]["grpc-bidi"]["msgs_per_s"]
+        rate = paired_ratio(results, "64x16, 64 B", "msgs_per_s", "wiregen", "grpc-bidi")
         rows.append(("64x16, 64 B: messages per second >= 15x gRPC bidi streaming",
-                     f"{rate:.1f}x", rate >= 15))
+                     ratio_text(rate, 1), rate[0] >= 15))
     else:
         rows.append(("64x16, 64 B: messages per second >= 15x gRPC bidi streaming",
                      "gRPC not built", False))
-    p50 = s["ping-pong"]["wiregen"]["p50_us"] / s["ping-pong"]["epoll"]["p50_us"]
-    rows.append(("ping-pong: p50 latency <= 1.05x the epoll loop", f"{p50:.2f}x", p50 <= 1.05))
-    big = s["64x16, 4 KiB"]["wiregen"]["msgs_per_s"] / s["64x16, 4 KiB"]["epoll"]["msgs_per_s"]
-    rows.append(("64x16, 4 KiB: messages per second >= 0.8x the epoll loop", f"{big:.2f}x",
-                 big >= 0.8))
+    p50 = paired_ratio(results, "ping-pong", "p50_us", "wiregen", "epoll")
+    rows.append(("ping-pong: p50 latency <= 1.05x the epoll loop", ratio_text(p50),
+                 p50[0] <= 1.05))
+    big = paired_ratio(results, "64x16, 4 KiB", "msgs_per_s", "wiregen", "epoll")
+    rows.append(("64x16, 4 KiB: messages per second >= 0.8x the epoll loop", ratio_text(big),
+                 big[0] >= 0.8))
     idle = results["idle"]["wiregen"]
     rows.append((f"idle: <= 1 KiB of server RSS per connection at {idle['connections']}",
                  f"{idle['bytes_per_connection']:.0f} B", idle["bytes_per_connection"] <= 1024))
@@ -402,7 +419,7 @@ def markdown(results, rounds, duration):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default=str(ROOT / "build"))
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=float, default=3.0)
     parser.add_argument("--idle", type=int, default=19000)
     parser.add_argument("--scale", type=int, default=100000,
