@@ -1,10 +1,12 @@
 #include "wiregen/server.hpp"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <asio/ip/address.hpp>
 #include <asio/post.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <future>
 #include <vector>
 
@@ -27,6 +29,21 @@ std::error_code set_reuse_port(asio::ip::tcp::acceptor& acceptor) {
     return {errno, std::system_category()};
   }
   return {};
+}
+
+// Descriptors kept back from connections: listening sockets, files, logs,
+// and each I/O thread's epoll and wake-up descriptors.
+constexpr std::size_t reserved_descriptors = 64;
+constexpr std::size_t reserved_per_io_thread = 4;
+
+std::size_t connections_the_descriptors_allow(std::size_t io_threads) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return SIZE_MAX;
+  }
+  const std::size_t reserve = reserved_descriptors + reserved_per_io_thread * io_threads;
+  const auto soft = static_cast<std::size_t>(limit.rlim_cur);
+  return soft > reserve ? soft - reserve : 1;
 }
 
 }  // namespace
@@ -94,6 +111,9 @@ std::error_code server::listen(std::string_view host, std::uint16_t port) {
     accept_bucket_.emplace(options_.accept_rate, options_.accept_burst,
                            std::chrono::steady_clock::now());
   }
+  max_connections_ = options_.max_connections != 0
+                         ? options_.max_connections
+                         : connections_the_descriptors_allow(pool_.contexts().size());
   if (pool_.owns_current_thread() || accept_loop_.owns_current_thread()) {
     // It would wait for its own thread: listen from outside the server.
     return std::make_error_code(std::errc::resource_deadlock_would_occur);
@@ -200,7 +220,7 @@ void server::on_accepted(std::error_code ec, tcp_socket socket,
     refuse(socket, remote, error::accept_rate_exceeded);
     return;
   }
-  if (options_.max_connections > 0 && connection_count() >= options_.max_connections) {
+  if (connection_count() >= max_connections_) {
     refuse(socket, remote, error::too_many_connections);
     return;
   }

@@ -105,7 +105,11 @@ struct server_options {
   /// out".
   bool reuse_port = false;
   /// Connections served at once; one more is closed as soon as it is
-  /// accepted, with error::too_many_connections. 0 means no limit.
+  /// accepted, with error::too_many_connections. 0 (the default) derives it
+  /// from the process's descriptor limit when listen() starts: the soft
+  /// RLIMIT_NOFILE less a reserve of 64 plus 4 per I/O thread, so that a
+  /// flood of connections leaves descriptors for everything else (and for
+  /// accepting the excess to close it). SIZE_MAX means no limit.
   std::size_t max_connections = 0;
   /// Sees every accepted socket before it is served, e.g. to set socket
   /// options wiregen has no name for; an error closes that socket and is

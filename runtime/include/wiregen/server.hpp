@@ -116,6 +116,7 @@ class server {
   std::shared_ptr<asio::ssl::context> tls_context_;  // for connections accepted from now on
   std::shared_ptr<const std::vector<proxy_protocol::network>> trusted_proxies_;
   std::optional<detail::token_bucket> accept_bucket_;  // the accept rate (accept thread)
+  std::size_t max_connections_ = SIZE_MAX;  // options_.max_connections, or derived; set by listen()
 };
 
 }  // namespace wiregen
