@@ -27,19 +27,28 @@ std::uint64_t call_table::add(std::uint64_t connection_id, completion& done,
   }
   auto& entry = calls_[key];
   entry.connection_id = connection_id;
+  entry.serial = ++last_serial_;
   entry.done = std::move(done);
   by_connection_[connection_id].insert(key);
   if (deadline.count() > 0) {
-    // Armed and later cancelled under the lock: a timer is never used from
-    // two threads at once. The handler holds the table.
-    entry.timer = std::make_unique<asio::steady_timer>(context, deadline);
-    entry.timer->async_wait([self = shared_from_this(), key, deadline](std::error_code ec) {
-      if (!ec) {
-        self->expire(key, deadline);
-      }
-    });
+    entry.timer = std::make_unique<asio::steady_timer>(context);
+    arm_locked(key, entry, deadline);
   }
   return key;
+}
+
+void call_table::arm_locked(std::uint64_t key, call& entry, std::chrono::milliseconds deadline) {
+  // Armed and later cancelled under the lock: a timer is never used from
+  // two threads at once. The handler holds the table. A cancel comes too
+  // late for a handler already queued, so the handler names the call by
+  // its serial as well as its key.
+  entry.timer->expires_after(deadline);
+  entry.timer->async_wait(
+      [self = shared_from_this(), key, serial = entry.serial, deadline](std::error_code ec) {
+        if (!ec) {
+          self->expire(key, serial, deadline);
+        }
+      });
 }
 
 void call_table::erase(call_map::iterator found) {
@@ -102,13 +111,14 @@ void call_table::finish(std::uint64_t key, std::error_code ec) {
   }
 }
 
-void call_table::expire(std::uint64_t key, std::chrono::milliseconds deadline) {
+void call_table::expire(std::uint64_t key, std::uint64_t serial,
+                        std::chrono::milliseconds deadline) {
   completion done;
   {
     std::lock_guard lock(mutex_);
     const auto found = calls_.find(key);
-    if (found == calls_.end()) {
-      return;
+    if (found == calls_.end() || found->second.serial != serial) {
+      return;  // ended already; its key may hold a newer call
     }
     if (!found->second.done) {
       // By id: the mark held the id for one more deadline and no late reply
@@ -121,13 +131,7 @@ void call_table::expire(std::uint64_t key, std::chrono::milliseconds deadline) {
     // (in order, the next reply of its connection, which then closes). By
     // id, for one more deadline: the id is not reused before then.
     if (mode_ == correlation::request_id) {
-      found->second.timer->expires_after(deadline);
-      found->second.timer->async_wait(
-          [self = shared_from_this(), key, deadline](std::error_code ec) {
-            if (!ec) {
-              self->expire(key, deadline);
-            }
-          });
+      arm_locked(key, found->second, deadline);
     }
   }
   done(error::deadline_exceeded, nullptr);

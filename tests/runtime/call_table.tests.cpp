@@ -6,11 +6,14 @@
 #include "wiregen/call_table.hpp"
 
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "echo.wiregen.h"
@@ -180,6 +183,29 @@ TEST_CASE("call table: by id, a late reply that never comes frees its id one dea
   CHECK(driver.outcomes.size() == 1);
   CHECK(driver.table->pending() == 0);
   CHECK(driver.start(1, "next") == 1);
+}
+
+TEST_CASE("call table: a deadline that fired for a call does not expire the next holder of its id",
+          "[runtime][rpc]") {
+  // The reply and a new call run on the loop after the deadline fired but
+  // before its handler: the cancel comes too late, and the handler finds
+  // the id held by the newer call.
+  table_driver driver(wiregen::call_table::correlation::request_id, 1);
+  const auto started = std::chrono::steady_clock::now();
+  driver.table->start(
+      1,
+      [&](std::error_code ec, const wiregen::call_table::arrival* reply) {
+        driver.outcomes.push_back(std::string("first:") + (reply ? "reply" : ec.message()));
+      },
+      driver.context, 1ms, [](std::uint64_t) { return std::error_code(); });
+  std::this_thread::sleep_until(started + 5ms);  // the deadline is due: the precondition
+  asio::post(driver.context, [&] {
+    CHECK(driver.reply(1, 1));
+    CHECK(driver.start(1, "second") == 1);  // the only id, free again
+  });
+  driver.context.run();
+  CHECK(driver.outcomes == std::vector<std::string>{"first:reply"});
+  CHECK(driver.table->pending() == 1);  // the second call still waits for its reply
 }
 
 TEST_CASE("call table: in order, many connections' calls each find their own oldest",

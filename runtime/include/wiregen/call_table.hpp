@@ -110,6 +110,9 @@ class call_table : public std::enable_shared_from_this<call_table> {
  private:
   struct call {
     std::uint64_t connection_id = 0;
+    // Which call holds the key: a deadline that fired for an earlier holder
+    // of a reused key must not expire this one.
+    std::uint64_t serial = 0;
     completion done;  // empty: expired, waiting only to swallow its late reply
     std::unique_ptr<asio::steady_timer> timer;
   };
@@ -119,7 +122,9 @@ class call_table : public std::enable_shared_from_this<call_table> {
   std::uint64_t add(std::uint64_t connection_id, completion& done, asio::io_context& context,
                     std::chrono::milliseconds deadline);
   void finish(std::uint64_t key, std::error_code ec);
-  void expire(std::uint64_t key, std::chrono::milliseconds deadline);
+  void expire(std::uint64_t key, std::uint64_t serial, std::chrono::milliseconds deadline);
+  // With the lock held: waits `deadline` on the entry's timer, then expires it.
+  void arm_locked(std::uint64_t key, call& entry, std::chrono::milliseconds deadline);
   // With the lock held: the next free key (the request id, by id), or 0.
   std::uint64_t next_key();
   // With the lock held: forgets the entry, its timer and its place in its
@@ -131,6 +136,7 @@ class call_table : public std::enable_shared_from_this<call_table> {
   std::mutex send_mutex_;
   mutable std::mutex mutex_;  // the calls and their timers
   std::uint64_t last_key_ = 0;
+  std::uint64_t last_serial_ = 0;
   // By key: in order, keys only grow, so the first key of a connection is
   // its oldest call.
   call_map calls_;
