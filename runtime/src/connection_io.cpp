@@ -39,10 +39,15 @@ detail::transfer_state& connection::transfer() {
 }
 
 void connection::rest_if_idle() {
-  if (transfer_ == nullptr || read_in_flight_ || write_in_flight_) {
-    return;  // a read or write still works in its buffers
+  if (transfer_ == nullptr || read_in_flight_) {
+    return;  // a read still works in (or has landed in) the input
   }
+  // The thread's buffer goes back even while a write is out: a peer slow to
+  // read must not keep it from the thread's other connections.
   stream_.settle(transfer_->input);
+  if (write_in_flight_) {
+    return;  // the write still works in its block
+  }
   // A closed connection has nothing left to decode or write.
   if (transfer_->at_rest() || is_closed()) {
     detail::transfer_state::give_back(std::exchange(transfer_, nullptr));
@@ -73,6 +78,11 @@ bool landing::perform(const landing& target, std::error_code& ec, std::size_t& n
     n = conn.stream_.read_now(t.input, t.loop.wanted(), conn.home_->options->read_chunk_size, ec);
   } catch (const std::bad_alloc&) {
     ec = std::make_error_code(std::errc::not_enough_memory);
+    n = 0;
+  } catch (...) {
+    // Nothing else throws here today; an exception must not leave Asio's
+    // reactor, so the read fails and the connection closes with a reason.
+    ec = std::make_error_code(std::errc::state_not_recoverable);
     n = 0;
   }
   if (ec == asio::error::would_block) {

@@ -1,9 +1,14 @@
 #include "wiregen/detail/stream.hpp"
 
+#include <sys/socket.h>
+#include <sys/types.h>
+
 #include <asio/ip/address.hpp>
 #include <asio/ssl/host_name_verification.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -59,8 +64,8 @@ tls_layer::tls_layer(tls_setup setup, tcp_socket& socket)
 
 stream::stream(tcp_socket socket) : socket_(std::move(socket)) {
   if (socket_.is_open()) {
-    // A plain read is synchronous after a readiness wait: a spurious
-    // wake-up must return would_block, never block the loop.
+    // Plain writes are tried at once (write_now): a full socket must
+    // return would_block, never block the loop.
     std::error_code ignored;
     socket_.non_blocking(true, ignored);
   }
@@ -130,26 +135,50 @@ void stream::read_landing(std::shared_ptr<connection> reader) {
 #endif
 }
 
+namespace {
+
+// A read that never waits, whatever mode the socket is in: the landing read
+// runs inside the reactor, where a blocking recv would stop the whole I/O
+// thread.
+std::size_t receive_now(tcp_socket& socket, std::uint8_t* data, std::size_t size,
+                        std::error_code& ec) {
+  for (;;) {
+    const ssize_t n = ::recv(socket.native_handle(), data, size, MSG_DONTWAIT);
+    if (n > 0) {
+      ec = {};
+      return static_cast<std::size_t>(n);
+    }
+    if (n == 0) {
+      ec = asio::error::eof;
+      return 0;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    ec = errno == EAGAIN || errno == EWOULDBLOCK ? std::error_code(asio::error::would_block)
+                                                 : std::error_code(errno, std::system_category());
+    return 0;
+  }
+}
+
+}  // namespace
+
 std::size_t stream::read_now(byte_buffer& input, std::size_t wanted, std::size_t chunk,
                              std::error_code& ec) {
   const std::size_t room_size = std::max(chunk, wanted);
-  if (lent_to != nullptr || !input.empty()) {
-    // Rare: a read completed inside another connection's turn and waits
-    // for its handler with the thread's buffer.
-    buffer_pool::take(input, input.size() + room_size);
+  if (lent_to != nullptr) {
+    // The thread's buffer holds another connection's bytes until its
+    // handler runs (its read was tried at once, and that handler is
+    // posted): these bytes go to a buffer of this connection's own.
+    buffer_pool::take(input, room_size);
     input.prepare(room_size);
-    const std::size_t n = socket_.read_some(asio::buffer(input.prepare(0), input.writable()), ec);
-    if (ec == asio::error::try_again) {
-      ec = asio::error::would_block;
-    }
-    return n;
+    return receive_now(socket_, input.prepare(0), input.writable(), ec);
   }
   byte_buffer& shared = thread_read_buffer();
   shared.clear();
   shared.prepare(room_size);
-  const std::size_t n = socket_.read_some(asio::buffer(shared.prepare(0), shared.writable()), ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) {
-    ec = asio::error::would_block;
+  const std::size_t n = receive_now(socket_, shared.prepare(0), shared.writable(), ec);
+  if (ec) {
     return 0;
   }
   // The bytes become the connection's input while they are decoded; what
