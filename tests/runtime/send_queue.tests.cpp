@@ -180,9 +180,20 @@ TEST_CASE("send queue: the line of waiting senders is bounded in senders and byt
   CHECK(log ==
         std::vector<std::string>{"d:" + full, "f:" + full, "b:queued", "c:queued", "e:queued"});
   CHECK(q.waiting_senders() == 0);
+  // The line's bytes went back to nothing: 10 + 10 fit a bound of 20 again,
+  // one byte more does not; one that leaves gives its bytes back.
   CHECK_FALSE(push(q, 100, 'h'));
-  q.push_async(async_waiter(10, 'i', log), 0ms, context, nullptr, bound);
-  CHECK(q.waiting_senders() == 1);
+  const send_queue::line_bound tight{3, 20};
+  q.push_async(async_waiter(10, 'i', log), 0ms, context, nullptr, tight);
+  auto j = async_waiter(10, 'j', log);
+  q.push_async(j, 0ms, context, nullptr, tight);
+  q.push_async(async_waiter(1, 'k', log), 0ms, context, nullptr, tight);
+  CHECK(log.back() == "k:" + full);
+  q.abandon(j, wiregen::error::send_cancelled);
+  q.push_async(async_waiter(10, 'l', log), 0ms, context, nullptr, tight);
+  CHECK(q.waiting_senders() == 2);
+  CHECK(drain_pending(q, frames) == "h");
+  CHECK(drain_pending(q, frames) == "il");
 }
 
 TEST_CASE("send queue: a blocked sender waits its turn behind an async one",
