@@ -115,6 +115,8 @@ TEST_CASE("robustness: concurrent clients echo while other threads query the ser
   }
   CHECK(complete.load() == clients);
   CHECK(queries.load() > 0);
-  CHECK(server.connection_count() == 0);
+  // on_closed runs just before the server forgets the connection: the
+  // count is read once stop() has waited for every connection to go.
   CHECK(server.stop() == 0);
+  CHECK(server.connection_count() == 0);
 }
