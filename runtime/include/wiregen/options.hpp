@@ -47,10 +47,11 @@ struct connection_options {
   std::size_t low_watermark = 1024 * 1024;
   /// Senders waiting for room (send_for, async_send) each hold their frame
   /// until it gets in: at most max_waiting_sends of them wait, holding at
-  /// most max_waiting_bytes of frames between them; past either, a send that
-  /// would wait fails at once with error::send_queue_full. So a peer that
-  /// stops reading while a handler keeps replying with async_send pins at
-  /// most max_queued_bytes + max_waiting_bytes.
+  /// most max_waiting_bytes of frames between them (one always may, however
+  /// large its frame); past either, a send that would wait fails at once
+  /// with error::send_queue_full. So a peer that stops reading while a
+  /// handler keeps replying with async_send pins at most max_queued_bytes +
+  /// max_waiting_bytes (and one frame).
   std::size_t max_waiting_sends = 1024;
   std::size_t max_waiting_bytes = 4 * 1024 * 1024;
   /// How much each read of a plain connection asks the socket for. Reads go
