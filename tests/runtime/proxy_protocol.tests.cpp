@@ -5,7 +5,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/bench_peers.hpp"
@@ -168,6 +170,32 @@ TEST_CASE("proxy protocol: the session reports the address the header names", "[
   CHECK_FALSE(ec);
   REQUIRE(handler.events.wait([&] { return handler.addresses.size() == 1; }));
   CHECK(handler.addresses[0] == "203.0.113.9:4242");
+}
+
+TEST_CASE("proxy protocol: the per-address limit counts an IPv6 client's whole /64",
+          "[runtime][proxy][limits]") {
+  // One host is given a /64 and may take any address in it: counted one
+  // address at a time, it would rotate past the limit.
+  address_recorder handler;
+  auto options = behind_proxy();
+  options.max_connections_per_address = 1;
+  bench::server server(handler, options);
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  auto served = [&](const std::string& client, std::uint64_t seq) {
+    auto peer = std::make_unique<wiregen::test::raw_peer>(server.port());
+    peer->write("PROXY TCP6 " + client + " 2001:db8::1 4242 443\r\n" + echo_frame(seq));
+    std::error_code ec;
+    (void)peer->read(bench::framing::header_size + 2, ec);  // the echo, or the close
+    return std::make_pair(std::move(peer), !ec);
+  };
+  auto first = served("2001:db8:0:7::1", 1);
+  CHECK(first.second);
+  auto same_64 = served("2001:db8:0:7:ffff::2", 2);  // another address of the same /64
+  CHECK_FALSE(same_64.second);
+  REQUIRE(handler.events.wait([&] { return handler.refused.size() == 1; }));
+  CHECK(handler.refused[0] == wiregen::error::too_many_from_address);
+  auto next_64 = served("2001:db8:0:8::1", 3);  // the neighbouring /64 is someone else
+  CHECK(next_64.second);
 }
 
 TEST_CASE("proxy protocol: a header from an untrusted address, or a bad one, closes the connection",

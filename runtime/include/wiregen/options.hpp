@@ -122,7 +122,8 @@ struct server_options {
   proxy_protocol_options proxy_protocol;
   /// Connections one source address may hold at once (after the PROXY
   /// header, the client's address); more are refused with
-  /// error::too_many_from_address. 0 means no limit.
+  /// error::too_many_from_address. An IPv6 address counts with its whole
+  /// /64, which one host may rotate through. 0 means no limit.
   std::size_t max_connections_per_address = 0;
   /// New connections per second accepted, on average (a token bucket);
   /// faster ones are closed at once with error::accept_rate_exceeded. 0
