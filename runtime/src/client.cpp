@@ -226,8 +226,8 @@ void client::on_lost(wiregen::connection& lost, std::error_code reason) {
   // opening (a server refusing by policy, or one that sends a banner and
   // closes), must not turn into a tight redial loop: such losses back off
   // like failed dials. Frames received do not make a connection stable.
-  const bool lasted = lost.was_opened() &&
-                      std::chrono::steady_clock::now() - lost.opened_at() >= stable_after;
+  const bool lasted =
+      lost.was_opened() && std::chrono::steady_clock::now() - lost.opened_at() >= stable_after;
   if (!lost.was_opened()) {
     try {
       dials_->on_connect_failed(reason);
