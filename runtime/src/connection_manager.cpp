@@ -1,9 +1,6 @@
 #include "wiregen/detail/connection_manager.hpp"
 
-#include <asio/ip/address.hpp>
-
-#include <algorithm>
-
+#include "peer_group.hpp"
 #include "wiregen/connection.hpp"
 #include "wiregen/error.hpp"
 
@@ -64,27 +61,6 @@ bool connection_manager::start(const std::shared_ptr<connection>& conn) {
   conn->start();  // only posts; under the lock, so a stop sees it started
   return true;
 }
-
-namespace {
-
-// What one peer controls: an IPv4 address, or an IPv6 /64 (a host is
-// handed a whole /64 and may take any address in it, so counting exact
-// addresses would let it rotate past the limit). An IPv4-mapped address
-// counts as its IPv4 address.
-asio::ip::address peer_group(const asio::ip::address& address) {
-  if (address.is_v4()) {
-    return address;
-  }
-  const auto v6 = address.to_v6();
-  if (v6.is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, v6);
-  }
-  auto bytes = v6.to_bytes();
-  std::fill(bytes.begin() + 8, bytes.end(), 0);
-  return asio::ip::address_v6(bytes);
-}
-
-}  // namespace
 
 std::error_code connection_manager::admit_address(const connection& conn, std::size_t limit) {
   if (limit == 0) {

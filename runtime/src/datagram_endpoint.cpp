@@ -5,9 +5,11 @@
 #include <asio/ip/address.hpp>
 #include <asio/post.hpp>
 
+#include <chrono>
 #include <exception>
 #include <string>
 
+#include "source_rate_limit.hpp"
 #include "wiregen/error.hpp"
 
 namespace wiregen {
@@ -19,7 +21,12 @@ datagram_endpoint::datagram_endpoint(std::shared_ptr<datagram_dispatcher> dispat
       context_(std::make_shared<asio::io_context>(1)),
       // One byte more than the largest datagram: a datagram that fills it
       // was larger than allowed, and the kernel cut it.
-      buffer_(options.max_datagram_size + 1) {}
+      buffer_(options.max_datagram_size + 1) {
+  if (options.rate_per_source > 0) {
+    sources_ = std::make_unique<detail::source_rate_limit>(
+        options.rate_per_source, options.burst_per_source, options.max_tracked_sources);
+  }
+}
 
 datagram_endpoint::~datagram_endpoint() {
   stop();
@@ -128,10 +135,13 @@ void datagram_endpoint::deliver(std::size_t size) {
   const auto peer = std::make_shared<datagram_peer>(socket_, sender_);
   std::error_code outcome;
   try {
-    outcome =
-        size > options_.max_datagram_size
-            ? std::error_code(error::datagram_truncated)
-            : dispatcher_->on_datagram(peer, std::span<const std::uint8_t>(buffer_.data(), size));
+    if (sources_ && !sources_->admit(sender_.address(), std::chrono::steady_clock::now())) {
+      outcome = error::message_rate_exceeded;
+    } else if (size > options_.max_datagram_size) {
+      outcome = error::datagram_truncated;
+    } else {
+      outcome = dispatcher_->on_datagram(peer, std::span<const std::uint8_t>(buffer_.data(), size));
+    }
     if (outcome) {
       dispatcher_->on_datagram_error(peer, outcome);
     }

@@ -70,7 +70,9 @@ std::string frame_of(const bench::EchoRequest& request) {
 /// A UDP socket that shares no code with wiregen, for hand-made datagrams.
 class raw_udp {
  public:
-  raw_udp() : socket_(context_, asio::ip::udp::endpoint(asio::ip::udp::v4(), 0)) {}
+  /// Bound to `local` (another loopback address makes another source).
+  explicit raw_udp(const char* local = "0.0.0.0")
+      : socket_(context_, asio::ip::udp::endpoint(asio::ip::make_address(local), 0)) {}
   void send(const std::string& datagram, std::uint16_t port) {
     socket_.send_to(asio::buffer(datagram),
                     asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), port));
@@ -173,6 +175,29 @@ TEST_CASE("udp: a datagram over the maximum size is reported truncated and dropp
   bench::datagram_client client(client_handler, options);
   REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
   CHECK(client.send(request_of(3, 300)) == wiregen::error::message_too_large);
+}
+
+TEST_CASE("udp: a source over its rate is dropped and reported; other sources are served",
+          "[generated][udp][limits]") {
+  // Sources can be forged: without a limit per source, the server's replies
+  // could be reflected at one victim as fast as anyone can send.
+  udp_echo handler;
+  wiregen::datagram_options options;
+  options.rate_per_source = 0.001;  // after the burst, one datagram in 1,000 s
+  options.burst_per_source = 5;
+  bench::datagram_server server(handler, options);
+  REQUIRE_FALSE(server.bind("127.0.0.1", 0));
+  raw_udp flood;  // from 127.0.0.1
+  for (std::uint64_t seq = 0; seq < 12; ++seq) {
+    flood.send(frame_of(request_of(seq, 10)), server.port());
+  }
+  REQUIRE(
+      handler.events.wait([&] { return handler.senders.size() + handler.errors.size() == 12; }));
+  CHECK(handler.senders.size() == 5);
+  CHECK(handler.errors == std::vector<std::error_code>(7, wiregen::error::message_rate_exceeded));
+  raw_udp other("127.0.0.2");  // another source has a bucket of its own
+  other.send(frame_of(request_of(100, 10)), server.port());
+  CHECK_FALSE(other.receive().empty());
 }
 
 TEST_CASE("udp: a datagram that is not exactly one good frame is reported and dropped",

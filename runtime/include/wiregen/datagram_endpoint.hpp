@@ -18,13 +18,18 @@
 
 namespace wiregen {
 
+namespace detail {
+class source_rate_limit;
+}  // namespace detail
+
 /// A UDP socket whose datagrams each carry one frame of the protocol,
 /// decoded by the same generated dispatcher and handler as a TCP
 /// connection's: the handler's session is the datagram's sender, and its
 /// sends go back to that address. Receives on a thread of its own; handlers
 /// run there, one datagram at a time. A datagram that is not exactly one
-/// good frame, or larger than max_datagram_size, is dropped and reported to
-/// the handler's on_error (its return value has nothing to decide).
+/// good frame, larger than max_datagram_size, or over its source's rate
+/// (rate_per_source), is dropped and reported to the handler's on_error
+/// (its return value has nothing to decide).
 /// on_connected and on_closed never run: UDP has no connections.
 class datagram_endpoint {
  public:
@@ -64,6 +69,7 @@ class datagram_endpoint {
   std::shared_ptr<detail::datagram_socket> socket_;
   std::vector<std::uint8_t> buffer_;
   asio::ip::udp::endpoint sender_;
+  std::unique_ptr<detail::source_rate_limit> sources_;  // receive thread; null: no limit
   std::thread thread_;
   bool stopped_ = false;
 };

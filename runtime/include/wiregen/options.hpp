@@ -185,6 +185,17 @@ struct datagram_options {
   /// cannot hold.
   int receive_buffer_size = 0;
   int send_buffer_size = 0;
+  /// Datagrams per second taken from one source address (an IPv6 source
+  /// with its /64), on average; more are dropped and reported as
+  /// error::message_rate_exceeded. UDP sources can be forged, so this also
+  /// bounds how fast replies can be reflected at one victim. 0: no limit.
+  double rate_per_source = 1000;
+  /// Datagrams one source may send at once above the rate; 0 means one
+  /// second's worth.
+  std::size_t burst_per_source = 0;
+  /// Sources tracked at once (about 100 bytes each); when full, idle ones are
+  /// forgotten first.
+  std::size_t max_tracked_sources = 65536;
 };
 
 }  // namespace wiregen

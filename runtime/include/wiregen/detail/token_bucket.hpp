@@ -49,6 +49,12 @@ class token_bucket {
     refilled_at_ = now;
   }
 
+  /// Whether the bucket would be full at `now`: as good as new.
+  bool is_full(clock::time_point now) const noexcept {
+    const double elapsed = std::max(0.0, std::chrono::duration<double>(now - refilled_at_).count());
+    return tokens_ + elapsed * rate_ >= burst_;
+  }
+
   double tokens() const noexcept { return tokens_; }
   double burst() const noexcept { return burst_; }
 
