@@ -215,12 +215,14 @@ TEST_CASE("send queue: async_sends to a peer that stopped reading wait in a boun
           "[runtime][send][async]") {
   // A handler replying with async_send to a client that keeps asking and
   // never reads once made every reply a waiter holding its own frame.
-  full_queue f(64 * 1024, false);
-  const std::size_t line = wiregen::connection_options{}.max_waiting_sends;
-  const std::size_t sends = line + 2000;
+  // Declared before the server, so they outlive its threads: the last
+  // completion may still be leaving `outcomes` when the test ends.
   wiregen::test::waiter outcomes;
   std::size_t refused = 0;
   std::size_t queued = 0;
+  full_queue f(64 * 1024, false);
+  const std::size_t line = wiregen::connection_options{}.max_waiting_sends;
+  const std::size_t sends = line + 2000;
   for (std::size_t i = 0; i < sends; ++i) {
     f.session.async_send(reply_of(f.sent + i, 1024), [&](std::error_code ec) {
       outcomes.update([&] { ++(ec == wiregen::error::send_queue_full ? refused : queued); });
