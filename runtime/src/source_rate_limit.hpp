@@ -26,8 +26,6 @@ class source_rate_limit {
   /// Whether a datagram from `source` may go through at `now`.
   bool admit(const asio::ip::address& source, clock::time_point now);
 
-  std::size_t sources() const noexcept { return buckets_.size(); }
-
  private:
   void make_room(clock::time_point now);
 

@@ -42,6 +42,30 @@ constexpr std::size_t tls_record_size = 16384;
 // A plain socket reads into its own buffer only to finish a partial frame.
 constexpr std::size_t partial_frame_chunk = 1024;
 
+// A read that never waits, whatever mode the socket is in: the landing read
+// runs inside the reactor, where a blocking recv would stop the whole I/O
+// thread.
+std::size_t receive_now(tcp_socket& socket, std::uint8_t* data, std::size_t size,
+                        std::error_code& ec) {
+  for (;;) {
+    const ssize_t n = ::recv(socket.native_handle(), data, size, MSG_DONTWAIT);
+    if (n > 0) {
+      ec = {};
+      return static_cast<std::size_t>(n);
+    }
+    if (n == 0) {
+      ec = asio::error::eof;
+      return 0;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    ec = errno == EAGAIN || errno == EWOULDBLOCK ? std::error_code(asio::error::would_block)
+                                                 : std::error_code(errno, std::system_category());
+    return 0;
+  }
+}
+
 }  // namespace
 
 void io_completion::operator()(std::error_code ec, std::size_t n) const {
@@ -134,34 +158,6 @@ void stream::read_landing(std::shared_ptr<connection> reader) {
                      });
 #endif
 }
-
-namespace {
-
-// A read that never waits, whatever mode the socket is in: the landing read
-// runs inside the reactor, where a blocking recv would stop the whole I/O
-// thread.
-std::size_t receive_now(tcp_socket& socket, std::uint8_t* data, std::size_t size,
-                        std::error_code& ec) {
-  for (;;) {
-    const ssize_t n = ::recv(socket.native_handle(), data, size, MSG_DONTWAIT);
-    if (n > 0) {
-      ec = {};
-      return static_cast<std::size_t>(n);
-    }
-    if (n == 0) {
-      ec = asio::error::eof;
-      return 0;
-    }
-    if (errno == EINTR) {
-      continue;
-    }
-    ec = errno == EAGAIN || errno == EWOULDBLOCK ? std::error_code(asio::error::would_block)
-                                                 : std::error_code(errno, std::system_category());
-    return 0;
-  }
-}
-
-}  // namespace
 
 std::size_t stream::read_now(byte_buffer& input, std::size_t wanted, std::size_t chunk,
                              std::error_code& ec) {

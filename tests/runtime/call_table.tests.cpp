@@ -27,15 +27,17 @@ struct table_driver {
   explicit table_driver(wiregen::call_table::correlation mode, std::uint64_t max_id = 1000)
       : table(std::make_shared<wiregen::call_table>(mode, max_id)) {}
 
-  /// Starts a call on `connection`; returns the request id it was sent with.
-  std::uint64_t start(std::uint64_t connection, std::string name) {
+  /// Starts a call on `connection`; returns the request id it was sent
+  /// with (0: not sent).
+  std::uint64_t start(std::uint64_t connection, std::string name,
+                      std::chrono::milliseconds deadline = 0ms) {
     std::uint64_t sent_id = 0;
     table->start(
         connection,
         [this, name](std::error_code ec, const wiregen::call_table::arrival* reply) {
           outcomes.push_back(name + ":" + (reply ? "reply" : ec.message()));
         },
-        context, 0ms,
+        context, deadline,
         [&](std::uint64_t id) {
           sent_id = id;
           return std::error_code();
@@ -100,12 +102,7 @@ TEST_CASE("call table: in order, each connection's oldest call takes the next re
 TEST_CASE("call table: in order, a call past its deadline swallows its late reply",
           "[runtime][rpc]") {
   table_driver driver(wiregen::call_table::correlation::in_order);
-  driver.table->start(
-      1,
-      [&](std::error_code ec, const wiregen::call_table::arrival*) {
-        driver.outcomes.push_back("slow:" + ec.message());
-      },
-      driver.context, 1ms, [](std::uint64_t) { return std::error_code(); });
+  driver.start(1, "slow", 1ms);
   driver.start(1, "next");
   driver.context.run();  // the deadline fires
   REQUIRE(driver.outcomes.size() == 1);
@@ -123,18 +120,7 @@ TEST_CASE("call table: with every request id waiting, a call fails at once, unse
   for (int i = 0; i < 255; ++i) {
     driver.start(1, "c" + std::to_string(i));
   }
-  bool sent = false;
-  driver.table->start(
-      1,
-      [&](std::error_code ec, const wiregen::call_table::arrival*) {
-        driver.outcomes.push_back("full:" + ec.message());
-      },
-      driver.context, 0ms,
-      [&](std::uint64_t) {
-        sent = true;
-        return std::error_code();
-      });
-  CHECK_FALSE(sent);
+  CHECK(driver.start(1, "full") == 0);  // not sent
   CHECK(driver.outcomes ==
         std::vector<std::string>{"full:" +
                                  std::error_code(wiregen::error::too_many_calls).message()});
@@ -146,12 +132,7 @@ TEST_CASE("call table: with every request id waiting, a call fails at once, unse
 TEST_CASE("call table: by id, a call past its deadline keeps its id from the next call",
           "[runtime][rpc]") {
   table_driver driver(wiregen::call_table::correlation::request_id, 2);
-  driver.table->start(
-      1,
-      [&](std::error_code ec, const wiregen::call_table::arrival*) {
-        driver.outcomes.push_back("slow:" + ec.message());
-      },
-      driver.context, 5ms, [](std::uint64_t) { return std::error_code(); });
+  driver.start(1, "slow", 5ms);
   CHECK(driver.start(1, "other") == 2);
   while (driver.outcomes.empty()) {
     driver.context.run_one();  // the deadline fires
@@ -173,12 +154,7 @@ TEST_CASE("call table: by id, a call past its deadline keeps its id from the nex
 TEST_CASE("call table: by id, a late reply that never comes frees its id one deadline later",
           "[runtime][rpc]") {
   table_driver driver(wiregen::call_table::correlation::request_id, 1);
-  driver.table->start(
-      1,
-      [&](std::error_code ec, const wiregen::call_table::arrival*) {
-        driver.outcomes.push_back("slow:" + ec.message());
-      },
-      driver.context, 5ms, [](std::uint64_t) { return std::error_code(); });
+  driver.start(1, "slow", 5ms);
   driver.context.run();  // the deadline, then the mark's own
   CHECK(driver.outcomes.size() == 1);
   CHECK(driver.table->pending() == 0);
@@ -192,12 +168,7 @@ TEST_CASE("call table: a deadline that fired for a call does not expire the next
   // the id held by the newer call.
   table_driver driver(wiregen::call_table::correlation::request_id, 1);
   const auto started = std::chrono::steady_clock::now();
-  driver.table->start(
-      1,
-      [&](std::error_code ec, const wiregen::call_table::arrival* reply) {
-        driver.outcomes.push_back(std::string("first:") + (reply ? "reply" : ec.message()));
-      },
-      driver.context, 1ms, [](std::uint64_t) { return std::error_code(); });
+  driver.start(1, "first", 1ms);
   std::this_thread::sleep_until(started + 5ms);  // the deadline is due: the precondition
   asio::post(driver.context, [&] {
     CHECK(driver.reply(1, 1));

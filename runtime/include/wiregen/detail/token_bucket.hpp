@@ -50,20 +50,20 @@ class token_bucket {
   }
 
   /// Whether the bucket would be full at `now`: as good as new.
-  bool is_full(clock::time_point now) const noexcept {
-    const double elapsed = std::max(0.0, std::chrono::duration<double>(now - refilled_at_).count());
-    return tokens_ + elapsed * rate_ >= burst_;
-  }
+  bool is_full(clock::time_point now) const noexcept { return tokens_at(now) >= burst_; }
 
   double tokens() const noexcept { return tokens_; }
   double burst() const noexcept { return burst_; }
 
  private:
-  void refill(clock::time_point now) noexcept {
+  double tokens_at(clock::time_point now) const noexcept {
     // A clock that went backwards (a test's, say) adds nothing.
     const double elapsed = std::max(0.0, std::chrono::duration<double>(now - refilled_at_).count());
+    return std::min(burst_, tokens_ + elapsed * rate_);
+  }
+  void refill(clock::time_point now) noexcept {
+    tokens_ = tokens_at(now);
     refilled_at_ = std::max(now, refilled_at_);
-    tokens_ = std::min(burst_, tokens_ + elapsed * rate_);
   }
 
   double rate_;
