@@ -13,6 +13,8 @@
 # For each <name>.proto it produces <name>.pb.h/.pb.cc (protoc) and
 # <name>.wiregen.h/.wiregen.cc (wiregen) in OUT_DIR. They are regenerated when
 # the .proto, the framing spec, the templates or the generator change.
+# <name>.wiregen.fuzz.cc, the protocol's libFuzzer target, is made beside them
+# and compiled only by wiregen_add_fuzz_target() (cmake/WiregenFuzz.cmake).
 include_guard(GLOBAL)
 include("${CMAKE_CURRENT_LIST_DIR}/WiregenDependencies.cmake")
 
@@ -110,8 +112,9 @@ function(wiregen_generate)
     string(REGEX REPLACE "\\.proto$" "" stem "${relative}")
     set(outputs "${arg_OUT_DIR}/${stem}.pb.h" "${arg_OUT_DIR}/${stem}.pb.cc"
                 "${arg_OUT_DIR}/${stem}.wiregen.h" "${arg_OUT_DIR}/${stem}.wiregen.cc")
+    set(fuzz_source "${arg_OUT_DIR}/${stem}.wiregen.fuzz.cc")
     add_custom_command(
-      OUTPUT ${outputs}
+      OUTPUT ${outputs} "${fuzz_source}"
       COMMAND protobuf::protoc ${import_args} "--cpp_out=${arg_OUT_DIR}" "${proto}"
       COMMAND protobuf::protoc ${import_args} "--plugin=protoc-gen-wiregen=${plugin}"
               "--wiregen_out=${arg_OUT_DIR}" "--wiregen_opt=framing=${framing}" "${proto}"
@@ -120,6 +123,7 @@ function(wiregen_generate)
       COMMENT "wiregen: generating ${stem}.wiregen.h/.cc from ${relative} and ${proto_name}.framing.textpb"
       VERBATIM)
     target_sources(${arg_TARGET} PRIVATE ${outputs})
+    set_property(TARGET ${arg_TARGET} APPEND PROPERTY WIREGEN_FUZZ_SOURCES "${fuzz_source}")
   endforeach()
   target_include_directories(${arg_TARGET} PUBLIC "${arg_OUT_DIR}")
   target_link_libraries(${arg_TARGET} PUBLIC wiregen::runtime protobuf::libprotobuf)

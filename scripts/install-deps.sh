@@ -4,7 +4,9 @@
 #
 #   scripts/install-deps.sh          what the build, the demo and most tests need
 #   scripts/install-deps.sh --test   also the JDK and jars of the Java/Netty
-#                                    interop tests (docs/interop.md); scripts/test.sh
+#                                    interop tests (docs/interop.md) and Clang
+#                                    with libFuzzer (docs/reliability.md);
+#                                    scripts/test.sh, scripts/fuzz.sh
 #   scripts/install-deps.sh --bench  also gRPC, for the benchmark's gRPC
 #                                    baselines (docs/performance.md); scripts/bench.sh
 set -euo pipefail
@@ -18,7 +20,8 @@ packages=(
 )
 case "${1:-}" in
   "") ;;
-  --test) packages+=(openjdk-17-jdk-headless libnetty-java libprotobuf-java) ;;
+  --test) packages+=(openjdk-17-jdk-headless libnetty-java libprotobuf-java
+                     clang-14 libfuzzer-14-dev libclang-rt-14-dev) ;;
   --bench) packages+=(libgrpc++-dev protobuf-compiler-grpc pkg-config) ;;
   *) echo "usage: $0 [--test|--bench]" >&2; exit 2 ;;
 esac

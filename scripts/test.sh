@@ -3,7 +3,9 @@
 # warnings as errors, and runs every test through ctest (C++ unit and loopback
 # integration tests, the generator's pytest suite, the generated/ golden check,
 # the independent bench-protocol client, the Java/Netty interop peers, the chat
-# demo, the CMake consumer).
+# demo, the CMake consumer). The plain run also builds the libFuzzer targets
+# with Clang (ASan + UBSan) in build-fuzz/ and runs each for a bounded number
+# of inputs (docs/reliability.md).
 #
 #   scripts/test.sh            plain RelWithDebInfo build in build/
 #   scripts/test.sh --sanitize the same under AddressSanitizer + UBSan in build-asan/
@@ -33,5 +35,13 @@ fi
 
 cmake -S "$root" -B "$build" -DWIREGEN_WERROR=ON "${flags[@]}" >/dev/null
 cmake --build "$build" -j2
-cd "$build"
-ctest -j2 --output-on-failure --timeout 600
+(cd "$build" && ctest -j2 --output-on-failure --timeout 600)
+
+if [ ${#flags[@]} -eq 0 ]; then
+  # The fuzz targets: already under ASan + UBSan, so only in the plain run.
+  fuzz=${WIREGEN_FUZZ_BUILD_DIR:-$root/build-fuzz}
+  cmake -S "$root" -B "$fuzz" -DWIREGEN_FUZZ=ON -DWIREGEN_WERROR=ON \
+        -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$fuzz" -j2
+  (cd "$fuzz" && ctest -j2 --output-on-failure --timeout 600)
+fi

@@ -41,8 +41,10 @@ namespace fleet::beacon {
 ///   +       n     payload   the serialized message
 ///   +       4     checksum  CRC32C of the header and payload, little-endian
 struct framing {
-  /// Bytes before the payload: at least header_size, at most max_header_size
-  /// (a varint field's size depends on its value).
+  /// Bytes before the payload: at least header_size, and as written at most
+  /// max_header_size (a varint field's size depends on its value). A received
+  /// header may be longer: varints padded up to their format's limit are
+  /// read, as protobuf reads them; the frame still fits max_frame_size.
   static constexpr std::size_t header_size = 7;
   static constexpr std::size_t max_header_size = 17;
   /// Bytes after the payload: the CRC32C checksum.

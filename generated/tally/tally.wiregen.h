@@ -37,8 +37,10 @@ namespace tally {
 ///   0       var   length   varint length of the payload
 ///   +       n     payload  the serialized message
 struct framing {
-  /// Bytes before the payload: at least header_size, at most max_header_size
-  /// (a varint field's size depends on its value).
+  /// Bytes before the payload: at least header_size, and as written at most
+  /// max_header_size (a varint field's size depends on its value). A received
+  /// header may be longer: varints padded up to their format's limit are
+  /// read, as protobuf reads them; the frame still fits max_frame_size.
   static constexpr std::size_t header_size = 1;
   static constexpr std::size_t max_header_size = 2;
   /// Bytes after the payload: none.

@@ -87,6 +87,7 @@ def build_file(
         runtime_abi=RUNTIME_ABI,
         header_name=header_name,
         source_name=naming.stem(proto.name) + ".wiregen.cc",
+        fuzz_source_name=naming.stem(proto.name) + ".wiregen.fuzz.cc",
         include_guard=naming.include_guard(header_name),
         pb_headers=tuple(naming.pb_header(name) for name in used_files),
         namespace=naming.namespace_of(proto.package),

@@ -163,6 +163,7 @@ class File:
     runtime_abi: int
     header_name: str  # echo.wiregen.h
     source_name: str  # echo.wiregen.cc
+    fuzz_source_name: str  # echo.wiregen.fuzz.cc: the libFuzzer target
     include_guard: str
     pb_headers: Tuple[str, ...]
     namespace: Tuple[str, ...]  # ("bench",)

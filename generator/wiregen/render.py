@@ -33,11 +33,13 @@ _ENVIRONMENT = make_environment()
 
 
 def render_file(model: File) -> List[Tuple[str, str]]:
-    """[(output name, content)] for one input file: its .wiregen.h and .wiregen.cc."""
+    """[(output name, content)] for one input file: its .wiregen.h and .wiregen.cc,
+    and the libFuzzer target .wiregen.fuzz.cc (compiled only when asked for)."""
     return [
         (name, _ENVIRONMENT.get_template(template).render(file=model))
         for template, name in (
             ("file.wiregen.h.j2", model.header_name),
             ("file.wiregen.cc.j2", model.source_name),
+            ("file.wiregen.fuzz.cc.j2", model.fuzz_source_name),
         )
     ]

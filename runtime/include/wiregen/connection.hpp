@@ -89,7 +89,7 @@ struct connection_home {
 ///
 /// Thread rules: the send functions, stop(), the state queries and stats()
 /// are safe from any thread; user_data() belongs to the connection's thread.
-class connection : public std::enable_shared_from_this<connection>,
+class connection final : public std::enable_shared_from_this<connection>,
                    private detail::send_queue::events {
  public:
   using clock = std::chrono::steady_clock;

@@ -39,7 +39,9 @@ class header_reader {
         return false;
       }
       const std::uint8_t byte = in_[at_ + i];
-      value |= static_cast<std::uint64_t>(byte & 0x7F) << (7 * i);
+      if (i < 10) {  // bits past the 64th are dropped, as protobuf drops them
+        value |= static_cast<std::uint64_t>(byte & 0x7F) << (7 * i);
+      }
       if ((byte & 0x80) == 0) {
         at_ += i + 1;
         return true;
