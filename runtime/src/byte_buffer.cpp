@@ -10,7 +10,7 @@ namespace {
 
 // From here on blocks are mapped: glibc would otherwise keep a freed block
 // of this size in its heap (its mmap threshold rises with every large free).
-constexpr std::size_t mapped_from = 256 * 1024;
+constexpr std::size_t mapped_from = 64 * 1024;
 
 }  // namespace
 

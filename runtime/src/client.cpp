@@ -176,8 +176,9 @@ bool client::attach(tcp_socket socket, std::function<void(std::error_code)> star
                           !tls.insecure_skip_verify};
   }
   if (!home_) {
-    home_ = connection::share_home(
-        {pool_.first(), streams_, connection::share_options(options_.connection), &observer_});
+    home_ = connection::share_home({pool_.first(), streams_,
+                                    connection::share_options(options_.connection), &observer_,
+                                    nullptr});
   }
   auto conn = std::make_shared<wiregen::connection>(home_, std::move(socket), std::move(setup));
   if (started) {

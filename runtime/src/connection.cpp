@@ -113,6 +113,7 @@ connection::connection(std::shared_ptr<const connection_home> home, tcp_socket s
 connection::~connection() {
   if (transfer_ != nullptr) {
     stream_.settle(transfer_->input);
+    account_memory(true);
     detail::transfer_state::give_back(transfer_);
   }
 }

@@ -6,6 +6,7 @@
 #include "connection_parts.hpp"
 #include "landing_read.hpp"
 #include "liveness.hpp"
+#include "memory_budget.hpp"
 #include "transfer_state.hpp"
 #include "wiregen/connection.hpp"
 #include "wiregen/detail/buffer_pool.hpp"
@@ -46,11 +47,67 @@ void connection::rest_if_idle() {
   // read must not keep it from the thread's other connections.
   stream_.settle(transfer_->input);
   if (write_in_flight_) {
+    account_memory();
     return;  // the write still works in its block
   }
   // A closed connection has nothing left to decode or write.
   if (transfer_->at_rest() || is_closed()) {
+    account_memory(true);
     detail::transfer_state::give_back(std::exchange(transfer_, nullptr));
+    return;
+  }
+  account_memory();
+}
+
+void connection::account_memory(bool releasing) {
+  detail::memory_budget* budget = home_->budget.get();
+  if (budget == nullptr) {
+    return;
+  }
+  // The input is the connection's own here (settled): what a partial frame
+  // holds; the block being written is output held. Bytes, not capacity:
+  // large buffers are mapped, and only the pages written are resident.
+  auto& t = *transfer_;
+  const std::size_t unwritten =
+      t.writing.size() > t.write_offset ? t.writing.size() - t.write_offset : 0;
+  const std::size_t held = t.input.size() + unwritten;
+  const auto steps =
+      releasing ? 0u : static_cast<std::uint32_t>(held / detail::memory_budget::step);
+  if (steps != t.budget_steps) {
+    budget->change(*this, t.budget_steps, steps);
+    t.budget_steps = steps;
+  }
+}
+
+bool connection::budget_allows_reading() {
+  detail::memory_budget* budget = home_->budget.get();
+  if (budget == nullptr || transfer_ == nullptr) {
+    return true;
+  }
+  switch (budget->may_grow(*this, transfer_->budget_steps)) {
+    case detail::memory_budget::verdict::grow:
+      return true;
+    case detail::memory_budget::verdict::pause:
+      // Reading stops, so TCP pushes back on the peer; the frame deadline
+      // still runs.
+      transfer_->paused_for_memory = true;
+      budget->wait(weak_from_this(), context());
+      return false;
+    case detail::memory_budget::verdict::close:
+      finish(error::overloaded);
+      rest_if_idle();
+      return false;
+  }
+  return true;
+}
+
+void connection::resume_after_budget() {
+  if (transfer_ == nullptr || !transfer_->paused_for_memory) {
+    return;
+  }
+  transfer_->paused_for_memory = false;
+  if (state_.load() == state::open && !read_in_flight_ && !throttled() && budget_allows_reading()) {
+    read_more();
   }
 }
 
@@ -133,7 +190,10 @@ void connection::on_read(std::error_code ec, std::size_t n) {
   }
   decode_input();
   if (!is_closed() && !throttled()) {
-    read_more();
+    rest_if_idle();  // the input is its own now: what it holds is counted
+    if (budget_allows_reading()) {
+      read_more();
+    }
   } else {
     rest_if_idle();  // what waits for the rate limit moves to our own buffer
   }

@@ -81,14 +81,6 @@ std::error_code connection_manager::admit_address(const connection& conn, std::s
 }
 
 void connection_manager::connection_closed(connection& conn, std::error_code reason) {
-  if (!conn.was_opened()) {
-    // Never served: it was refused, not closed.
-    try {
-      accepts_.on_refused(conn.remote_endpoint(), reason);
-    } catch (...) {
-      // The connection is gone either way; the server goes on.
-    }
-  }
   {
     std::lock_guard lock(mutex_);
     unlink_locked(conn);
@@ -108,6 +100,15 @@ void connection_manager::connection_closed(connection& conn, std::error_code rea
     }
   }
   changed_.notify_all();
+  if (!conn.was_opened()) {
+    // Never served: it was refused, not closed. Told once the server has
+    // forgotten it, so connection_count() no longer counts it.
+    try {
+      accepts_.on_refused(conn.remote_endpoint(), reason);
+    } catch (...) {
+      // The connection is gone either way; the server goes on.
+    }
+  }
 }
 
 std::vector<std::shared_ptr<connection>> connection_manager::begin_stop() {

@@ -96,6 +96,8 @@ class wiregen_category final : public std::error_category {
         return "a call failed and the spec has no rpc.error message to report it";
       case error::too_many_calls:
         return "every request id is taken by a waiting call";
+      case error::overloaded:
+        return "the server's memory budget is spent: a connection holding much was closed";
     }
     return "unknown wiregen error " + std::to_string(value);
   }

@@ -10,6 +10,7 @@
 #include <future>
 #include <vector>
 
+#include "memory_budget.hpp"
 #include "waits.hpp"
 #include "wiregen/error.hpp"
 
@@ -59,8 +60,12 @@ server::server(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<accep
       accept_retry_(*accept_loop_.first()),
       connections_(*accepts_, [this] { state_.store(run_state::stopped); }) {
   const auto shared_options = connection::share_options(options_.connection);
+  const auto budget = options_.memory_budget == 0
+                          ? nullptr
+                          : std::make_shared<detail::memory_budget>(options_.memory_budget);
   for (const auto& context : pool_.contexts()) {
-    homes_.push_back(connection::share_home({context, streams_, shared_options, &connections_}));
+    homes_.push_back(
+        connection::share_home({context, streams_, shared_options, &connections_, budget}));
   }
 }
 

@@ -41,6 +41,7 @@ constexpr std::size_t tls_record_size = 16384;
 
 // A plain socket reads into its own buffer only to finish a partial frame.
 constexpr std::size_t partial_frame_chunk = 1024;
+constexpr std::size_t largest_growth = 64 * 1024;
 
 // A read that never waits, whatever mode the socket is in: the landing read
 // runs inside the reactor, where a blocking recv would stop the whole I/O
@@ -185,15 +186,24 @@ std::size_t stream::read_now(byte_buffer& input, std::size_t wanted, std::size_t
 }
 
 void stream::read(byte_buffer& input, std::size_t wanted, std::size_t chunk, io_completion done) {
-  // Room for the rest of the frame being received, and at least one chunk;
-  // `wanted` comes from a validated header, so it never exceeds the maximum
-  // frame size whatever a peer writes in its length field.
+  // Room for more of the frame being received, growing with what has
+  // arrived (doubling it, 64 KiB at most per read) rather than sized to the
+  // length the peer announced: a peer that announces a large frame and
+  // trickles it makes the connection hold about what it sent, not what it
+  // promised, and one read adds at most a step of the server's memory
+  // budget. `wanted` comes from a validated header, so it never exceeds the
+  // maximum frame size whatever a peer writes in its length field.
   const std::size_t missing = wanted > input.size() ? wanted - input.size() : 0;
+  const std::size_t growth =
+      std::min(missing, std::clamp(input.size(), partial_frame_chunk, largest_growth));
   const std::size_t room_size =
-      std::max(missing, tls_ ? std::min(chunk, tls_record_size) : partial_frame_chunk);
+      std::max(growth, tls_ ? std::min(chunk, tls_record_size) : partial_frame_chunk);
   buffer_pool::take(input, room_size);
   input.prepare(room_size);
-  const auto room = asio::buffer(input.prepare(0), input.writable());
+  // Whatever room the buffer has, one read takes at most a step more than
+  // asked: the budget counts what arrives.
+  const auto room = asio::buffer(input.prepare(0),
+                                 std::min(input.writable(), std::max(room_size, largest_growth)));
   if (tls_) {
     tls_->stream.async_read_some(room, std::move(done));
   } else {

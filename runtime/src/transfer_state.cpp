@@ -29,6 +29,8 @@ void transfer_state::give_back(transfer_state* state) noexcept {
   state->write_offset = 0;
   state->writing_frames = 0;
   state->close_reason = {};
+  state->budget_steps = 0;
+  state->paused_for_memory = false;
   cache::give_back(state);
 }
 

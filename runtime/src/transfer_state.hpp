@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <system_error>
 
@@ -24,6 +25,10 @@ struct transfer_state {
   frame_loop loop;
   // A close that came while a write was out, reported once it settles.
   std::error_code close_reason;
+  // What the server's memory budget counts for this connection, in its
+  // steps (detail::memory_budget), and whether reading waits for it.
+  std::uint32_t budget_steps = 0;
+  bool paused_for_memory = false;
 
   /// Whether giving it back loses nothing: no bytes held, no write out,
   /// no frame half decoded or half skipped.

@@ -4,8 +4,8 @@ usage: run_interop.py [--timeout S] SERVER <argv...> CLIENT <argv...> [CLIENT <a
 
 The server is started with its argv as given (it must listen on port 0) and is ready when it
 prints `listening on HOST:PORT` on stderr, as echo_server and NettyEchoServer both do; every
-`{port}` in a client's argv is replaced by that port. The clients run one after another and
-must each exit 0; then the server gets SIGTERM and must stop with status 0. Everything shares
+`{port}` in a client's argv is replaced by that port and `{pid}` by the server's process id.
+The clients run one after another and must each exit 0; then the server gets SIGTERM and must stop with status 0. Everything shares
 one deadline, so a hung server or client fails the test instead of stalling ctest.
 """
 
@@ -86,7 +86,8 @@ def main() -> int:
               f"{time.monotonic() - start:.2f} s", flush=True)
 
         for argv in clients:
-            argv = [word.replace("{port}", output.port) for word in argv]
+            argv = [word.replace("{port}", output.port).replace("{pid}", str(server.pid))
+                    for word in argv]
             began = time.monotonic()
             try:
                 status = subprocess.run(argv, stdin=subprocess.DEVNULL, timeout=left()).returncode

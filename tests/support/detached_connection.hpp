@@ -15,7 +15,8 @@ inline std::shared_ptr<connection> detached_connection(std::shared_ptr<stream_di
   auto context = std::make_shared<asio::io_context>(1);
   tcp_socket socket(*context);
   return std::make_shared<connection>(
-      connection::share_home({context, std::move(d), nullptr, nullptr}), std::move(socket));
+      connection::share_home({context, std::move(d), nullptr, nullptr, nullptr}),
+      std::move(socket));
 }
 
 }  // namespace wiregen::test

@@ -43,6 +43,7 @@ class connection;
 namespace detail {
 class connection_manager;
 struct landing;
+class memory_budget;
 class liveness;
 class startup;
 struct transfer_state;
@@ -79,6 +80,10 @@ struct connection_home {
   std::shared_ptr<const connection_options> options;
   /// May be null; must outlive the connections' loop.
   connection_observer* observer = nullptr;
+  /// What the connections of a whole server may hold for partial frames
+  /// and output being written (server_options::memory_budget); null: no
+  /// limit.
+  std::shared_ptr<detail::memory_budget> budget;
 };
 
 /// One TCP peer. Reads into a reusable buffer and hands every complete frame
@@ -90,7 +95,7 @@ struct connection_home {
 /// Thread rules: the send functions, stop(), the state queries and stats()
 /// are safe from any thread; user_data() belongs to the connection's thread.
 class connection final : public std::enable_shared_from_this<connection>,
-                   private detail::send_queue::events {
+                         private detail::send_queue::events {
  public:
   using clock = std::chrono::steady_clock;
 
@@ -225,6 +230,7 @@ class connection final : public std::enable_shared_from_this<connection>,
   friend class detail::startup;
   friend class detail::connection_manager;
   friend struct detail::landing;
+  friend class detail::memory_budget;
   struct rate_state;
   struct drain_state;
   struct occasional_parts;
@@ -246,6 +252,9 @@ class connection final : public std::enable_shared_from_this<connection>,
   void decode_input();
   void throttle();
   void resume_reading();
+  bool budget_allows_reading();
+  void account_memory(bool releasing = false);
+  void resume_after_budget();
   void report_handler_failure() noexcept;
   void on_peer_eof();
   void write_pending();

@@ -95,6 +95,9 @@ enum class error {
   /// call (or to one whose deadline passed recently, whose late reply may
   /// still come); nothing was sent.
   too_many_calls,
+  /// The server's memory budget (server_options::memory_budget) ran out:
+  /// one of the connections holding the most was closed.
+  overloaded,
 };
 
 /// The category of wiregen::error; its name() is "wiregen".
