@@ -34,6 +34,7 @@
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
+#include <google/protobuf/stubs/logging.h>
 
 #include <algorithm>
 #include <atomic>
@@ -51,6 +52,10 @@
 #include <vector>
 
 namespace wiregen::fuzz {
+
+// protobuf logs every string field that is not UTF-8: millions of lines in
+// a campaign, saying nothing the invariants do not.
+inline const bool protobuf_quiet = (google::protobuf::SetLogHandler(nullptr), true);
 
 [[noreturn]] inline void violated(const char* invariant, const char* file, int line) {
   std::fprintf(stderr, "%s:%d: wiregen fuzz invariant violated: %s\n", file, line, invariant);
