@@ -1,6 +1,8 @@
 #include <asio/post.hpp>
 #include <asio/ssl/error.hpp>
 
+#include <new>
+#include <system_error>
 #include <utility>
 
 #include "connection_parts.hpp"
@@ -117,11 +119,19 @@ void connection::read_more() {
     stream_.read_landing(shared_from_this());
     return;
   }
-  auto& t = transfer();
-  read_in_flight_ = true;
-  stream_.read(t.input, t.loop.wanted(), home_->options->read_chunk_size,
-               {shared_from_this(),
-                [](connection& conn, std::error_code ec, std::size_t n) { conn.on_read(ec, n); }});
+  try {
+    auto& t = transfer();
+    stream_.read(t.input, t.loop.wanted(), home_->options->read_chunk_size,
+                 {shared_from_this(), [](connection& conn, std::error_code ec, std::size_t n) {
+                    conn.on_read(ec, n);
+                  }});
+    read_in_flight_ = true;
+  } catch (const std::bad_alloc&) {
+    // No memory for this frame's next bytes: this connection closes with a
+    // reason, the others go on.
+    finish(std::make_error_code(std::errc::not_enough_memory));
+    rest_if_idle();
+  }
 }
 
 namespace detail {

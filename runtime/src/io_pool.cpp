@@ -23,6 +23,25 @@ std::size_t usable_cpus() {
 
 }  // namespace
 
+namespace {
+
+// An exception out of a completion handler (std::bad_alloc where a buffer
+// could not grow: the runtime's own handlers catch everything else) ends
+// that handler only; the loop goes on, and with it every other connection
+// of the thread. The connection whose handler it was closes by its own
+// deadlines or its peer.
+void run_guarded(asio::io_context& context) {
+  for (;;) {
+    try {
+      context.run();
+      return;
+    } catch (...) {
+    }
+  }
+}
+
+}  // namespace
+
 io_pool::io_pool(std::size_t threads) {
   if (threads == 0) {
     threads = usable_cpus();
@@ -37,7 +56,7 @@ io_pool::io_pool(std::size_t threads) {
     guards_.push_back(asio::make_work_guard(*contexts_.back()));
   }
   for (auto& context : contexts_) {
-    threads_.emplace_back([context] { context->run(); });
+    threads_.emplace_back([context] { run_guarded(*context); });
   }
 }
 
