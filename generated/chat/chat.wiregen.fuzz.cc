@@ -59,29 +59,8 @@ class fuzz_client_handler final : public client_handler {
   wiregen::fuzz::script& script_;
 };
 
-/// Both dispatchers over the fuzzing handlers; the input picks the side.
-class fuzz_side {
- public:
-  fuzz_side(wiregen::fuzz::script& script, bool client_side)
-      : client_side_(client_side), server_handler_(script), client_handler_(script) {}
-  fuzz_side(const fuzz_side&) = delete;
-  fuzz_side& operator=(const fuzz_side&) = delete;
-
-  std::error_code dispatch(const frame_header& header, std::span<const std::uint8_t> frame,
-                           std::size_t header_size) {
-    return client_side_ ? client_.dispatch(client_session_, header, frame, header_size)
-                        : server_.dispatch(server_session_, header, frame, header_size);
-  }
-
- private:
-  bool client_side_;
-  fuzz_server_handler server_handler_;
-  fuzz_client_handler client_handler_;
-  server_dispatcher server_{server_handler_};
-  client_dispatcher client_{client_handler_};
-  server_session server_session_{wiregen::fuzz::reply_sink()};
-  client_session client_session_{wiregen::fuzz::reply_sink()};
-};
+using fuzz_side = wiregen::fuzz::both_sides<server_dispatcher, fuzz_server_handler, server_session,
+                                            client_dispatcher, fuzz_client_handler, client_session>;
 
 /// Real frames of every message, for the seed corpus.
 void write_seeds(wiregen::fuzz::seed_writer& seeds) {

@@ -35,16 +35,7 @@ class fuzz_client_handler final : public client_handler {
   wiregen::fuzz::script& script_;
 };
 
-/// The server's handler, which receives the lines.
-class fuzz_side {
- public:
-  explicit fuzz_side(wiregen::fuzz::script& script) : handler_(script) {}
-  void deliver(std::string_view line) { handler_.on_line(session_, line); }
-
- private:
-  fuzz_server_handler handler_;
-  server_session session_{wiregen::fuzz::reply_sink()};
-};
+using fuzz_side = wiregen::fuzz::line_side<fuzz_server_handler, server_session>;
 
 /// Real frames of every message, for the seed corpus.
 void write_seeds(wiregen::fuzz::seed_writer& seeds) {

@@ -175,6 +175,46 @@ inline std::shared_ptr<datagram_peer> reply_sink() {
   return made->peer;
 }
 
+/// Both sides of a binary protocol over its fuzzing handlers (generated,
+/// calling the script); the input picks the side that decodes.
+template <class ServerDispatcher, class ServerHandler, class ServerSession, class ClientDispatcher,
+          class ClientHandler, class ClientSession>
+class both_sides {
+ public:
+  both_sides(script& handlers, bool client_side)
+      : client_side_(client_side), server_handler_(handlers), client_handler_(handlers) {}
+  both_sides(const both_sides&) = delete;
+  both_sides& operator=(const both_sides&) = delete;
+
+  template <class Header>
+  std::error_code dispatch(const Header& header, std::span<const std::uint8_t> frame,
+                           std::size_t header_size) {
+    return client_side_ ? client_.dispatch(client_session_, header, frame, header_size)
+                        : server_.dispatch(server_session_, header, frame, header_size);
+  }
+
+ private:
+  bool client_side_;
+  ServerHandler server_handler_;
+  ClientHandler client_handler_;
+  ServerDispatcher server_{server_handler_};
+  ClientDispatcher client_{client_handler_};
+  ServerSession server_session_{reply_sink()};
+  ClientSession client_session_{reply_sink()};
+};
+
+/// The server's side of a text-line protocol: its handler gets the lines.
+template <class Handler, class Session>
+class line_side {
+ public:
+  explicit line_side(script& handlers) : handler_(handlers) {}
+  void deliver(std::string_view line) { handler_.on_line(session_, line); }
+
+ private:
+  Handler handler_;
+  Session session_{reply_sink()};
+};
+
 /// Where the reads of a stream end: 1 to 64 bytes, or up to 4 KiB, as a
 /// small generator seeded by the input says.
 class splitter {
