@@ -14,10 +14,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 limit=(-max_total_time="${1:-300}")
-budget="each target ${1:-300} s"
+budget="${1:-300} s"
 if [ "${1:-}" = "--runs" ]; then
   limit=(-runs="$2")
-  budget="each target $2 inputs"
+  budget="$2 inputs"
   shift 2
 else
   shift || true
@@ -54,7 +54,9 @@ printf '%s\n' "${targets[@]}" |
     "${targets[@]}" <<'PY'
 import datetime, glob, os, re, sys
 
-campaign, doc, budget, targets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+campaign, doc, targets = sys.argv[1], sys.argv[2], sys.argv[4:]
+amount, unit = sys.argv[3].split()
+budget = f"each target {int(amount):,} {unit}"
 text = open(doc).read()
 begin, end = "<!-- fuzz-campaign:begin -->", "<!-- fuzz-campaign:end -->"
 before, rest = text.split(begin)
