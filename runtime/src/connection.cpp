@@ -192,7 +192,9 @@ void connection::start(std::function<void(std::error_code)> started) {
       self->open();
       return;
     }
-    startup->run(self, clamp_wait(self->options().handshake_timeout), &connection::started);
+    self->transfer_->handshake_began = clock::now();
+    self->transfer_->deadline.watch(*self);
+    startup->run(self, &connection::started);
   });
 }
 
@@ -232,6 +234,11 @@ void connection::open() {
   }
   if (auto* watch = liveness()) {
     watch->refile();
+  }
+  if (awaits_first_frame()) {
+    // Held until the first frame, so that the frame deadline's wheel entry
+    // also times out a peer that never sends.
+    transfer().deadline.watch(*this);
   }
   if (write_deferred_) {
     write_deferred_ = false;
@@ -348,6 +355,9 @@ void connection::finish(std::error_code reason) {
   state_.store(state::closed);
   if (auto* watch = liveness()) {
     watch->stop();
+  }
+  if (transfer_ != nullptr) {
+    transfer_->deadline.cancel();
   }
   if (occasional_ && occasional_->drain) {
     occasional_->drain->timer.cancel();

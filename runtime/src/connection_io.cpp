@@ -53,7 +53,7 @@ void connection::rest_if_idle() {
     return;  // the write still works in its block
   }
   // A closed connection has nothing left to decode or write.
-  if (transfer_->at_rest() || is_closed()) {
+  if ((transfer_->at_rest() && !awaits_first_frame()) || is_closed()) {
     account_memory(true);
     detail::transfer_state::give_back(std::exchange(transfer_, nullptr));
     return;
@@ -199,6 +199,7 @@ void connection::on_read(std::error_code ec, std::size_t n) {
     return;
   }
   decode_input();
+  await_rest_of_frame();
   if (!is_closed() && !throttled()) {
     rest_if_idle();  // the input is its own now: what it holds is counted
     if (budget_allows_reading()) {
@@ -225,6 +226,11 @@ void connection::decode_input() {
   }
   decoding_here = outer;
   t.input.consume(result.consumed);
+  if (result.frames > 0 || result.skipped > 0 || result.throttled) {
+    // A frame ended (or the rest waits for the rate limit, not the peer):
+    // whatever is left began arriving only now.
+    t.frame_began = {};
+  }
   if (result.frames > 0) {
     frames_in_.fetch_add(result.frames, std::memory_order_relaxed);
     if (auto* watch = liveness()) {
@@ -283,9 +289,33 @@ void connection::resume_reading() {
     watch->on_resumed(clock::now());
   }
   decode_input();
+  await_rest_of_frame();
   if (!is_closed() && !throttled()) {
     read_more();
   }
+}
+
+void connection::await_rest_of_frame() {
+  if (transfer_ == nullptr || is_closed() || throttled()) {
+    return;
+  }
+  auto& t = *transfer_;
+  if (!t.loop.mid_frame(t.input.size())) {
+    t.frame_began = {};
+    return;
+  }
+  if (home_->options->partial_frame_timeout.count() == 0) {
+    return;
+  }
+  if (t.frame_began == clock::time_point{}) {
+    t.frame_began = clock::now();
+  }
+  t.deadline.watch(*this);
+}
+
+bool connection::awaits_first_frame() const noexcept {
+  return opened_ && home_->options->first_frame_timeout.count() > 0 &&
+         frames_in_.load(std::memory_order_relaxed) == 0 && is_serving();
 }
 
 void connection::on_peer_eof() {

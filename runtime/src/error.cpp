@@ -57,7 +57,7 @@ class wiregen_category final : public std::error_category {
       case error::stopped:
         return "stopped; cannot be started again";
       case error::handshake_timeout:
-        return "TLS handshake timed out";
+        return "handshake (PROXY header, TLS) timed out";
       case error::tls_not_configured:
         return "TLS needs a certificate chain and a private key";
       case error::untrusted_proxy:
@@ -77,7 +77,7 @@ class wiregen_category final : public std::error_category {
       case error::checksum_mismatch:
         return "frame checksum does not match its bytes";
       case error::frame_timeout:
-        return "no complete frame within the frame timeout";
+        return "a frame did not complete within its deadline";
       case error::line_too_long:
         return "line longer than the maximum line length";
       case error::invalid_line:
@@ -98,6 +98,8 @@ class wiregen_category final : public std::error_category {
         return "every request id is taken by a waiting call";
       case error::overloaded:
         return "the server's memory budget is spent: a connection holding much was closed";
+      case error::too_many_handshakes:
+        return "too many TLS handshakes in progress";
     }
     return "unknown wiregen error " + std::to_string(value);
   }

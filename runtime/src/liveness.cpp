@@ -16,12 +16,11 @@ bool enabled(Duration d) noexcept {
 
 bool liveness::wanted(const connection_options& options) noexcept {
   return enabled(options.read_idle_timeout) || enabled(options.write_stall_timeout) ||
-         enabled(options.first_frame_timeout) || enabled(options.frame_timeout) ||
-         enabled(options.heartbeat_interval);
+         enabled(options.frame_timeout) || enabled(options.heartbeat_interval);
 }
 
 void liveness::start(clock::time_point now) {
-  opened_at_ = last_read_ = last_frame_ = last_send_ = now;
+  last_read_ = last_frame_ = last_send_ = now;
   refile();
 }
 
@@ -36,9 +35,6 @@ void liveness::on_write_started(clock::time_point now) {
 liveness::clock::time_point liveness::next_due() const noexcept {
   auto due = clock::time_point::max();
   const bool serving = conn_.is_serving();
-  if (serving && enabled(options_.first_frame_timeout) && !first_frame_seen_) {
-    due = std::min(due, opened_at_ + options_.first_frame_timeout);
-  }
   if (serving && enabled(options_.read_idle_timeout)) {
     due = std::min(due, last_read_ + options_.read_idle_timeout);
   }
@@ -78,11 +74,6 @@ void liveness::expired(clock::time_point now) {
     return;
   }
   const bool serving = conn_.is_serving();
-  if (serving && enabled(options_.first_frame_timeout) && !first_frame_seen_ &&
-      now >= opened_at_ + options_.first_frame_timeout) {
-    conn_.finish(error::first_frame_timeout);
-    return;
-  }
   if (serving && enabled(options_.read_idle_timeout) &&
       now >= last_read_ + options_.read_idle_timeout) {
     conn_.finish(error::read_idle_timeout);

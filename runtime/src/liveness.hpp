@@ -32,10 +32,7 @@ class liveness final : public timer_wheel::entry {
   /// The connection opened at `now`: every clock starts, and the entry is filed.
   void start(clock::time_point now);
   void on_read(clock::time_point now) noexcept { last_read_ = now; }
-  void on_frames(clock::time_point now) noexcept {
-    last_frame_ = now;
-    first_frame_seen_ = true;
-  }
+  void on_frames(clock::time_point now) noexcept { last_frame_ = now; }
   /// Reading resumed after a throttle: the peer was held back, not idle.
   void on_resumed(clock::time_point now) noexcept { last_read_ = last_frame_ = now; }
   /// A write round began: a write stall deadline may come before whatever
@@ -54,13 +51,11 @@ class liveness final : public timer_wheel::entry {
   connection& conn_;
   const connection_options& options_;
   timer_wheel& wheel_;
-  clock::time_point opened_at_;
   clock::time_point last_read_;
   clock::time_point last_frame_;
   clock::time_point last_write_progress_;
   clock::time_point last_send_;
   clock::time_point due_;  // what the wheel entry is filed for
-  bool first_frame_seen_ = false;
 };
 
 }  // namespace wiregen::detail

@@ -248,6 +248,13 @@ void server::on_accepted(std::error_code ec, tcp_socket socket,
       setup.tls = detail::tls_setup{tls_context_, true, {}, false};
     }
   }
+  if (setup.tls) {
+    setup.handshake_slot = take_handshake_slot();
+    if (!setup.handshake_slot) {
+      refuse(socket, remote, error::too_many_handshakes);
+      return;
+    }
+  }
   setup.trusted_proxies = trusted_proxies_;
   // on_accept and the per-address limit come after the PROXY header, so
   // that they see the client's address rather than the balancer's.
@@ -275,6 +282,16 @@ void server::refuse(tcp_socket& socket, const asio::ip::tcp::endpoint& remote,
   } catch (...) {
     // Reporting must not take the accept loop down.
   }
+}
+
+std::shared_ptr<void> server::take_handshake_slot() {
+  const std::size_t limit = options_.max_tls_handshakes;
+  if (tls_handshakes_->fetch_add(1) >= limit && limit != 0) {
+    tls_handshakes_->fetch_sub(1);
+    return nullptr;
+  }
+  // Given back when the connection's startup ends, on its own thread.
+  return {tls_handshakes_.get(), [count = tls_handshakes_](void*) { count->fetch_sub(1); }};
 }
 
 bool server::take_accept_token() {

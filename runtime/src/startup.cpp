@@ -8,20 +8,9 @@
 
 namespace wiregen::detail {
 
-void startup::run(const std::shared_ptr<connection>& conn, std::chrono::milliseconds deadline,
-                  done_handler done) {
+void startup::run(const std::shared_ptr<connection>& conn, done_handler done) {
   done_ = done;
-  const bool expects_proxy_header = trusted_proxies_ != nullptr;
-  if ((expects_proxy_header || conn->stream_.has_tls()) && deadline.count() > 0) {
-    deadline_ = std::make_unique<asio::steady_timer>(conn->context(), deadline);
-    deadline_->async_wait([weak = std::weak_ptr<connection>(conn)](std::error_code ec) {
-      auto self = weak.lock();
-      if (!ec && self && !self->was_opened()) {
-        self->finish(error::handshake_timeout);
-      }
-    });
-  }
-  if (!expects_proxy_header) {
+  if (trusted_proxies_ == nullptr) {
     admit(conn);
     return;
   }
@@ -97,9 +86,6 @@ void startup::admit(const std::shared_ptr<connection>& conn) {
 }
 
 void startup::finish(connection& conn, std::error_code outcome) {
-  if (deadline_) {
-    deadline_->cancel();
-  }
   done_(conn, outcome);
 }
 

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <asio/steady_timer.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,6 +25,7 @@ class startup {
   startup(connection_setup setup, std::function<void(std::error_code)> started)
       : trusted_proxies_(std::move(setup.trusted_proxies)),
         admit_(std::move(setup.admit)),
+        handshake_slot_(std::move(setup.handshake_slot)),
         started_(std::move(started)) {}
 
   /// Whether anything at all happens before the connection opens.
@@ -34,9 +33,9 @@ class startup {
     return setup.tls || setup.trusted_proxies || setup.admit;
   }
 
-  /// Runs every step for `conn`; `deadline` zero means none.
-  void run(const std::shared_ptr<connection>& conn, std::chrono::milliseconds deadline,
-           done_handler done);
+  /// Runs every step for `conn`; its deadline (handshake_timeout) is the
+  /// connection's peer_deadline.
+  void run(const std::shared_ptr<connection>& conn, done_handler done);
 
   /// Tells whoever waits for the connection to start (a client's
   /// connect()) how it went; once.
@@ -54,9 +53,9 @@ class startup {
 
   std::shared_ptr<const std::vector<proxy_protocol::network>> trusted_proxies_;
   std::function<std::error_code(connection&)> admit_;
+  std::shared_ptr<void> handshake_slot_;
   std::function<void(std::error_code)> started_;
   std::vector<std::uint8_t> proxy_bytes_;
-  std::unique_ptr<asio::steady_timer> deadline_;
   done_handler done_ = nullptr;
 };
 

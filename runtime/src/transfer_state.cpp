@@ -23,6 +23,7 @@ void transfer_state::give_back(transfer_state* state) noexcept {
   if (state == nullptr) {
     return;
   }
+  state->deadline.cancel();
   state->startup.reset();
   buffer_pool::give_back(state->input);
   buffer_pool::give_back(state->writing);
@@ -31,6 +32,7 @@ void transfer_state::give_back(transfer_state* state) noexcept {
   state->close_reason = {};
   state->budget_steps = 0;
   state->paused_for_memory = false;
+  state->handshake_began = state->frame_began = {};
   cache::give_back(state);
 }
 

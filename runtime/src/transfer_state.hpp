@@ -1,10 +1,12 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <system_error>
 
+#include "peer_deadline.hpp"
 #include "startup.hpp"
 #include "wiregen/byte_buffer.hpp"
 #include "wiregen/frame_loop.hpp"
@@ -29,6 +31,11 @@ struct transfer_state {
   // steps (detail::memory_budget), and whether reading waits for it.
   std::uint32_t budget_steps = 0;
   bool paused_for_memory = false;
+  // When what the peer owes began: the handshake (before the connection
+  // opens), the frame whose rest has not arrived (zero between frames).
+  std::chrono::steady_clock::time_point handshake_began;
+  std::chrono::steady_clock::time_point frame_began;
+  peer_deadline deadline;
 
   /// Whether giving it back loses nothing: no bytes held, no write out,
   /// no frame half decoded or half skipped.

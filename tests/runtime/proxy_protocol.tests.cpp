@@ -221,6 +221,21 @@ TEST_CASE("proxy protocol: a header from an untrusted address, or a bad one, clo
     CHECK(handler.refused[0] == wiregen::error::bad_proxy_header);
     CHECK(handler.addresses.empty());
   }
+  SECTION("a header that stops halfway is cut off by the handshake deadline") {
+    address_recorder handler;
+    auto options = behind_proxy();
+    options.connection.handshake_timeout = 200ms;
+    bench::server server(handler, options);
+    REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+    const auto began = std::chrono::steady_clock::now();
+    wiregen::test::raw_peer stalled(server.port());
+    stalled.write("PROXY TCP4 203.0.113.9 ");
+    CHECK(stalled.read_until_closed());
+    REQUIRE(handler.events.wait([&] { return handler.refused.size() == 1; }));
+    CHECK(handler.refused[0] == wiregen::error::handshake_timeout);
+    CHECK(std::chrono::steady_clock::now() - began >= 200ms);
+    CHECK(handler.addresses.empty());
+  }
   SECTION("enabled without anyone to trust") {
     address_recorder handler;
     bench::server server(handler, behind_proxy({}));

@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "support/bench_peers.hpp"
@@ -204,4 +206,114 @@ TEST_CASE("timeouts: the heartbeat is sent by the sides the spec lets send it",
   CHECK(bench_dispatcher.heartbeat().empty());
   pulse::server_dispatcher pulse_dispatcher(handler);
   CHECK(pulse_dispatcher.heartbeat().size() == pulse::framing::header_size);
+}
+
+namespace {
+
+// A bench-protocol frame header: u32 length (type and payload), u16 type 1.
+std::string echo_request_header(std::uint32_t payload_size) {
+  const std::uint32_t length = payload_size + 2;
+  return {static_cast<char>(length >> 24),
+          static_cast<char>(length >> 16),
+          static_cast<char>(length >> 8),
+          static_cast<char>(length),
+          '\0',
+          '\x01'};
+}
+
+}  // namespace
+
+TEST_CASE("timeouts: the deadlines a server starts with, and a client's", "[runtime][timeouts]") {
+  const wiregen::server_options server;
+  CHECK(server.connection.first_frame_timeout == 30s);
+  CHECK(server.connection.partial_frame_timeout == 60s);
+  CHECK(server.connection.handshake_timeout == 10s);
+  // A client's server may speak only when asked: no first-frame deadline.
+  const wiregen::client_options client;
+  CHECK(client.connection.first_frame_timeout == 0ms);
+  CHECK(client.connection.partial_frame_timeout == 60s);
+}
+
+TEST_CASE(
+    "timeouts: a frame must complete within partial_frame_timeout of its first byte, "
+    "however its bytes trickle; idle time between frames does not count",
+    "[runtime][timeouts]") {
+  wiregen::test::recording_server handler;
+  auto options = wiregen::test::with_threads(1);
+  options.connection.partial_frame_timeout = 300ms;
+  bench::server server(handler, options);
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  wiregen::test::raw_peer peer(server.port());
+  std::error_code ec;
+  peer.write(echo_request_header(0));
+  CHECK(peer.read(6, ec).size() == 6);
+  // Idle for twice the deadline (the pattern under test), then served again.
+  std::this_thread::sleep_for(600ms);
+  peer.write(echo_request_header(0));
+  CHECK(peer.read(6, ec).size() == 6);
+  REQUIRE_FALSE(ec);
+
+  // A 1000-byte frame whose bytes come one every 20 ms: each resets no clock.
+  const auto began = clock_type::now();
+  REQUIRE_FALSE(peer.try_write(echo_request_header(1000)));
+  int trickled = 0;
+  while (!peer.try_write("x") && ++trickled < 200 &&
+         handler.events.read([&] { return handler.reasons.empty(); })) {
+    std::this_thread::sleep_for(20ms);  // the trickle under test
+  }
+  REQUIRE(handler.wait_closed(1));
+  CHECK(handler.reasons[0] == wiregen::error::frame_timeout);
+  const auto held = clock_type::now() - began;
+  CHECK(held >= 300ms);
+  CHECK(held < 3s);
+  CHECK(trickled < 150);
+}
+
+TEST_CASE("timeouts: frames held back by the message rate are not a slow frame",
+          "[runtime][timeouts]") {
+  wiregen::test::recording_server handler;
+  auto options = wiregen::test::with_threads(1);
+  options.connection.partial_frame_timeout = 200ms;
+  options.connection.message_rate = 20;
+  options.connection.message_burst = 1;
+  bench::server server(handler, options);
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  wiregen::test::reply_counter counter;
+  bench::client client(counter);
+  REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+  // 20 requests in one go take about a second to be let through, five
+  // deadlines' worth, the last ones waiting whole in the server's input.
+  for (std::uint64_t seq = 0; seq < 20; ++seq) {
+    bench::EchoRequest request;
+    request.set_seq(seq);
+    REQUIRE_FALSE(client.send(request));
+  }
+  REQUIRE(counter.wait_received(20));
+  CHECK(handler.events.read([&] { return handler.reasons.empty(); }));
+}
+
+TEST_CASE(
+    "timeouts: a server's peer that never sends is closed by the first-frame deadline "
+    "while another's frames flow",
+    "[runtime][timeouts]") {
+  wiregen::test::recording_server handler;
+  auto options = wiregen::test::with_threads(1);
+  options.connection.first_frame_timeout = 300ms;
+  bench::server server(handler, options);
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  const auto began = clock_type::now();
+  wiregen::test::raw_peer silent(server.port());
+  wiregen::test::raw_peer talker(server.port());
+  std::error_code ec;
+  talker.write(echo_request_header(0));
+  CHECK(talker.read(6, ec).size() == 6);
+  CHECK(silent.read_until_closed());
+  REQUIRE(handler.wait_closed(1));
+  CHECK(handler.reasons[0] == wiregen::error::first_frame_timeout);
+  CHECK(clock_type::now() - began >= 300ms);
+  // The talker sent its first frame: it is still served.
+  talker.write(echo_request_header(0));
+  CHECK(talker.read(6, ec).size() == 6);
+  CHECK_FALSE(ec);
+  CHECK(handler.events.read([&] { return handler.reasons.size() == 1; }));
 }

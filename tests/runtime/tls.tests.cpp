@@ -331,3 +331,37 @@ TEST_CASE("tls: an auto-reconnecting client keeps redialing through refused hand
   REQUIRE(counter.events.wait([&] { return counter.connected == 2; }));
   REQUIRE(echoes(client, counter, 0));
 }
+
+TEST_CASE(
+    "tls: handshakes in progress are bounded by max_tls_handshakes; a freed slot takes the "
+    "next one",
+    "[runtime][tls][limits]") {
+  CHECK(wiregen::server_options{}.max_tls_handshakes == 1024);
+  auto options = tls_server();
+  options.max_tls_handshakes = 2;
+  tls_server_handler handler;
+  bench::server server(handler, options);
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  // Two peers that connect and never start their handshake take both
+  // slots; the kernel hands connections over in the order they came.
+  auto first = std::make_unique<wiregen::test::raw_peer>(server.port());
+  wiregen::test::raw_peer second(server.port());
+  wiregen::test::raw_peer third(server.port());
+  CHECK(third.read_until_closed());
+  REQUIRE(handler.wait_refused(1));
+  CHECK(handler.refused[0] == wiregen::error::too_many_handshakes);
+
+  // One of them leaves: its slot is free once the server has seen it go.
+  first.reset();
+  REQUIRE(handler.wait_refused(2));
+  reply_counter counter;
+  bench::client client(counter, tls_client());
+  REQUIRE_FALSE(client.connect("localhost", server.port()));
+  CHECK(echoes(client, counter, 0));
+  // An open connection holds no slot: the next stalled peer gets the last.
+  wiregen::test::raw_peer fourth(server.port());
+  wiregen::test::raw_peer fifth(server.port());
+  CHECK(fifth.read_until_closed());
+  REQUIRE(handler.wait_refused(3));
+  CHECK(handler.refused[2] == wiregen::error::too_many_handshakes);
+}

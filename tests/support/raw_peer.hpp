@@ -22,6 +22,13 @@ class raw_peer {
 
   void write(const std::string& bytes) { asio::write(socket_, asio::buffer(bytes)); }
 
+  /// Writes `bytes`; the error, if the peer is gone, instead of a throw.
+  std::error_code try_write(const std::string& bytes) {
+    std::error_code ec;
+    asio::write(socket_, asio::buffer(bytes), ec);
+    return ec;
+  }
+
   /// Reads exactly `n` bytes, or fewer if the peer closes; `ec` tells which.
   std::string read(std::size_t n, std::error_code& ec) {
     std::string bytes(n, '\0');

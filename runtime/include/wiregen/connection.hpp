@@ -45,6 +45,7 @@ class connection_manager;
 struct landing;
 class memory_budget;
 class liveness;
+class peer_deadline;
 class startup;
 struct transfer_state;
 }  // namespace detail
@@ -57,6 +58,9 @@ struct connection_setup {
   std::optional<detail::tls_setup> tls;
   std::shared_ptr<const std::vector<proxy_protocol::network>> trusted_proxies;
   std::function<std::error_code(connection&)> admit;
+  /// Held until the connection opens or closes: a server counts its TLS
+  /// handshakes in progress by these.
+  std::shared_ptr<void> handshake_slot;
 };
 
 /// Hears of connections that closed: told on the connection's thread once,
@@ -227,6 +231,7 @@ class connection final : public std::enable_shared_from_this<connection>,
 
  private:
   friend class detail::liveness;
+  friend class detail::peer_deadline;
   friend class detail::startup;
   friend class detail::connection_manager;
   friend struct detail::landing;
@@ -250,6 +255,8 @@ class connection final : public std::enable_shared_from_this<connection>,
   void read_more();
   void on_read(std::error_code ec, std::size_t n);
   void decode_input();
+  void await_rest_of_frame();
+  bool awaits_first_frame() const noexcept;
   void throttle();
   void resume_reading();
   bool budget_allows_reading();

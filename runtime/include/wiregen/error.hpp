@@ -51,7 +51,7 @@ enum class error {
   send_cancelled,
   /// The server or client was stopped; it cannot be started again.
   stopped,
-  /// The TLS handshake did not finish within handshake_timeout.
+  /// The PROXY header and TLS handshake did not finish within handshake_timeout.
   handshake_timeout,
   /// TLS is asked for without what it needs (a certificate and key for a
   /// server); the message names what is missing.
@@ -72,7 +72,8 @@ enum class error {
   malformed_varint,
   /// A frame's checksum trailer does not match its bytes.
   checksum_mismatch,
-  /// A frame did not complete within frame_timeout of the previous one.
+  /// A frame did not complete in time: within frame_timeout of the
+  /// previous one, or within partial_frame_timeout of its first byte.
   frame_timeout,
   /// A received line is longer than the spec's max_length.
   line_too_long,
@@ -98,6 +99,9 @@ enum class error {
   /// The server's memory budget (server_options::memory_budget) ran out:
   /// one of the connections holding the most was closed.
   overloaded,
+  /// The server already runs max_tls_handshakes TLS handshakes; the new
+  /// connection was closed.
+  too_many_handshakes,
 };
 
 /// The category of wiregen::error; its name() is "wiregen".

@@ -73,18 +73,32 @@ struct connection_options {
   /// for this long: the peer stopped reading.
   std::chrono::milliseconds write_stall_timeout{0};
   /// Close with error::first_frame_timeout when no complete frame arrived
-  /// this long after the connection was established.
+  /// this long after the connection was established. Off for a client; a
+  /// server's connections start with 30 s (server_options::connection).
+  /// While it runs, a connection holds its transfer state (about 200
+  /// bytes), so that one that never sends is timed out by the same wheel
+  /// entry as a slow frame.
   std::chrono::milliseconds first_frame_timeout{0};
+  /// Close with error::frame_timeout when a frame (or line) whose first
+  /// bytes arrived is not complete this long after: a peer that announces
+  /// a large frame and trickles it, or sends all of it but a byte, holds
+  /// its bytes this long at most. Only a connection in the middle of a
+  /// frame is watched, so it costs an idle one nothing. Time spent held
+  /// back by message_rate does not count.
+  std::chrono::milliseconds partial_frame_timeout{60000};
   /// Close with error::frame_timeout when a frame does not complete within
   /// this long of the previous one (of the connection's start, for the
-  /// first): a read deadline per frame, as a line server sets one per line.
-  /// Unlike read_idle_timeout, a peer trickling bytes does not reset it.
+  /// first): a read deadline per frame, as a line server sets one per line,
+  /// which also closes a connection idle for this long. Unlike
+  /// read_idle_timeout, a peer trickling bytes does not reset it.
   std::chrono::milliseconds frame_timeout{0};
   /// Send the spec's heartbeat message after this long without sending
   /// anything. Needs a `heartbeat` in the framing spec.
   std::chrono::milliseconds heartbeat_interval{0};
-  /// How long the PROXY protocol header and the TLS handshake may take
-  /// together before the connection is closed with error::handshake_timeout.
+  /// How long everything before the connection opens (the PROXY protocol
+  /// header, admission, the TLS handshake) may take together before the
+  /// connection is closed with error::handshake_timeout. A plain TCP
+  /// connection has no handshake: first_frame_timeout bounds its start.
   std::chrono::milliseconds handshake_timeout{10000};
   /// Received messages per second allowed, on average (a token bucket);
   /// 0 means no limit.
@@ -92,7 +106,17 @@ struct connection_options {
   /// Messages that may arrive at once above the rate; 0 means one second's worth.
   std::size_t message_burst = 0;
   rate_limit_action on_rate_exceeded = rate_limit_action::delay;
+
+  /// What a server's connections start with: these defaults, and a
+  /// first_frame_timeout of 30 s.
+  static connection_options accepted();
 };
+
+inline connection_options connection_options::accepted() {
+  connection_options options;
+  options.first_frame_timeout = std::chrono::seconds(30);
+  return options;
+}
 
 /// Settings of a wiregen::server.
 struct server_options {
@@ -133,14 +157,21 @@ struct server_options {
   /// closed with error::overloaded. Connections exchanging small frames
   /// are never held back. 0 means no budget.
   std::size_t memory_budget = 64 * 1024 * 1024;
+  /// TLS handshakes in progress at once; a connection accepted beyond it is
+  /// closed at once with error::too_many_handshakes. Each holds OpenSSL's
+  /// state (tens of KiB) for up to handshake_timeout, so this bounds what
+  /// peers that connect and stall can pin. 0 means no limit.
+  std::size_t max_tls_handshakes = 1024;
   /// New connections per second accepted, on average (a token bucket);
   /// faster ones are closed at once with error::accept_rate_exceeded. 0
   /// means no limit.
   double accept_rate = 0;
   /// Connections accepted at once above the rate; 0 means one second's worth.
   std::size_t accept_burst = 0;
-  /// Applied to every accepted connection.
-  connection_options connection;
+  /// Applied to every accepted connection. Unlike a client's, these start
+  /// with a first-frame deadline: a public port must not let a peer that
+  /// connects and sends nothing hold a connection forever.
+  connection_options connection = connection_options::accepted();
 };
 
 /// Redialing with exponential backoff and jitter.

@@ -117,6 +117,11 @@ class server {
   std::shared_ptr<const std::vector<proxy_protocol::network>> trusted_proxies_;
   std::optional<detail::token_bucket> accept_bucket_;  // the accept rate (accept thread)
   std::size_t max_connections_ = SIZE_MAX;  // options_.max_connections, or derived; set by listen()
+  // TLS handshakes in progress: each connection's startup holds a slot
+  // (take_handshake_slot) until it opens or closes.
+  std::shared_ptr<std::atomic<std::size_t>> tls_handshakes_ =
+      std::make_shared<std::atomic<std::size_t>>(0);
+  std::shared_ptr<void> take_handshake_slot();
 };
 
 }  // namespace wiregen

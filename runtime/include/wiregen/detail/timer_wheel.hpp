@@ -38,6 +38,13 @@ class timer_wheel final : public asio::execution_context::service {
    protected:
     ~entry() = default;
 
+    /// Out of whichever wheel holds it; harmless if none does.
+    void withdraw() noexcept {
+      if (wheel_ != nullptr) {
+        wheel_->cancel(*this);
+      }
+    }
+
    private:
     friend class timer_wheel;
     timer_wheel* wheel_ = nullptr;
