@@ -4,6 +4,7 @@
 // each reply to its request's sender.
 //
 //   echo_server --listen 127.0.0.1:7000 [--threads N] [--reuse-port] [--udp]
+//               [--tls-cert chain.pem --tls-key key.pem]
 //
 // --reuse-port lets several echo_server processes share the port
 // (SO_REUSEPORT), one per core or more: bench/run.py serves 100,000
@@ -41,7 +42,9 @@ class echo_handler final : public bench::server_handler {
 thread_local bench::EchoReply echo_handler::reply_;
 
 int usage(const char* program) {
-  std::fprintf(stderr, "usage: %s --listen HOST:PORT [--threads N] [--reuse-port] [--udp]\n",
+  std::fprintf(stderr,
+               "usage: %s --listen HOST:PORT [--threads N] [--reuse-port] [--udp]\n"
+               "          [--tls-cert FILE --tls-key FILE]\n",
                program);
   return 2;
 }
@@ -72,6 +75,8 @@ int main(int argc, char** argv) {
   wiregen::host_port listen;
   bool have_listen = false;
   bool udp = false;
+  std::string tls_cert;
+  std::string tls_key;
   wiregen::server_options options;
   for (int i = 1; i < argc; ++i) {
     const std::string_view flag = argv[i];
@@ -84,12 +89,21 @@ int main(int argc, char** argv) {
       have_listen = true;
     } else if (flag == "--threads" && has_value) {
       options.io_threads = std::strtoul(argv[++i], nullptr, 10);
+    } else if (flag == "--tls-cert" && has_value) {
+      tls_cert = argv[++i];
+    } else if (flag == "--tls-key" && has_value) {
+      tls_key = argv[++i];
     } else {
       return usage(argv[0]);
     }
   }
-  if (!have_listen) {
+  if (!have_listen || tls_cert.empty() != tls_key.empty()) {
     return usage(argv[0]);
+  }
+  if (!tls_cert.empty()) {
+    options.tls.emplace();
+    options.tls->certificate_chain_file = tls_cert;
+    options.tls->private_key_file = tls_key;
   }
 
   wiregen::shutdown_signals signals;
@@ -103,7 +117,8 @@ int main(int argc, char** argv) {
                  listen.port, ec.message().c_str());
     return 1;
   }
-  std::fprintf(stderr, "echo_server: listening on %s:%u\n", listen.host.c_str(), server.port());
+  std::fprintf(stderr, "echo_server: listening on %s:%u%s\n", listen.host.c_str(), server.port(),
+               tls_cert.empty() ? "" : " (TLS)");
   signals.wait();
   const auto forced = server.stop(wiregen::stop_mode::graceful_wait, std::chrono::seconds(5));
   std::fprintf(stderr, "echo_server: stopped (%zu connection(s) forced)\n", forced);

@@ -31,6 +31,9 @@ std::error_code apply_common(context_holder& holder, const tls_common_options& o
                              asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
                              asio::ssl::context::single_dh_use);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  // OpenSSL's record buffers (about 33 KiB) go back while a connection has
+  // nothing to read or write, as ours do: idle TLS connections stay smaller.
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   const int min = options.min_version == tls_version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
   const int max = options.max_version == tls_version::tls1_2 ? TLS1_2_VERSION : TLS1_3_VERSION;
   if (min > max) {
