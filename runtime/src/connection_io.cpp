@@ -53,7 +53,11 @@ void connection::rest_if_idle() {
     return;  // the write still works in its block
   }
   // A closed connection has nothing left to decode or write.
-  if ((transfer_->at_rest() && !awaits_first_frame()) || is_closed()) {
+  // One paused by the memory budget keeps its state, which says so, until
+  // it reads again.
+  const bool at_rest =
+      transfer_->at_rest() && !transfer_->paused_for_memory && !awaits_first_frame();
+  if (at_rest || is_closed()) {
     account_memory(true);
     detail::transfer_state::give_back(std::exchange(transfer_, nullptr));
     return;
@@ -67,17 +71,26 @@ void connection::account_memory(bool releasing) {
     return;
   }
   // The input is the connection's own here (settled): what a partial frame
-  // holds; the block being written is output held. Bytes, not capacity:
-  // large buffers are mapped, and only the pages written are resident.
+  // holds; the block being written and the queue behind it are output held.
+  // Bytes, not capacity: large buffers are mapped, and only the pages
+  // written are resident.
+  // The queue's count (under its lock) covers the block being written too;
+  // it is asked only while a block is out: with none, nothing is queued
+  // but what a write round is about to take.
   auto& t = *transfer_;
-  const std::size_t unwritten =
-      t.writing.size() > t.write_offset ? t.writing.size() - t.write_offset : 0;
-  const std::size_t held = t.input.size() + unwritten;
+  const std::size_t output = t.writing.empty() ? 0 : queue_.queued_bytes();
+  const std::size_t held = t.input.size() + output;
   const auto steps =
       releasing ? 0u : static_cast<std::uint32_t>(held / detail::memory_budget::step);
   if (steps != t.budget_steps) {
+    const bool freed = steps < t.budget_steps;
     budget->change(*this, t.budget_steps, steps);
     t.budget_steps = steps;
+    if (freed && t.paused_for_memory && !releasing) {
+      // Paused for what its queue held, which has gone out: it may read
+      // again, whatever the others hold (resume_after_budget asks).
+      asio::post(context(), [self = shared_from_this()] { self->resume_after_budget(); });
+    }
   }
 }
 
@@ -396,6 +409,7 @@ void connection::write_pending() {
       return;
     }
     t.write_offset = 0;
+    account_memory();  // what was written is freed; what was queued meanwhile, held
     if (auto* watch = liveness()) {
       watch->on_write_started(clock::now());
     }

@@ -150,12 +150,13 @@ struct server_options {
   /// /64, which one host may rotate through. 0 means no limit.
   std::size_t max_connections_per_address = 0;
   /// The bytes all connections together may hold for partial frames and
-  /// the output being written. Over it, a connection holding 64 KiB or more
-  /// that wants to read more of its frame waits (its peer is pushed back by
-  /// TCP) until bytes are freed, one of them at a time going on so that
-  /// frames still complete; past a quarter more, such a connection is
-  /// closed with error::overloaded. Connections exchanging small frames
-  /// are never held back. 0 means no budget.
+  /// output not written yet (send queues). Over it, a connection holding
+  /// 64 KiB or more that wants to read more waits (its peer is pushed back
+  /// by TCP, and sends no more requests to queue replies for) until bytes
+  /// are freed, one of them at a time going on so that frames still
+  /// complete; past a quarter more, such a connection is closed with
+  /// error::overloaded. Connections exchanging small frames are never held
+  /// back. 0 means no budget.
   std::size_t memory_budget = 64 * 1024 * 1024;
   /// TLS handshakes in progress at once; a connection accepted beyond it is
   /// closed at once with error::too_many_handshakes. Each holds OpenSSL's
