@@ -17,15 +17,9 @@ import subprocess
 import sys
 import time
 
+from procfs import vm_size_kib
+
 FRAME = 4 * 1024 * 1024
-
-
-def vm_size_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmSize")
 
 
 def echo(sock, seq):

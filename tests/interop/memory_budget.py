@@ -21,15 +21,9 @@ import struct
 import sys
 import time
 
+from procfs import rss_kib
+
 FRAME = 4 * 1024 * 1024  # echo.framing.textpb: max_frame_size
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
 
 
 def echo(sock, seq):
