@@ -108,13 +108,13 @@ class chat_printer final : public chat::client_handler {
 }  // namespace
 
 int main(int argc, char** argv) {
-  wiregen::host_port target;
+  wiregen::socket_address target;
   std::string label = "chat";
   std::string tls_ca;
   bool have_target = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
-    if (flag == "--connect" && !wiregen::parse_host_port(argv[i + 1], target)) {
+    if (flag == "--connect" && !wiregen::parse_socket_address(argv[i + 1], target)) {
       have_target = true;
     } else if (flag == "--name") {
       label = argv[i + 1];
@@ -123,9 +123,10 @@ int main(int argc, char** argv) {
     }
   }
   if (!have_target || argc % 2 == 0) {
-    std::fprintf(stderr,
-                 "usage: %s --connect HOST:PORT [--name LABEL] [--tls-ca CA.pem] < commands\n",
-                 argv[0]);
+    std::fprintf(
+        stderr,
+        "usage: %s --connect HOST:PORT|unix:PATH [--name LABEL] [--tls-ca CA.pem] < commands\n",
+        argv[0]);
     return 2;
   }
 
@@ -137,7 +138,7 @@ int main(int argc, char** argv) {
     options.tls->ca_file = tls_ca;
   }
   chat::client client(printer, options);
-  if (const auto ec = client.connect(target.host, target.port)) {
+  if (const auto ec = client.connect(target)) {
     std::fprintf(stderr, "%s | cannot connect: %s\n", label.c_str(), ec.message().c_str());
     return 1;
   }

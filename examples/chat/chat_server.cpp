@@ -2,6 +2,7 @@
 // a room is pushed to everyone in it. Prints what happens, one line per event.
 //
 //   chat_server --listen 127.0.0.1:7100 [--tls-cert chain.pem --tls-key key.pem]
+//   chat_server --listen unix:/tmp/chat.sock
 //
 // With TLS, SIGHUP reloads the certificate and key: new connections use the
 // new ones, open connections keep theirs.
@@ -15,13 +16,13 @@
 #include "chat_room.hpp"
 
 int main(int argc, char** argv) {
-  wiregen::host_port listen;
+  wiregen::socket_address listen;
   bool have_listen = false;
   std::string tls_cert;
   std::string tls_key;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
-    if (flag == "--listen" && !wiregen::parse_host_port(argv[i + 1], listen)) {
+    if (flag == "--listen" && !wiregen::parse_socket_address(argv[i + 1], listen)) {
       have_listen = true;
     } else if (flag == "--tls-cert") {
       tls_cert = argv[i + 1];
@@ -33,7 +34,8 @@ int main(int argc, char** argv) {
     }
   }
   if (!have_listen || argc % 2 == 0 || tls_cert.empty() != tls_key.empty()) {
-    std::fprintf(stderr, "usage: %s --listen HOST:PORT [--tls-cert FILE --tls-key FILE]\n",
+    std::fprintf(stderr,
+                 "usage: %s --listen HOST:PORT|unix:PATH [--tls-cert FILE --tls-key FILE]\n",
                  argv[0]);
     return 2;
   }
@@ -54,20 +56,21 @@ int main(int argc, char** argv) {
     options.tls->private_key_file = tls_key;
   }
   chat::server server(handler, options);
-  if (const auto ec = server.listen(listen.host, listen.port)) {
-    std::fprintf(stderr, "chat_server: cannot listen on %s:%u: %s\n", listen.host.c_str(),
-                 listen.port, ec.message().c_str());
+  if (const auto ec = server.listen(listen)) {
+    std::fprintf(stderr, "chat_server: cannot listen on %s: %s\n", listen.to_string().c_str(),
+                 ec.message().c_str());
     return 1;
   }
-  std::printf("chat_server: listening on %s:%u%s\n", listen.host.c_str(), server.port(),
+  std::printf("chat_server: listening on %s%s\n",
+              server.local_addresses().front().to_string().c_str(),
               tls_cert.empty() ? "" : " (TLS)");
   std::fflush(stdout);
   if (!tls_cert.empty()) {
     signals.on_reload([&] {
       const auto ec = server.reload_tls();
-      std::printf("chat_server: SIGHUP: %s\n",
-                  ec ? ("certificate reload failed: " + ec.message()).c_str()
-                     : "certificate reloaded");
+      std::printf(
+          "chat_server: SIGHUP: %s\n",
+          ec ? ("certificate reload failed: " + ec.message()).c_str() : "certificate reloaded");
       std::fflush(stdout);
     });
   }

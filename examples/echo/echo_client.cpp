@@ -1,7 +1,8 @@
 // Sends N EchoRequests over one connection, keeping up to P outstanding,
 // checks that every EchoReply matches its request, and prints a summary.
 //
-//   echo_client --connect 127.0.0.1:7000 [--requests N] [--pipeline P] [--payload-size S]
+//   echo_client --connect 127.0.0.1:7000|unix:/tmp/echo.sock [--requests N] [--pipeline P]
+//   [--payload-size S]
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -72,16 +73,17 @@ class checking_handler final : public bench::client_handler {
 };
 
 int usage(const char* program) {
-  std::fprintf(stderr,
-               "usage: %s --connect HOST:PORT [--requests N] [--pipeline P] [--payload-size S]\n",
-               program);
+  std::fprintf(
+      stderr,
+      "usage: %s --connect HOST:PORT|unix:PATH [--requests N] [--pipeline P] [--payload-size S]\n",
+      program);
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  wiregen::host_port target;
+  wiregen::socket_address target;
   bool have_target = false;
   std::uint64_t requests = 1000;
   std::uint64_t pipeline = 16;
@@ -89,7 +91,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     const char* value = argv[i + 1];
-    if (flag == "--connect" && !wiregen::parse_host_port(value, target)) {
+    if (flag == "--connect" && !wiregen::parse_socket_address(value, target)) {
       have_target = true;
     } else if (flag == "--requests") {
       requests = std::strtoull(value, nullptr, 10);
@@ -107,9 +109,9 @@ int main(int argc, char** argv) {
 
   checking_handler handler(payload_size);
   bench::client client(handler);
-  if (const auto ec = client.connect(target.host, target.port)) {
-    std::fprintf(stderr, "echo_client: cannot connect to %s:%u: %s\n", target.host.c_str(),
-                 target.port, ec.message().c_str());
+  if (const auto ec = client.connect(target)) {
+    std::fprintf(stderr, "echo_client: cannot connect to %s: %s\n", target.to_string().c_str(),
+                 ec.message().c_str());
     return 1;
   }
   const auto session = client.session();

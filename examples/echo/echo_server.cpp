@@ -5,7 +5,10 @@
 //
 //   echo_server --listen 127.0.0.1:7000 [--threads N] [--reuse-port] [--udp]
 //               [--tls-cert chain.pem --tls-key key.pem]
+//   echo_server --listen unix:/tmp/echo.sock [--socket-mode 0660]
+//   echo_server --listen systemd        (sockets passed by systemd: LISTEN_FDS)
 //
+// --listen may be given several times, e.g. a TCP port and a Unix socket.
 // --reuse-port lets several echo_server processes share the port
 // (SO_REUSEPORT), one per core or more: bench/run.py serves 100,000
 // connections that way.
@@ -15,6 +18,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <wiregen/address.hpp>
 #include <wiregen/message_reuse.hpp>
@@ -43,13 +47,14 @@ thread_local bench::EchoReply echo_handler::reply_;
 
 int usage(const char* program) {
   std::fprintf(stderr,
-               "usage: %s --listen HOST:PORT [--threads N] [--reuse-port] [--udp]\n"
-               "          [--tls-cert FILE --tls-key FILE]\n",
+               "usage: %s --listen HOST:PORT|unix:PATH|unix:@NAME|systemd ... [--threads N]\n"
+               "          [--reuse-port] [--udp] [--tls-cert FILE --tls-key FILE]\n"
+               "          [--socket-mode OCTAL]\n",
                program);
   return 2;
 }
 
-int serve_udp(echo_handler& handler, const wiregen::host_port& listen,
+int serve_udp(echo_handler& handler, const wiregen::socket_address& listen,
               wiregen::shutdown_signals& signals) {
   bench::datagram_server server(handler);
   if (const auto ec = server.bind(listen.host, listen.port)) {
@@ -72,8 +77,8 @@ int main(int argc, char** argv) {
   // 1 MiB payload's string) in its heap after they are freed; a fixed
   // threshold hands them back to the system (docs/runtime.md, section 9a).
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-  wiregen::host_port listen;
-  bool have_listen = false;
+  std::vector<wiregen::socket_address> listens;
+  bool from_systemd = false;
   bool udp = false;
   std::string tls_cert;
   std::string tls_key;
@@ -81,14 +86,21 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view flag = argv[i];
     const bool has_value = i + 1 < argc;
+    wiregen::socket_address address;
     if (flag == "--udp") {
       udp = true;
     } else if (flag == "--reuse-port") {
       options.reuse_port = true;
-    } else if (flag == "--listen" && has_value && !wiregen::parse_host_port(argv[++i], listen)) {
-      have_listen = true;
+    } else if (flag == "--listen" && has_value && std::string_view(argv[i + 1]) == "systemd") {
+      from_systemd = true;
+      ++i;
+    } else if (flag == "--listen" && has_value &&
+               !wiregen::parse_socket_address(argv[++i], address)) {
+      listens.push_back(std::move(address));
     } else if (flag == "--threads" && has_value) {
       options.io_threads = std::strtoul(argv[++i], nullptr, 10);
+    } else if (flag == "--socket-mode" && has_value) {
+      options.unix_socket.mode = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 8));
     } else if (flag == "--tls-cert" && has_value) {
       tls_cert = argv[++i];
     } else if (flag == "--tls-key" && has_value) {
@@ -97,7 +109,7 @@ int main(int argc, char** argv) {
       return usage(argv[0]);
     }
   }
-  if (!have_listen || tls_cert.empty() != tls_key.empty()) {
+  if ((listens.empty() && !from_systemd) || tls_cert.empty() != tls_key.empty()) {
     return usage(argv[0]);
   }
   if (!tls_cert.empty()) {
@@ -109,16 +121,29 @@ int main(int argc, char** argv) {
   wiregen::shutdown_signals signals;
   echo_handler handler;
   if (udp) {
-    return serve_udp(handler, listen, signals);
+    if (listens.size() != 1 || listens.front().is_unix()) {
+      return usage(argv[0]);
+    }
+    return serve_udp(handler, listens.front(), signals);
   }
   bench::server server(handler, options);
-  if (const auto ec = server.listen(listen.host, listen.port)) {
-    std::fprintf(stderr, "echo_server: cannot listen on %s:%u: %s\n", listen.host.c_str(),
-                 listen.port, ec.message().c_str());
-    return 1;
+  if (from_systemd) {
+    if (const auto ec = server.listen_systemd()) {
+      std::fprintf(stderr, "echo_server: no sockets from systemd: %s\n", ec.message().c_str());
+      return 1;
+    }
   }
-  std::fprintf(stderr, "echo_server: listening on %s:%u%s\n", listen.host.c_str(), server.port(),
-               tls_cert.empty() ? "" : " (TLS)");
+  for (const auto& address : listens) {
+    if (const auto ec = server.listen(address)) {
+      std::fprintf(stderr, "echo_server: cannot listen on %s: %s\n", address.to_string().c_str(),
+                   ec.message().c_str());
+      return 1;
+    }
+  }
+  for (const auto& address : server.local_addresses()) {
+    std::fprintf(stderr, "echo_server: listening on %s%s\n", address.to_string().c_str(),
+                 tls_cert.empty() ? "" : " (TLS)");
+  }
   signals.wait();
   const auto forced = server.stop(wiregen::stop_mode::graceful_wait, std::chrono::seconds(5));
   std::fprintf(stderr, "echo_server: stopped (%zu connection(s) forced)\n", forced);

@@ -8,7 +8,9 @@
 #include <cmath>
 #include <future>
 #include <utility>
+#include <vector>
 
+#include "socket_names.hpp"
 #include "wiregen/error.hpp"
 
 namespace wiregen {
@@ -18,13 +20,13 @@ namespace {
 // The state of one dial attempt, shared by the resolve, connect and timer
 // handlers; whichever finishes first completes it.
 struct dial_attempt {
-  dial_attempt(asio::io_context& context, std::chrono::milliseconds timeout)
-      : resolver(context), socket(context), timer(context) {
+  dial_attempt(asio::io_context& context, std::chrono::milliseconds timeout,
+               std::function<void(std::error_code, stream_socket)> done)
+      : resolver(context), socket(context), timer(context), done(std::move(done)) {
     timer.expires_after(timeout);
   }
 
-  template <class Done>
-  void complete(std::error_code ec, Done& done) {
+  void complete(std::error_code ec) {
     if (finished) {
       return;
     }
@@ -39,12 +41,23 @@ struct dial_attempt {
   }
 
   asio::ip::tcp::resolver resolver;
-  tcp_socket socket;
+  stream_socket socket;
   asio::steady_timer timer;
+  std::function<void(std::error_code, stream_socket)> done;
   bool finished = false;
 };
 
 }  // namespace
+
+// One connect() or one reconnect: its attempts, and the backoff between
+// them on one timer.
+struct client::dial_chain {
+  explicit dial_chain(asio::io_context& context) : timer(context) {}
+
+  asio::steady_timer timer;
+  std::weak_ptr<dial_attempt> attempt;
+  std::error_code cancelled;  // why the chain was cut short, if it was
+};
 
 client::client(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<dial_events> dials,
                client_options options)
@@ -62,12 +75,19 @@ client::~client() {
 }
 
 std::error_code client::connect(std::string_view host, std::uint16_t port) {
+  return connect(socket_address::tcp(std::string(host), port));
+}
+
+std::error_code client::connect(const socket_address& address, std::stop_token cancel) {
   if (stopping_.load()) {
     return error::stopped;
   }
   if (pool_.owns_current_thread()) {
     // It would wait for its own thread: connect from outside the handlers.
     return std::make_error_code(std::errc::resource_deadlock_would_occur);
+  }
+  if (cancel.stop_requested()) {
+    return asio::error::operation_aborted;
   }
   std::shared_ptr<asio::ssl::context> tls_context;
   if (options_.tls) {
@@ -76,14 +96,16 @@ std::error_code client::connect(std::string_view host, std::uint16_t port) {
     }
   }
   std::promise<std::error_code> outcome;
-  asio::post(*pool_.first(), [this, &outcome, host = std::string(host), port,
+  auto answer = outcome.get_future();
+  // Shared with the cancellation, which may come while the chain runs.
+  auto chain_slot = std::make_shared<std::weak_ptr<dial_chain>>();
+  asio::post(*pool_.first(), [this, &outcome, address, chain_slot,
                               tls_context = std::move(tls_context)]() mutable {
-    host_ = host;
-    port_ = port;
+    target_ = address;
     tls_context_ = std::move(tls_context);
-    auto timer = std::make_shared<asio::steady_timer>(*pool_.first());
-    track(timer);
-    dial(1, options_.retry.attempts, timer, [this, &outcome](std::error_code ec, tcp_socket s) {
+    auto chain = start_chain();
+    *chain_slot = chain;
+    dial(1, options_.retry.attempts, chain, [this, &outcome](std::error_code ec, stream_socket s) {
       // The caller wakes once on_connected has run, or with what
       // refused the connection (a failed TLS handshake, say).
       auto report = [&outcome](std::error_code result) { outcome.set_value(result); };
@@ -94,19 +116,32 @@ std::error_code client::connect(std::string_view host, std::uint16_t port) {
       }
     });
   });
-  return outcome.get_future().get();
+  std::stop_callback on_cancel(cancel, [this, chain_slot] {
+    asio::post(*pool_.first(), [chain_slot] {
+      if (auto chain = chain_slot->lock()) {
+        cancel_chain(*chain, asio::error::operation_aborted);
+      }
+    });
+  });
+  return answer.get();
 }
 
-void client::dial(unsigned attempt, unsigned attempts, std::shared_ptr<asio::steady_timer> timer,
+void client::dial(unsigned attempt, unsigned attempts, std::shared_ptr<dial_chain> chain,
                   dial_done done) {
-  if (stopping_.load()) {
-    done(error::stopped, tcp_socket(*pool_.first()));
+  if (stopping_.load() || chain->cancelled) {
+    done(chain->cancelled ? chain->cancelled : std::error_code(error::stopped),
+         stream_socket(*pool_.first()));
     return;
   }
-  dial_once([this, attempt, attempts, timer, done = std::move(done)](std::error_code ec,
-                                                                     tcp_socket s) mutable {
+  auto& current = *chain;
+  dial_once(current, [this, attempt, attempts, chain = std::move(chain), done = std::move(done)](
+                         std::error_code ec, stream_socket s) mutable {
     if (!ec) {
       done(ec, std::move(s));
+      return;
+    }
+    if (chain->cancelled) {
+      done(chain->cancelled, std::move(s));
       return;
     }
     try {
@@ -118,42 +153,65 @@ void client::dial(unsigned attempt, unsigned attempts, std::shared_ptr<asio::ste
       done(stopping_.load() ? std::error_code(error::stopped) : ec, std::move(s));
       return;
     }
-    timer->expires_after(backoff(attempt));
-    timer->async_wait(
-        [this, attempt, attempts, timer, done = std::move(done)](std::error_code) mutable {
-          // Woken early only by stop(), which dial() notices.
-          dial(attempt + 1, attempts, std::move(timer), std::move(done));
-        });
+    chain->timer.expires_after(backoff(attempt));
+    auto& timer = chain->timer;
+    timer.async_wait([this, attempt, attempts, chain = std::move(chain),
+                      done = std::move(done)](std::error_code) mutable {
+      // Woken early only by a stop or a cancellation, which dial() notices.
+      dial(attempt + 1, attempts, std::move(chain), std::move(done));
+    });
   });
 }
 
-void client::dial_once(dial_done done) {
-  auto attempt = std::make_shared<dial_attempt>(*pool_.first(), options_.connect_timeout);
-  auto finish = std::make_shared<dial_done>(std::move(done));
-  attempt->timer.async_wait([attempt, finish](std::error_code ec) {
+void client::dial_once(dial_chain& chain, dial_done done) {
+  auto attempt =
+      std::make_shared<dial_attempt>(*pool_.first(), options_.connect_timeout, std::move(done));
+  chain.attempt = attempt;
+  attempt->timer.async_wait([attempt](std::error_code ec) {
     if (!ec) {
-      attempt->complete(error::connect_timeout, *finish);
+      attempt->complete(error::connect_timeout);
     }
   });
+  if (target_.is_unix()) {
+    attempt->socket.async_connect(detail::unix_endpoint(target_),
+                                  [attempt](std::error_code ec) { attempt->complete(ec); });
+    return;
+  }
   attempt->resolver.async_resolve(
-      host_, std::to_string(port_),
-      [attempt, finish](std::error_code ec, const asio::ip::tcp::resolver::results_type& results) {
+      target_.host, std::to_string(target_.port),
+      [attempt](std::error_code ec, const asio::ip::tcp::resolver::results_type& results) {
         if (ec || attempt->finished) {
-          attempt->complete(ec, *finish);
+          attempt->complete(ec);
           return;
         }
-        asio::async_connect(attempt->socket, results,
-                            [attempt, finish](std::error_code connect_ec, const auto&) {
-                              attempt->complete(connect_ec, *finish);
-                            });
+        // Tried in the resolver's order; the socket is generic, so it
+        // takes generic endpoints.
+        std::vector<asio::generic::stream_protocol::endpoint> endpoints;
+        for (const auto& entry : results) {
+          endpoints.emplace_back(entry.endpoint());
+        }
+        asio::async_connect(
+            attempt->socket, endpoints,
+            [attempt](std::error_code connect_ec, const auto&) { attempt->complete(connect_ec); });
       });
 }
 
-void client::track(const std::shared_ptr<asio::steady_timer>& timer) {
-  // Once per dial chain, which waits on this one timer however many times
-  // it backs off; a chain that ended left an expired entry.
-  std::erase_if(backoff_timers_, [](const auto& weak) { return weak.expired(); });
-  backoff_timers_.push_back(timer);
+std::shared_ptr<client::dial_chain> client::start_chain() {
+  // A chain that ended left an expired entry.
+  std::erase_if(chains_, [](const auto& weak) { return weak.expired(); });
+  auto chain = std::make_shared<dial_chain>(*pool_.first());
+  chains_.push_back(chain);
+  return chain;
+}
+
+void client::cancel_chain(dial_chain& chain, std::error_code reason) {
+  if (!chain.cancelled) {
+    chain.cancelled = reason;
+  }
+  chain.timer.cancel();
+  if (auto attempt = chain.attempt.lock()) {
+    attempt->complete(reason);
+  }
 }
 
 std::chrono::milliseconds client::backoff(unsigned attempt) {
@@ -167,18 +225,21 @@ std::chrono::milliseconds client::backoff(unsigned attempt) {
       static_cast<long long>(std::max(0.0, capped * (1 + spread(random_)))));
 }
 
-bool client::attach(tcp_socket socket, std::function<void(std::error_code)> started) {
+bool client::attach(stream_socket socket, std::function<void(std::error_code)> started) {
   connection_setup setup;
   if (tls_context_) {
     const auto& tls = *options_.tls;
-    setup.tls =
-        detail::tls_setup{tls_context_, false, tls.server_name.empty() ? host_ : tls.server_name,
-                          !tls.insecure_skip_verify};
+    setup.tls = detail::tls_setup{tls_context_, false,
+                                  tls.server_name.empty() ? target_.host : tls.server_name,
+                                  !tls.insecure_skip_verify};
   }
   if (!home_) {
-    home_ = connection::share_home({pool_.first(), streams_,
-                                    connection::share_options(options_.connection), &observer_,
-                                    nullptr});
+    home_ = connection::share_home({pool_.first(),
+                                    streams_,
+                                    connection::share_options(options_.connection),
+                                    &observer_,
+                                    nullptr,
+                                    {}});
   }
   auto conn = std::make_shared<wiregen::connection>(home_, std::move(socket), std::move(setup));
   if (started) {
@@ -237,10 +298,9 @@ void client::on_lost(wiregen::connection& lost, std::error_code reason) {
     }
   }
   redial_streak_ = lasted ? 0 : redial_streak_ + 1;
-  auto timer = std::make_shared<asio::steady_timer>(*pool_.first());
-  track(timer);
-  auto redial = [this, timer] {
-    dial(1, 0, timer, [this](std::error_code ec, tcp_socket s) {
+  auto chain = start_chain();
+  auto redial = [this, chain] {
+    dial(1, 0, chain, [this](std::error_code ec, stream_socket s) {
       if (!ec) {
         attach(std::move(s), {});
       }
@@ -250,8 +310,8 @@ void client::on_lost(wiregen::connection& lost, std::error_code reason) {
     redial();
     return;
   }
-  timer->expires_after(backoff(redial_streak_));
-  timer->async_wait([redial](std::error_code) { redial(); });  // dial() notices a stop()
+  chain->timer.expires_after(backoff(redial_streak_));
+  chain->timer.async_wait([redial](std::error_code) { redial(); });  // dial() notices a stop()
 }
 
 std::shared_ptr<connection> client::connection() const {
@@ -279,12 +339,12 @@ void client::stop(stop_mode mode, std::chrono::milliseconds deadline) {
     backlog_frames_ = 0;
   }
   asio::post(*pool_.first(), [this] {
-    for (const auto& weak : backoff_timers_) {
-      if (auto timer = weak.lock()) {
-        timer->cancel();
+    for (const auto& weak : chains_) {
+      if (auto chain = weak.lock()) {
+        cancel_chain(*chain, error::stopped);
       }
     }
-    backoff_timers_.clear();
+    chains_.clear();
   });
   if (conn) {
     conn->stop(mode, deadline);

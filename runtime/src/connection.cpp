@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <asio/detail/socket_option.hpp>
 #include <asio/post.hpp>
@@ -14,6 +15,7 @@
 #include "connection_parts.hpp"
 #include "liveness.hpp"
 #include "peer_identity.hpp"
+#include "socket_names.hpp"
 #include "startup.hpp"
 #include "transfer_state.hpp"
 #include "waits.hpp"
@@ -32,7 +34,7 @@ using keep_count = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPCNT
 
 // Socket options are best effort: a socket the kernel will not tune still
 // works, so failures are ignored rather than refusing the connection.
-void apply_socket_options(tcp_socket& socket, const connection_options& options) {
+void apply_socket_options(stream_socket& socket, const connection_options& options) {
   std::error_code ignored;
   socket.set_option(asio::ip::tcp::no_delay(options.tcp_nodelay), ignored);
   if (options.keepalive.enabled) {
@@ -64,6 +66,9 @@ std::shared_ptr<const connection_home> connection::share_home(connection_home ho
   if (!home.options) {
     home.options = share_options({});
   }
+  const auto& options = *home.options;
+  home.queue_bounds = {options.max_queued_bytes, options.low_watermark,
+                       options.max_queued_frames == 0 ? SIZE_MAX : options.max_queued_frames};
   return std::make_shared<const connection_home>(std::move(home));
 }
 
@@ -80,19 +85,28 @@ std::shared_ptr<const connection_home> checked(std::shared_ptr<const connection_
 
 }  // namespace
 
-connection::connection(std::shared_ptr<const connection_home> home, tcp_socket socket,
+connection::connection(std::shared_ptr<const connection_home> home, stream_socket socket,
                        connection_setup setup)
     : home_(checked(std::move(home))),
       stream_(std::move(socket)),
-      queue_(home_->options->max_queued_bytes, home_->options->low_watermark, *this),
+      queue_(home_->queue_bounds, *this),
       id_(detail::next_connection_id()) {
   const auto& options = *home_->options;
   auto& socket_ref = stream_.socket();
   std::error_code ec;
-  remote_endpoint_ = socket_ref.remote_endpoint(ec);
-  endpoint_known_ = !ec;
+  const auto peer = socket_ref.remote_endpoint(ec);
+  if (!ec) {
+    if (const auto ip = detail::ip_endpoint(peer)) {
+      remote_endpoint_ = *ip;
+      peer_.store(peer_kind::ip, std::memory_order_relaxed);
+    } else if (peer.protocol().family() == AF_UNIX) {
+      peer_.store(peer_kind::unix_socket, std::memory_order_relaxed);
+    }
+  }
   native_handle_ = socket_ref.is_open() ? socket_ref.native_handle() : -1;
-  apply_socket_options(socket_ref, options);
+  if (peer_.load(std::memory_order_relaxed) != peer_kind::unix_socket) {
+    apply_socket_options(socket_ref, options);  // TCP's options mean nothing to a Unix socket
+  }
   if (detail::liveness::wanted(options)) {
     occasional().liveness =
         std::make_unique<detail::liveness>(*this, options, detail::timer_wheel::of(context()));
@@ -143,17 +157,49 @@ bool connection::is_writing() const noexcept {
 }
 
 std::string connection::remote_address() const {
-  return endpoint_known_ ? detail::format_endpoint(remote_endpoint_) : "unknown";
+  switch (peer_.load(std::memory_order_relaxed)) {
+    case peer_kind::ip:
+    case peer_kind::ip_over_unix:
+      return detail::format_endpoint(remote_endpoint_);
+    case peer_kind::unix_socket: {
+      // The peer is usually unnamed (a client's end): the socket file both
+      // ends share names the connection, whichever end bound it.
+      auto name = detail::peer_name(native_handle_);
+      if (!name || name->path.empty()) {
+        name = detail::local_name(native_handle_);
+      }
+      return name && !name->path.empty() ? name->to_string() : "unix";
+    }
+    case peer_kind::unknown:
+      break;
+  }
+  return "unknown";
+}
+
+std::string connection::local_address() const {
+  const auto name = detail::local_name(native_handle_);
+  return name ? name->to_string() : "unknown";
 }
 
 asio::ip::tcp::endpoint connection::local_endpoint() const noexcept {
   asio::ip::tcp::endpoint local;
   auto length = static_cast<socklen_t>(local.capacity());
-  if (native_handle_ < 0 || ::getsockname(native_handle_, local.data(), &length) != 0) {
+  if (native_handle_ < 0 || ::getsockname(native_handle_, local.data(), &length) != 0 ||
+      (local.data()->sa_family != AF_INET && local.data()->sa_family != AF_INET6)) {
     return {};
   }
   local.resize(length);
   return local;
+}
+
+std::optional<connection::peer_credentials> connection::unix_peer() const noexcept {
+  ucred credentials{};
+  socklen_t length = sizeof credentials;
+  if (!is_unix_socket() || native_handle_ < 0 ||
+      ::getsockopt(native_handle_, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {
+    return std::nullopt;
+  }
+  return peer_credentials{credentials.pid, credentials.uid, credentials.gid};
 }
 
 connection_stats connection::stats() const {

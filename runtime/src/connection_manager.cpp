@@ -63,8 +63,10 @@ bool connection_manager::start(const std::shared_ptr<connection>& conn) {
 }
 
 std::error_code connection_manager::admit_address(const connection& conn, std::size_t limit) {
-  if (limit == 0) {
-    return {};
+  const auto peer = conn.peer_.load(std::memory_order_relaxed);
+  if (limit == 0 ||
+      (peer != connection::peer_kind::ip && peer != connection::peer_kind::ip_over_unix)) {
+    return {};  // a Unix-domain peer has no address to count by
   }
   const auto address = peer_group(conn.remote_endpoint().address());
   std::lock_guard lock(mutex_);

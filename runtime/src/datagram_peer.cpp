@@ -24,6 +24,16 @@ std::string datagram_peer::remote_address() const {
   return detail::format_endpoint(remote_);
 }
 
+std::string datagram_peer::local_address() const {
+  std::error_code ec;
+  asio::ip::udp::endpoint local;
+  {
+    std::lock_guard lock(socket_->mutex);
+    local = socket_->socket.local_endpoint(ec);
+  }
+  return ec ? "unknown" : detail::format_endpoint(local);
+}
+
 namespace detail {
 
 std::error_code datagram_socket::send_to(std::span<const std::uint8_t> datagram,

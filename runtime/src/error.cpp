@@ -100,6 +100,8 @@ class wiregen_category final : public std::error_category {
         return "the server's memory budget is spent: a connection holding much was closed";
       case error::too_many_handshakes:
         return "too many TLS handshakes in progress";
+      case error::no_inherited_sockets:
+        return "no listening sockets were passed to this process (LISTEN_FDS)";
     }
     return "unknown wiregen error " + std::to_string(value);
   }

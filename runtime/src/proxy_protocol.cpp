@@ -158,6 +158,9 @@ std::error_code parse(std::span<const std::uint8_t> bytes, header& out) {
 }
 
 bool network::contains(const asio::ip::address& candidate) const noexcept {
+  if (unix_peers) {
+    return false;
+  }
   auto normalize = [](const asio::ip::address& a) {
     if (a.is_v6() && a.to_v6().is_v4_mapped()) {
       return asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()));
@@ -198,6 +201,12 @@ std::error_code parse_networks(const std::vector<std::string>& entries, std::vec
                                std::string& bad_entry) {
   out.clear();
   for (const auto& entry : entries) {
+    if (entry == "unix") {
+      network unix_peers;
+      unix_peers.unix_peers = true;
+      out.push_back(unix_peers);
+      continue;
+    }
     const auto slash = entry.find('/');
     std::error_code ec;
     network net;

@@ -242,7 +242,7 @@ void send_queue::release(std::size_t n) {
     if (anyone_waiting_locked()) {
       admit_locked(admitted);
     }
-    if (!writable_.load() && !anyone_waiting_locked() && queued_bytes_ <= low_watermark_) {
+    if (!writable_.load() && !anyone_waiting_locked() && queued_bytes_ <= bounds_.low_watermark) {
       writable_.store(true);
       owner_.writability_changed();
     }

@@ -1,7 +1,5 @@
 #include "wiregen/server.hpp"
 
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <asio/ip/address.hpp>
 #include <asio/post.hpp>
 
@@ -10,7 +8,9 @@
 #include <future>
 #include <vector>
 
+#include "listener.hpp"
 #include "memory_budget.hpp"
+#include "socket_names.hpp"
 #include "waits.hpp"
 #include "wiregen/error.hpp"
 
@@ -24,29 +24,6 @@ namespace {
 constexpr std::chrono::milliseconds first_accept_backoff{5};
 constexpr std::chrono::milliseconds longest_accept_backoff{1000};
 
-std::error_code set_reuse_port(asio::ip::tcp::acceptor& acceptor) {
-  const int on = 1;
-  if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
-    return {errno, std::system_category()};
-  }
-  return {};
-}
-
-// Descriptors kept back from connections: listening sockets, files, logs,
-// and each I/O thread's epoll and wake-up descriptors.
-constexpr std::size_t reserved_descriptors = 64;
-constexpr std::size_t reserved_per_io_thread = 4;
-
-std::size_t connections_the_descriptors_allow(std::size_t io_threads) {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
-    return SIZE_MAX;
-  }
-  const std::size_t reserve = reserved_descriptors + reserved_per_io_thread * io_threads;
-  const auto soft = static_cast<std::size_t>(limit.rlim_cur);
-  return soft > reserve ? soft - reserve : 1;
-}
-
 }  // namespace
 
 server::server(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<accept_events> accepts,
@@ -56,8 +33,6 @@ server::server(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<accep
       options_(std::move(options)),
       pool_(options_.io_threads),
       accept_loop_(1),
-      acceptor_(*accept_loop_.first()),
-      accept_retry_(*accept_loop_.first()),
       connections_(*accepts_, [this] { state_.store(run_state::stopped); }) {
   const auto shared_options = connection::share_options(options_.connection);
   const auto budget = options_.memory_budget == 0
@@ -65,11 +40,16 @@ server::server(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<accep
                           : std::make_shared<detail::memory_budget>(options_.memory_budget);
   for (const auto& context : pool_.contexts()) {
     homes_.push_back(
-        connection::share_home({context, streams_, shared_options, &connections_, budget}));
+        connection::share_home({context, streams_, shared_options, &connections_, budget, {}}));
   }
 }
 
 server::~server() {
+  {
+    // A cancellation running right now finishes before this goes on.
+    std::lock_guard lock(listen_mutex_);
+    cancellations_.clear();
+  }
   stop(stop_mode::immediate);
   accept_loop_.stop();
   pool_.stop();
@@ -92,106 +72,18 @@ std::error_code server::reload_tls(const tls_server_options& options) {
   return {};
 }
 
-std::error_code server::listen(std::string_view host, std::uint16_t port) {
-  // Configuration first: a server that cannot do what it was asked to does
-  // not take the port.
-  if (options_.tls) {
-    if (auto ec = reload_tls(*options_.tls)) {
-      return ec;
-    }
-  }
-  if (options_.proxy_protocol.enabled) {
-    auto networks = std::make_shared<std::vector<proxy_protocol::network>>();
-    std::string bad_entry;
-    if (options_.proxy_protocol.trusted_proxies.empty()) {
-      return error::untrusted_proxy;  // nobody would be trusted to send the header
-    }
-    if (auto ec = proxy_protocol::parse_networks(options_.proxy_protocol.trusted_proxies, *networks,
-                                                 bad_entry)) {
-      return ec;
-    }
-    trusted_proxies_ = std::move(networks);
-  }
-  if (options_.accept_rate > 0) {
-    accept_bucket_.emplace(options_.accept_rate, options_.accept_burst,
-                           std::chrono::steady_clock::now());
-  }
-  max_connections_ = options_.max_connections != 0
-                         ? options_.max_connections
-                         : connections_the_descriptors_allow(pool_.contexts().size());
-  if (pool_.owns_current_thread() || accept_loop_.owns_current_thread()) {
-    // It would wait for its own thread: listen from outside the server.
-    return std::make_error_code(std::errc::resource_deadlock_would_occur);
-  }
-  std::promise<std::error_code> done;
-  // The acceptor belongs to the accept loop; touching it there keeps it
-  // single-threaded without a lock.
-  asio::post(*accept_loop_.first(), [&] {
-    if (state_.load() != run_state::idle) {
-      done.set_value(error::stopped);  // stopped (or listening) already
-      return;
-    }
-    std::error_code ec;
-    asio::ip::tcp::resolver resolver(*accept_loop_.first());
-    const auto results =
-        resolver.resolve(host, std::to_string(port), asio::ip::tcp::resolver::passive, ec);
-    if (ec) {
-      done.set_value(ec);
-      return;
-    }
-    for (const auto& entry : results) {
-      acceptor_.close(ec);
-      acceptor_.open(entry.endpoint().protocol(), ec);
-      if (ec) {
-        continue;
-      }
-      acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-      if (options_.reuse_port) {
-        ec = set_reuse_port(acceptor_);
-        if (ec) {
-          continue;
-        }
-      }
-      acceptor_.bind(entry.endpoint(), ec);
-      if (!ec) {
-        acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-      }
-      if (!ec) {
-        break;
-      }
-    }
-    if (ec) {
-      std::error_code ignored;
-      acceptor_.close(ignored);
-      done.set_value(ec);
-      return;
-    }
-    auto expected = run_state::idle;
-    if (!state_.compare_exchange_strong(expected, run_state::running)) {
-      std::error_code ignored;
-      acceptor_.close(ignored);
-      done.set_value(error::stopped);  // a stop() came in meanwhile
-      return;
-    }
-    port_.store(acceptor_.local_endpoint().port());
-    accept_next();
-    done.set_value({});
-  });
-  return done.get_future().get();
-}
-
 std::size_t server::connection_count() const {
   return connections_.size();
 }
 
-void server::accept_next() {
+void server::accept_next(detail::listener& from) {
   auto context = pool_.next();
-  acceptor_.async_accept(*context, [this, context](std::error_code ec, tcp_socket s) {
-    on_accepted(ec, std::move(s), context);
+  from.acceptor.async_accept(*context, [this, &from, context](std::error_code ec, stream_socket s) {
+    on_accepted(from, ec, std::move(s), context);
   });
 }
 
-void server::on_accepted(std::error_code ec, tcp_socket socket,
+void server::on_accepted(detail::listener& from, std::error_code ec, stream_socket socket,
                          std::shared_ptr<asio::io_context> context) {
   if (state_.load() != run_state::running || ec == asio::error::operation_aborted) {
     return;
@@ -202,25 +94,26 @@ void server::on_accepted(std::error_code ec, tcp_socket socket,
     } catch (...) {
       // Reporting must not take the accept loop down.
     }
-    accept_backoff_ = accept_backoff_.count() == 0
-                          ? first_accept_backoff
-                          : std::min(accept_backoff_ * 2, longest_accept_backoff);
-    accept_retry_.expires_after(accept_backoff_);
-    accept_retry_.async_wait([this](std::error_code wait_ec) {
+    from.backoff = from.backoff.count() == 0 ? first_accept_backoff
+                                             : std::min(from.backoff * 2, longest_accept_backoff);
+    from.retry.expires_after(from.backoff);
+    from.retry.async_wait([this, &from](std::error_code wait_ec) {
       if (!wait_ec && state_.load() == run_state::running) {
-        accept_next();
+        accept_next(from);
       }
     });
     return;
   }
-  accept_backoff_ = std::chrono::milliseconds(0);
-  accept_next();  // the next accept is under way while this one is vetted
+  from.backoff = std::chrono::milliseconds(0);
+  accept_next(from);  // the next accept is under way while this one is vetted
 
   std::error_code endpoint_ec;
-  const auto remote = socket.remote_endpoint(endpoint_ec);
+  const auto peer = socket.remote_endpoint(endpoint_ec);
   if (endpoint_ec) {
     return;  // already gone again
   }
+  // A Unix-domain peer has no IP address: events see an unspecified one.
+  const auto remote = detail::ip_endpoint(peer).value_or(asio::ip::tcp::endpoint());
   if (!take_accept_token()) {
     refuse(socket, remote, error::accept_rate_exceeded);
     return;
@@ -273,7 +166,7 @@ void server::on_accepted(std::error_code ec, tcp_socket socket,
   }
 }
 
-void server::refuse(tcp_socket& socket, const asio::ip::tcp::endpoint& remote,
+void server::refuse(stream_socket& socket, const asio::ip::tcp::endpoint& remote,
                     std::error_code reason) {
   std::error_code ignored;
   socket.close(ignored);
@@ -308,10 +201,10 @@ std::error_code server::admit(const connection& conn) {
   return connections_.admit_address(conn, options_.max_connections_per_address);
 }
 
-void server::close_acceptor() {
-  std::error_code ignored;
-  acceptor_.close(ignored);
-  accept_retry_.cancel();
+void server::close_listeners() {
+  for (const auto& listening : listeners_) {
+    listening->close();
+  }
 }
 
 std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
@@ -343,13 +236,13 @@ std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
     return 0;
   }
   if (accept_loop_.owns_current_thread()) {
-    close_acceptor();
+    close_listeners();
   } else {
     // Waiting here makes the port free by the time stop() returns; the
     // accept loop runs no user code but on_accept, so this is quick.
     std::promise<void> closed;
     asio::post(*accept_loop_.first(), [this, &closed] {
-      close_acceptor();
+      close_listeners();
       closed.set_value();
     });
     closed.get_future().wait();

@@ -15,9 +15,13 @@ void startup::run(const std::shared_ptr<connection>& conn, done_handler done) {
     return;
   }
   const auto& trusted = *trusted_proxies_;
+  // A Unix-domain peer is trusted only when the list says "unix": who may
+  // connect is up to the socket file's permissions then.
+  const bool over_unix = conn->is_unix_socket();
   const auto peer = conn->remote_endpoint().address();
-  const bool from_proxy = std::any_of(trusted.begin(), trusted.end(),
-                                      [&](const auto& network) { return network.contains(peer); });
+  const bool from_proxy = std::any_of(trusted.begin(), trusted.end(), [&](const auto& network) {
+    return over_unix ? network.unix_peers : network.contains(peer);
+  });
   if (!from_proxy) {
     finish(*conn, error::untrusted_proxy);
     return;
@@ -41,7 +45,8 @@ void startup::read_proxy_header(const std::shared_ptr<connection>& conn) {
     if (!header.local) {
       // From here on the connection is the client's, not the balancer's.
       conn->remote_endpoint_ = header.source;
-      conn->endpoint_known_ = true;
+      conn->peer_.store(conn->is_unix_socket() ? connection::peer_kind::ip_over_unix
+                                               : connection::peer_kind::ip);
     }
     std::vector<std::uint8_t>().swap(proxy_bytes_);
     admit(conn);

@@ -46,7 +46,7 @@ constexpr std::size_t largest_growth = 64 * 1024;
 // A read that never waits, whatever mode the socket is in: the landing read
 // runs inside the reactor, where a blocking recv would stop the whole I/O
 // thread.
-std::size_t receive_now(tcp_socket& socket, std::uint8_t* data, std::size_t size,
+std::size_t receive_now(stream_socket& socket, std::uint8_t* data, std::size_t size,
                         std::error_code& ec) {
   for (;;) {
     const ssize_t n = ::recv(socket.native_handle(), data, size, MSG_DONTWAIT);
@@ -73,7 +73,7 @@ void io_completion::operator()(std::error_code ec, std::size_t n) const {
   call(*self, ec, n);
 }
 
-tls_layer::tls_layer(tls_setup setup, tcp_socket& socket)
+tls_layer::tls_layer(tls_setup setup, stream_socket& socket)
     : context(std::move(setup.context)), stream(socket, *context), server(setup.server) {
   const auto& name = setup.server_name;
   std::error_code not_an_address;
@@ -87,7 +87,7 @@ tls_layer::tls_layer(tls_setup setup, tcp_socket& socket)
   }
 }
 
-stream::stream(tcp_socket socket) : socket_(std::move(socket)) {
+stream::stream(stream_socket socket) : socket_(std::move(socket)) {
   if (socket_.is_open()) {
     // Plain writes are tried at once (write_now): a full socket must
     // return would_block, never block the loop.
@@ -137,7 +137,7 @@ struct landing_completion {
 // state (docs/runtime.md, 9a): Asio's operation with this completion fits
 // the 96 bytes its readiness wait took.
 static_assert(sizeof(asio::detail::reactive_socket_recv_op<landing, landing_completion,
-                                                           tcp_socket::executor_type>) <= 96);
+                                                           stream_socket::executor_type>) <= 96);
 #endif
 
 }  // namespace

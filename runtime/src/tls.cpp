@@ -3,6 +3,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <asio/ip/address.hpp>
+
 #include "tls_layer.hpp"
 #include "wiregen/error.hpp"
 

@@ -32,8 +32,9 @@ using clock_type = std::chrono::steady_clock;
 struct full_queue {
   /// With `small_socket_buffers` the kernel holds little beside the queue,
   /// but a backlog then drains at a few KiB a second (TCP's small windows).
-  explicit full_queue(std::size_t max_queued_bytes = 64 * 1024, bool small_socket_buffers = true)
-      : server(handler, queue_options(max_queued_bytes, small_socket_buffers)),
+  explicit full_queue(std::size_t max_queued_bytes = 64 * 1024, bool small_socket_buffers = true,
+                      std::size_t max_queued_frames = 0)
+      : server(handler, queue_options(max_queued_bytes, small_socket_buffers, max_queued_frames)),
         client(counter, small_socket_buffers ? wiregen::test::small_buffer_client()
                                              : wiregen::client_options{}) {
     counter.hold = &hold;
@@ -55,8 +56,10 @@ struct full_queue {
     REQUIRE(hold.wait_until_held());
   }
 
-  static wiregen::server_options queue_options(std::size_t max_queued_bytes, bool small) {
+  static wiregen::server_options queue_options(std::size_t max_queued_bytes, bool small,
+                                               std::size_t max_queued_frames) {
     auto options = wiregen::test::small_queue_server(max_queued_bytes);
+    options.connection.max_queued_frames = max_queued_frames;
     if (!small) {
       options.connection.send_buffer_size = 0;  // the kernel's default
     }
@@ -96,6 +99,26 @@ TEST_CASE("send queue: try_send refuses a frame that does not fit, counts it, qu
   CHECK(f.counter.wait_received(f.sent));
   CHECK(f.counter.count() == f.sent);
   CHECK(f.counter.in_order);
+}
+
+TEST_CASE("send queue: bounded in frames, a peer that stops reading meets the same refusal",
+          "[runtime][send]") {
+  // Room for 4 MiB, but only four frames may wait: the frame bound is what refuses.
+  full_queue f(4 * 1024 * 1024, true, 4);
+  const auto before = f.session.stats();
+  CHECK(f.session.try_send(reply_of(f.sent, 1024)) == wiregen::error::send_queue_full);
+  const auto after = f.session.stats();
+  CHECK(after.frames_dropped == before.frames_dropped + 1);
+  // Four waiting frames and the block being written (at most four more).
+  CHECK(after.queued_bytes <= 8 * 1100);
+  CHECK_FALSE(f.session.is_writable());
+
+  f.hold.open();
+  CHECK(f.counter.wait_received(f.sent));
+  CHECK(f.counter.in_order);
+  // Drained: the connection takes frames again.
+  CHECK(f.handler.events.wait([&] { return f.session.is_writable(); }));
+  CHECK_FALSE(f.session.try_send(reply_of(f.sent, 1024)));
 }
 
 TEST_CASE("send queue: the writability event fires at the high watermark and below the low one",

@@ -17,6 +17,7 @@
 #include "wiregen/detail/send_queue.hpp"
 
 using namespace std::chrono_literals;
+using wiregen::detail::send_bounds;
 using wiregen::detail::send_queue;
 
 namespace {
@@ -71,7 +72,8 @@ send_queue::waiter_ptr async_waiter(std::size_t size, char tag, std::vector<std:
 
 TEST_CASE("send queue: bounded in bytes, one write round at a time", "[runtime][send_queue]") {
   recorder owner;
-  send_queue q(100, 50, owner);
+  const send_bounds bounds{100, 50};
+  send_queue q(bounds, owner);
   CHECK_FALSE(push(q, 60, 'a'));
   CHECK(owner.rounds == 1);
   CHECK_FALSE(push(q, 40, 'b'));  // exactly the bound
@@ -90,10 +92,35 @@ TEST_CASE("send queue: bounded in bytes, one write round at a time", "[runtime][
   CHECK(owner.rounds == 2);  // a new round
 }
 
+TEST_CASE("send queue: bounded in frames as well, with the same refusal, count and recovery",
+          "[runtime][send_queue]") {
+  recorder owner;
+  const send_bounds bounds{1000, 1000, 4};
+  send_queue q(bounds, owner);
+  for (char tag : {'a', 'b', 'c', 'd'}) {
+    CHECK_FALSE(push(q, 1, tag));
+  }
+  CHECK(push(q, 1, 'e') == wiregen::error::send_queue_full);
+  CHECK(q.frames_dropped() == 1);
+  CHECK_FALSE(q.is_writable());
+  CHECK(owner.flips == 1);
+  // The writer takes the four: room for four more, and writable again.
+  std::size_t frames = 0;
+  CHECK(drain_pending(q, frames) == "abcd");
+  CHECK(frames == 4);
+  CHECK(q.is_writable());
+  for (char tag : {'f', 'g', 'h', 'i'}) {
+    CHECK_FALSE(push(q, 1, tag));
+  }
+  CHECK(push(q, 1, 'j') == wiregen::error::send_queue_full);
+  CHECK(q.frames_dropped() == 2);
+}
+
 TEST_CASE("send queue: a frame larger than the bound goes into an empty queue",
           "[runtime][send_queue]") {
   recorder owner;
-  send_queue q(100, 50, owner);
+  const send_bounds bounds{100, 50};
+  send_queue q(bounds, owner);
   CHECK_FALSE(push(q, 500, 'a'));
   CHECK(q.queued_bytes() == 500);
   CHECK(push(q, 1, 'b') == wiregen::error::send_queue_full);
@@ -102,7 +129,8 @@ TEST_CASE("send queue: a frame larger than the bound goes into an empty queue",
 
 TEST_CASE("send queue: each watermark change is reported exactly once", "[runtime][send_queue]") {
   recorder owner;
-  send_queue q(100, 30, owner);
+  const send_bounds bounds{100, 30};
+  send_queue q(bounds, owner);
   CHECK_FALSE(push(q, 100, 'a'));
   CHECK(owner.flips == 0);
   CHECK(push(q, 10, 'b') == wiregen::error::send_queue_full);
@@ -127,7 +155,8 @@ TEST_CASE("send queue: waiters get in first come, first served, and nobody overt
           "[runtime][send_queue]") {
   asio::io_context context(1);
   recorder owner;
-  send_queue q(100, 100, owner);
+  const send_bounds bounds{100, 100};
+  send_queue q(bounds, owner);
   std::vector<std::string> log;
   CHECK_FALSE(push(q, 100, 'a'));
   q.push_async(async_waiter(60, 'b', log), 0ms, context, nullptr);
@@ -152,7 +181,8 @@ TEST_CASE("send queue: the line of waiting senders is bounded in senders and byt
   // never reads made every reply a waiter holding its frame, for ever.
   asio::io_context context(1);
   recorder owner;
-  send_queue q(100, 100, owner);
+  const send_bounds bounds{100, 100};
+  send_queue q(bounds, owner);
   const send_queue::line_bound bound{3, 150};
   std::vector<std::string> log;
   CHECK_FALSE(push(q, 100, 'a'));
@@ -200,7 +230,8 @@ TEST_CASE("send queue: a blocked sender waits its turn behind an async one",
           "[runtime][send_queue]") {
   asio::io_context context(1);
   recorder owner;
-  send_queue q(100, 100, owner);
+  const send_bounds bounds{100, 100};
+  send_queue q(bounds, owner);
   std::vector<std::string> log;
   CHECK_FALSE(push(q, 100, 'a'));
   q.push_async(async_waiter(50, 'b', log), 0ms, context, nullptr);
@@ -222,7 +253,8 @@ TEST_CASE("send queue: a blocked sender waits its turn behind an async one",
 TEST_CASE("send queue: a timeout or a cancel counts as dropped", "[runtime][send_queue]") {
   asio::io_context context(1);
   recorder owner;
-  send_queue q(100, 100, owner);
+  const send_bounds bounds{100, 100};
+  send_queue q(bounds, owner);
   CHECK_FALSE(push(q, 100, 'a'));
   frame f{10, 'b'};
   auto fill = [](void* p, std::uint8_t* out) { (*static_cast<frame*>(p))(out); };
@@ -255,7 +287,8 @@ TEST_CASE("send queue: close fails every waiter at once and drops what is pendin
           "[runtime][send_queue]") {
   asio::io_context context(1);
   recorder owner;
-  send_queue q(100, 100, owner);
+  const send_bounds bounds{100, 100};
+  send_queue q(bounds, owner);
   std::vector<std::string> log;
   CHECK_FALSE(push(q, 100, 'a'));
   q.push_async(async_waiter(10, 'b', log), 0ms, context, nullptr);
@@ -283,7 +316,8 @@ TEST_CASE("send queue: close fails every waiter at once and drops what is pendin
 TEST_CASE("send queue: stop_accepting keeps what is pending for the flush",
           "[runtime][send_queue]") {
   recorder owner;
-  send_queue q(100, 100, owner);
+  const send_bounds bounds{100, 100};
+  send_queue q(bounds, owner);
   CHECK_FALSE(push(q, 30, 'a'));
   q.stop_accepting(wiregen::error::connection_closed);
   CHECK(push(q, 1, 'b') == wiregen::error::connection_closed);
@@ -296,7 +330,8 @@ TEST_CASE("send queue: stop_accepting keeps what is pending for the flush",
 TEST_CASE("send queue: a heartbeat goes only into an idle queue, and is never refused",
           "[runtime][send_queue]") {
   recorder owner;
-  send_queue q(10, 5, owner);
+  const send_bounds bounds{10, 5};
+  send_queue q(bounds, owner);
   const std::vector<std::uint8_t> beat(4, 'h');
   CHECK(q.push_if_idle(beat));
   CHECK_FALSE(q.push_if_idle(beat));  // not idle any more
@@ -308,7 +343,8 @@ TEST_CASE("send queue: a heartbeat goes only into an idle queue, and is never re
 
 TEST_CASE("send queue: a batch goes only into an empty queue", "[runtime][send_queue]") {
   recorder owner;
-  send_queue q(10, 5, owner);
+  const send_bounds bounds{10, 5};
+  send_queue q(bounds, owner);
   const std::vector<std::uint8_t> backlog(40, 'k');  // larger than the bound: fine when empty
   CHECK_FALSE(q.push_batch(backlog, 4));
   CHECK(q.push_batch(backlog, 4) == wiregen::error::send_queue_full);
@@ -320,7 +356,8 @@ TEST_CASE("send queue: a batch goes only into an empty queue", "[runtime][send_q
 
 TEST_CASE("send queue: the close latch", "[runtime][send_queue]") {
   recorder owner;
-  send_queue q(10, 5, owner);
+  const send_bounds bounds{10, 5};
+  send_queue q(bounds, owner);
   CHECK_FALSE(q.wait_closed(10ms));
   auto waited = std::async(std::launch::async, [&] { return q.wait_closed(10s); });
   q.mark_closed();

@@ -348,7 +348,7 @@ TEST_CASE("server: the socket hook sees each accepted socket and may refuse it",
   std::vector<int> hooked_buffers;
   bool refuse = false;
   auto options = wiregen::test::with_threads(1);
-  options.socket_hook = [&](wiregen::tcp_socket& socket) -> std::error_code {
+  options.socket_hook = [&](wiregen::stream_socket& socket) -> std::error_code {
     asio::socket_base::receive_buffer_size size;
     socket.get_option(size);
     handler.events.update([&] { hooked_buffers.push_back(size.value()); });

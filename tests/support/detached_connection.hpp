@@ -13,9 +13,9 @@ namespace wiregen::test {
 /// dispatcher: what a handler sends is queued and never written.
 inline std::shared_ptr<connection> detached_connection(std::shared_ptr<stream_dispatcher> d) {
   auto context = std::make_shared<asio::io_context>(1);
-  tcp_socket socket(*context);
+  stream_socket socket(*context);
   return std::make_shared<connection>(
-      connection::share_home({context, std::move(d), nullptr, nullptr, nullptr}),
+      connection::share_home({context, std::move(d), nullptr, nullptr, nullptr, {}}),
       std::move(socket));
 }
 

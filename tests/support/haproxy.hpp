@@ -28,11 +28,16 @@ inline std::uint16_t free_port() {
 }
 
 /// A real HAProxy (Debian package haproxy) in the foreground on loopback,
-/// relaying TCP to `backend_port` with a PROXY protocol header: `send-proxy`
+/// relaying TCP to a backend with a PROXY protocol header: `send-proxy`
 /// on port v1_port, `send-proxy-v2` on v2_port. Stopped with the object.
 class haproxy {
  public:
-  explicit haproxy(std::uint16_t backend_port) : v1_port(free_port()), v2_port(free_port()) {
+  explicit haproxy(std::uint16_t backend_port)
+      : haproxy("127.0.0.1:" + std::to_string(backend_port)) {}
+
+  /// Relays to `backend`: "host:port", or an absolute path, which HAProxy
+  /// takes for a Unix-domain socket.
+  explicit haproxy(const std::string& backend) : v1_port(free_port()), v2_port(free_port()) {
     const std::string binary = find_binary();
     config_ = (std::filesystem::temp_directory_path() /
                ("wiregen-haproxy-" + std::to_string(::getpid()) + ".cfg"))
@@ -50,8 +55,8 @@ class haproxy {
                            << "\n"
                               "  default_backend v1\n"
                               "backend v1\n"
-                              "  server wiregen 127.0.0.1:"
-                           << backend_port
+                              "  server wiregen "
+                           << backend
                            << " send-proxy\n"
                               "frontend v2\n"
                               "  bind 127.0.0.1:"
@@ -59,8 +64,8 @@ class haproxy {
                            << "\n"
                               "  default_backend v2\n"
                               "backend v2\n"
-                              "  server wiregen 127.0.0.1:"
-                           << backend_port << " send-proxy-v2\n";
+                              "  server wiregen "
+                           << backend << " send-proxy-v2\n";
     std::vector<std::string> args = {binary, "-db", "-q", "-f", config_};
     std::vector<char*> argv;
     for (auto& arg : args) {

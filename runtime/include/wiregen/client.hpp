@@ -10,18 +10,20 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
 
+#include "wiregen/address.hpp"
 #include "wiregen/byte_buffer.hpp"
 #include "wiregen/connection.hpp"
 #include "wiregen/dispatcher.hpp"
 #include "wiregen/io_pool.hpp"
 #include "wiregen/options.hpp"
 #include "wiregen/stop_mode.hpp"
-#include "wiregen/tcp_socket.hpp"
+#include "wiregen/stream_socket.hpp"
 
 namespace wiregen {
 
@@ -51,6 +53,12 @@ class client {
   /// (connect_timeout, a resolver or connect error) or error::stopped.
   /// Blocks the caller; must not be called from a handler.
   std::error_code connect(std::string_view host, std::uint16_t port);
+
+  /// Connects to `address` (TCP, or a Unix-domain socket: over one, TLS
+  /// verifies tls_client_options::server_name, as there is no host name) as
+  /// above. `cancel` ends the attempts at once: connect() returns
+  /// asio::error::operation_aborted, and no connection is made.
+  std::error_code connect(const socket_address& address, std::stop_token cancel = {});
 
   /// The current connection, or null before the first one. Thread-safe.
   std::shared_ptr<wiregen::connection> connection() const;
@@ -87,17 +95,19 @@ class client {
             std::chrono::milliseconds deadline = std::chrono::milliseconds(0));
 
  private:
-  using dial_done = std::function<void(std::error_code, tcp_socket)>;
+  using dial_done = std::function<void(std::error_code, stream_socket)>;
+  struct dial_chain;
 
-  void dial(unsigned attempt, unsigned attempts, std::shared_ptr<asio::steady_timer> timer,
-            dial_done done);
-  void dial_once(dial_done done);
+  void dial(unsigned attempt, unsigned attempts, std::shared_ptr<dial_chain> chain, dial_done done);
+  void dial_once(dial_chain& chain, dial_done done);
   std::chrono::milliseconds backoff(unsigned attempt);
-  /// Lists a dial chain's timer for stop(); loop thread only.
-  void track(const std::shared_ptr<asio::steady_timer>& timer);
+  /// A new dial chain (connect() or a reconnect), listed for stop(); loop thread only.
+  std::shared_ptr<dial_chain> start_chain();
+  /// Ends a chain's wait and attempt at once; loop thread only.
+  static void cancel_chain(dial_chain& chain, std::error_code reason);
   /// How long a connection must stay open for its loss to reset the backoff.
   static constexpr std::chrono::seconds stable_after{1};
-  bool attach(tcp_socket socket, std::function<void(std::error_code)> started);
+  bool attach(stream_socket socket, std::function<void(std::error_code)> started);
   /// A connection was lost: redial, if the options say so.
   void on_lost(wiregen::connection& lost, std::error_code reason);
 
@@ -120,16 +130,15 @@ class client {
   close_observer observer_{*this};
   client_options options_;
   io_pool pool_;
-  // Each dial chain (connect() or a reconnect) waits on its own timer, listed
-  // once, so that stop() can cut its backoff short.
-  std::vector<std::weak_ptr<asio::steady_timer>> backoff_timers_;  // loop thread only
+  // Each dial chain (connect() or a reconnect), listed so that stop() can
+  // cut its backoff and its attempt short.
+  std::vector<std::weak_ptr<dial_chain>> chains_;  // loop thread only
   unsigned redial_streak_ = 0;           // losses in a row that did not last; loop thread only
   std::uint64_t dialed_by_connect_ = 0;  // the connection connect() made; loop thread only
   std::minstd_rand random_;              // loop thread only
-  std::string host_;                     // set before the first dial
+  socket_address target_;                // set before the first dial
   std::shared_ptr<asio::ssl::context> tls_context_;  // built by connect(); loop thread only
   std::shared_ptr<const connection_home> home_;      // made by the first attach(); loop thread only
-  std::uint16_t port_ = 0;
   // Set under mutex_, so attach() and stop() agree on it; read anywhere.
   std::atomic<bool> stopping_{false};
 

@@ -33,7 +33,7 @@
 #include "wiregen/options.hpp"
 #include "wiregen/proxy_protocol.hpp"
 #include "wiregen/stop_mode.hpp"
-#include "wiregen/tcp_socket.hpp"
+#include "wiregen/stream_socket.hpp"
 #include "wiregen/tls.hpp"
 
 namespace wiregen {
@@ -88,6 +88,8 @@ struct connection_home {
   /// and output being written (server_options::memory_budget); null: no
   /// limit.
   std::shared_ptr<detail::memory_budget> budget;
+  /// The send queue's bounds, from `options`; set by share_home.
+  detail::send_bounds queue_bounds;
 };
 
 /// One TCP peer. Reads into a reusable buffer and hands every complete frame
@@ -108,7 +110,7 @@ class connection final : public std::enable_shared_from_this<connection>,
   /// one home (see connection_home and share_home). Throws
   /// std::invalid_argument for a home without a context, a dispatcher or
   /// options.
-  connection(std::shared_ptr<const connection_home> home, tcp_socket socket,
+  connection(std::shared_ptr<const connection_home> home, stream_socket socket,
              connection_setup setup = {});
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -190,13 +192,32 @@ class connection final : public std::enable_shared_from_this<connection>,
 
   /// A number unique among the connections of one process.
   std::uint64_t id() const noexcept { return id_; }
-  /// The peer's address as "ip:port" (after a PROXY header, the client's),
-  /// or "unknown" when the socket could not tell.
+  /// The peer's address as "ip:port" (after a PROXY header, the client's);
+  /// over a Unix-domain socket "unix:" and the socket file's name (while
+  /// open; "unix" after); "unknown" when the socket could not tell.
   std::string remote_address() const;
+  /// The peer's IP endpoint; unspecified (0.0.0.0:0) for a Unix-domain
+  /// peer, unless a PROXY header named one.
   const asio::ip::tcp::endpoint& remote_endpoint() const noexcept { return remote_endpoint_; }
-  /// This side's address; meaningful only while the connection is open,
-  /// like native_handle().
+  /// This side's address: "ip:port", or "unix:/path" ("unix:@name" for an
+  /// abstract name). Meaningful only while the connection is open, like
+  /// native_handle(); "unknown" after.
+  std::string local_address() const;
+  /// This side's IP endpoint, while open; unspecified for a Unix socket.
   asio::ip::tcp::endpoint local_endpoint() const noexcept;
+  /// Whether the socket is a Unix-domain one (whatever a PROXY header said).
+  bool is_unix_socket() const noexcept {
+    const auto kind = peer_.load(std::memory_order_relaxed);
+    return kind == peer_kind::unix_socket || kind == peer_kind::ip_over_unix;
+  }
+  /// The process at the other end of a Unix-domain socket, as the kernel
+  /// saw it when that process connected (SO_PEERCRED); while open only.
+  struct peer_credentials {
+    int pid = 0;
+    std::uint32_t uid = 0;
+    std::uint32_t gid = 0;
+  };
+  std::optional<peer_credentials> unix_peer() const noexcept;
   /// The socket's descriptor, for getsockopt() and the like; meaningful
   /// only while the connection is open (the number is reused after).
   int native_handle() const noexcept { return native_handle_; }
@@ -305,7 +326,11 @@ class connection final : public std::enable_shared_from_this<connection>,
   // Set by stop() before it posts the stop itself, so that a handler that
   // stops its connection sees no further frame of the batch being decoded.
   std::atomic<bool> stop_requested_{false};
-  bool endpoint_known_ = false;  // set before start(), read from any thread
+  // What remote_endpoint_ holds (ip_over_unix: an IP peer a PROXY header
+  // named on a Unix-domain socket); set before start(), and by a PROXY
+  // header before on_open.
+  enum class peer_kind : std::uint8_t { unknown, ip, unix_socket, ip_over_unix };
+  std::atomic<peer_kind> peer_{peer_kind::unknown};
   // Connection thread only, so they may share a byte.
   bool opened_ : 1 = false;            // on_open ran: on_close will too
   bool write_deferred_ : 1 = false;    // a write round waits for open()

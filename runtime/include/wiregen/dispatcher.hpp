@@ -8,6 +8,8 @@
 #include <span>
 #include <system_error>
 
+#include "wiregen/address.hpp"
+
 namespace wiregen {
 
 class connection;
@@ -107,6 +109,10 @@ class accept_events {
 
   /// The listening socket failed to accept; the server backs off and retries.
   virtual void on_accept_error(std::error_code /*ec*/) {}
+
+  /// A listen() failed to resolve, bind or listen on `address` (also its
+  /// return value).
+  virtual void on_listen_error(const socket_address& /*address*/, std::error_code /*ec*/) {}
 };
 
 /// What a client tells generated code about dialing.

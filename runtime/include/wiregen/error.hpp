@@ -102,6 +102,9 @@ enum class error {
   /// The server already runs max_tls_handshakes TLS handshakes; the new
   /// connection was closed.
   too_many_handshakes,
+  /// server::listen_systemd() found no sockets passed to this process
+  /// (LISTEN_PID and LISTEN_FDS unset, or meant for another process).
+  no_inherited_sockets,
 };
 
 /// The category of wiregen::error; its name() is "wiregen".

@@ -57,6 +57,10 @@ class basic_server_handler : public basic_handler<Session> {
   /// Accepting failed (e.g. EMFILE: out of file descriptors); the server
   /// backs off, from 5 ms doubling up to 1 s, and tries again.
   virtual void on_accept_error(std::error_code /*ec*/) {}
+
+  /// Listening on `address` failed (port in use, a live server on the
+  /// socket file, a name that does not resolve); listen() returns it too.
+  virtual void on_listen_error(const socket_address& /*address*/, std::error_code /*ec*/) {}
 };
 
 /// A client's handler adds the event of a failed dial.
@@ -122,6 +126,11 @@ class basic_dispatcher : public stream_dispatcher,
   }
 
   void on_accept_error(std::error_code ec) override { on_transport_error(ec); }
+  void on_listen_error(const socket_address& address, std::error_code ec) override {
+    if constexpr (requires { handler_.on_listen_error(address, ec); }) {
+      handler_.on_listen_error(address, ec);
+    }
+  }
   void on_connect_failed(std::error_code ec) override { on_transport_error(ec); }
 
  protected:

@@ -4,12 +4,13 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <system_error>
 
 #include "wiregen/proxy_protocol.hpp"
-#include "wiregen/tcp_socket.hpp"
+#include "wiregen/stream_socket.hpp"
 #include "wiregen/tls.hpp"
 
 namespace wiregen {
@@ -42,6 +43,11 @@ struct connection_options {
   /// pass it is refused with error::send_queue_full (try_send) or waits
   /// (send_for, async_send), and the connection turns unwritable.
   std::size_t max_queued_bytes = 4 * 1024 * 1024;
+  /// Frames waiting in the send queue for the socket (not counting those
+  /// being written), as the seeds bound their queues by message count: past
+  /// it sends fail or wait exactly as past max_queued_bytes. 0 means no
+  /// bound but the bytes.
+  std::size_t max_queued_frames = 0;
   /// Once unwritable, the connection turns writable again when its queue
   /// drains to this many bytes or fewer.
   std::size_t low_watermark = 1024 * 1024;
@@ -118,6 +124,19 @@ inline connection_options connection_options::accepted() {
   return options;
 }
 
+/// How a server makes the socket file it listens on ("unix:/path"). An
+/// abstract name ("unix:@name") has no file; anyone in the network
+/// namespace may connect to it.
+struct unix_socket_options {
+  /// Permission bits set on the file before the server listens; a client
+  /// needs write permission to connect. 0 leaves what the umask gave.
+  unsigned mode = 0;
+  /// Owner and group set on the file (chown), e.g. so that one group's
+  /// processes may connect; unset keeps the process's own.
+  std::optional<std::uint32_t> owner;
+  std::optional<std::uint32_t> group;
+};
+
 /// Settings of a wiregen::server.
 struct server_options {
   /// I/O threads, each running its own event loop; 0 means one per CPU the
@@ -129,6 +148,8 @@ struct server_options {
   /// them. Every one of them must set it. See docs/runtime.md, "Scaling
   /// out".
   bool reuse_port = false;
+  /// The socket file of a Unix-domain listen(): its mode, owner and group.
+  unix_socket_options unix_socket;
   /// Connections served at once; one more is closed as soon as it is
   /// accepted, with error::too_many_connections. 0 (the default) derives it
   /// from the process's descriptor limit when listen() starts: the soft
@@ -139,7 +160,7 @@ struct server_options {
   /// Sees every accepted socket before it is served, e.g. to set socket
   /// options wiregen has no name for; an error closes that socket and is
   /// reported to the handler's on_refused(). Runs on the accept thread.
-  std::function<std::error_code(tcp_socket&)> socket_hook;
+  std::function<std::error_code(stream_socket&)> socket_hook;
   /// Serve TLS with these settings; listen() fails if they do not load.
   std::optional<tls_server_options> tls;
   /// Expect a PROXY protocol header on every connection (behind HAProxy).

@@ -21,9 +21,10 @@ namespace wiregen {
 struct proxy_protocol_options {
   bool enabled = false;
   /// Who may send the header: addresses ("10.0.0.7", "::1") or networks
-  /// ("10.0.0.0/8", "fd00::/8"). A connection from anyone else is closed
-  /// with error::untrusted_proxy, so clients cannot forge their address.
-  /// Required when enabled.
+  /// ("10.0.0.0/8", "fd00::/8"), and "unix" for whoever connects to a
+  /// Unix-domain listener (the socket file's permissions say who can). A
+  /// connection from anyone else is closed with error::untrusted_proxy, so
+  /// clients cannot forge their address. Required when enabled.
   std::vector<std::string> trusted_proxies;
 };
 
@@ -49,10 +50,13 @@ std::size_t bytes_needed(std::span<const std::uint8_t> bytes, std::error_code& e
 /// Parses the complete header that is exactly `bytes`.
 std::error_code parse(std::span<const std::uint8_t> bytes, header& out);
 
-/// One trusted_proxies entry: an address and a prefix length.
+/// One trusted_proxies entry: an address and a prefix length, or "unix":
+/// whoever connects over a Unix-domain socket (its file's permissions
+/// decide who can).
 struct network {
   asio::ip::address address;
   unsigned prefix = 0;
+  bool unix_peers = false;
   bool contains(const asio::ip::address& candidate) const noexcept;
 };
 

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -11,10 +10,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string_view>
 #include <system_error>
 #include <vector>
 
+#include "wiregen/address.hpp"
 #include "wiregen/connection.hpp"
 #include "wiregen/detail/connection_manager.hpp"
 #include "wiregen/detail/token_bucket.hpp"
@@ -22,9 +23,13 @@
 #include "wiregen/io_pool.hpp"
 #include "wiregen/options.hpp"
 #include "wiregen/stop_mode.hpp"
-#include "wiregen/tcp_socket.hpp"
+#include "wiregen/stream_socket.hpp"
 
 namespace wiregen {
+
+namespace detail {
+class listener;
+}  // namespace detail
 
 /// Listens on one address and serves every accepted connection with one
 /// dispatcher on a pool of I/O threads. Generated code wraps it as <pkg>::server,
@@ -50,9 +55,34 @@ class server {
 
   /// Binds `host:port` (port 0 picks a free one, see port()), starts
   /// accepting and returns; connections are served on the I/O threads.
-  /// Returns the resolve or bind error, or error::stopped after stop(). Call
-  /// once: a server is not restartable.
+  /// Returns the resolve or bind error, or error::stopped after stop(). A
+  /// server is not restartable, but it may listen on several addresses:
+  /// call any of the listen functions again (not concurrently) to add one.
+  /// The error, if any, is also reported to accept_events::on_listen_error.
   std::error_code listen(std::string_view host, std::uint16_t port);
+
+  /// Listens on `address`: TCP, or a Unix-domain socket whose file is made
+  /// as server_options::unix_socket says (a socket file left by a process
+  /// that is gone is replaced; one a live server answers on is
+  /// address_in_use; the file is removed on stop). `cancel` aborts a
+  /// listen still resolving or binding (asio::error::operation_aborted,
+  /// nothing bound); requested later, it stops the server gracefully.
+  std::error_code listen(const socket_address& address, std::stop_token cancel = {});
+
+  /// Serves `descriptor`, a stream socket (TCP or Unix) already bound and
+  /// listening, e.g. inherited from a parent; the server owns and closes it.
+  std::error_code listen_on(int descriptor);
+
+  /// Serves the listening sockets systemd (or any launcher following its
+  /// socket activation protocol) passed: LISTEN_FDS descriptors from 3 on,
+  /// if LISTEN_PID is this process; error::no_inherited_sockets when there
+  /// are none. The variables are unset, so that child processes do not
+  /// take them for their own. Not thread-safe against other getenv users.
+  std::error_code listen_systemd();
+
+  /// Every address the server listens on, ports and names resolved
+  /// ("127.0.0.1:41234", "unix:/run/echo.sock"). Thread-safe.
+  std::vector<socket_address> local_addresses() const;
 
   /// Reads the TLS certificate chain and key again (and the rest of
   /// `options`, if given): connections accepted from now on use them, open
@@ -60,7 +90,7 @@ class server {
   std::error_code reload_tls();
   std::error_code reload_tls(const tls_server_options& options);
 
-  /// The bound port, once listen() succeeded.
+  /// The first bound TCP port, once a listen() on TCP succeeded.
   std::uint16_t port() const noexcept { return port_.load(); }
   /// Connections open right now (accepted and not yet closed). Thread-safe.
   std::size_t connection_count() const;
@@ -84,13 +114,23 @@ class server {
                    std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
  private:
-  void accept_next();
-  void on_accepted(std::error_code ec, tcp_socket socket,
+  using listener_list = std::vector<std::unique_ptr<detail::listener>>;
+  // Validates the options into what accepting uses; once, by the first listen.
+  std::error_code configure();
+  // Runs `open` on the accept loop, which makes listeners; if it succeeds
+  // they start accepting. Reports a failure to on_listen_error.
+  std::error_code add_listeners(const std::function<std::error_code(listener_list&)>& open,
+                                const std::stop_token& cancel);
+  std::error_code resolve(const socket_address& address, const std::stop_token& cancel,
+                          std::vector<asio::ip::tcp::endpoint>& out);
+  std::error_code report_listen_error(const socket_address& address, std::error_code ec);
+  void accept_next(detail::listener& from);
+  void on_accepted(detail::listener& from, std::error_code ec, stream_socket socket,
                    std::shared_ptr<asio::io_context> context);
-  void refuse(tcp_socket& socket, const asio::ip::tcp::endpoint& remote, std::error_code reason);
+  void refuse(stream_socket& socket, const asio::ip::tcp::endpoint& remote, std::error_code reason);
   std::error_code admit(const connection& conn);
   bool take_accept_token();
-  void close_acceptor();
+  void close_listeners();
   std::size_t drain(std::chrono::milliseconds deadline);
 
   std::shared_ptr<stream_dispatcher> streams_;
@@ -102,9 +142,14 @@ class server {
   // Accepting has a loop of its own, so that a handler hogging an I/O
   // thread never delays accepting, refusing or releasing the port.
   io_pool accept_loop_;
-  asio::ip::tcp::acceptor acceptor_;
-  asio::steady_timer accept_retry_;
-  std::chrono::milliseconds accept_backoff_{0};
+  // Accept loop only; destroyed before the loop they belong to.
+  listener_list listeners_;
+  std::mutex listen_mutex_;  // one listen at a time
+  bool configured_ = false;  // under listen_mutex_
+  // What cancels the listens that were given a token; reset first on destruction.
+  std::vector<std::unique_ptr<std::stop_callback<std::function<void()>>>> cancellations_;
+  mutable std::mutex names_mutex_;
+  std::vector<socket_address> local_addresses_;  // under names_mutex_
   std::atomic<std::uint16_t> port_{0};
   std::atomic<run_state> state_{run_state::idle};
   std::mutex stop_phase_mutex_;

@@ -38,9 +38,14 @@ class session {
   /// False while the send queue is full; see connection::is_writable. A
   /// datagram peer has no queue: writable while open.
   bool is_writable() const noexcept { return conn_ ? conn_->is_writable() : is_open(); }
-  /// The peer as "ip:port".
+  /// The peer as "ip:port" (over a Unix-domain socket, "unix:" and the
+  /// socket file; see connection::remote_address).
   std::string remote_address() const {
     return conn_ ? conn_->remote_address() : peer_ ? peer_->remote_address() : std::string();
+  }
+  /// This side's address: "ip:port", or "unix:/path" for a Unix-domain socket.
+  std::string local_address() const {
+    return conn_ ? conn_->local_address() : peer_ ? peer_->local_address() : std::string();
   }
   /// The connection's counters; all zero for an empty handle or a datagram.
   connection_stats stats() const { return conn_ ? conn_->stats() : connection_stats{}; }

@@ -32,6 +32,16 @@ struct send_line_bound {
   std::size_t bytes = SIZE_MAX;
 };
 
+/// What a send_queue may hold: bytes (the high watermark), frames not yet
+/// handed to the socket, and the low watermark at which a queue that
+/// refused a send turns writable again. Shared by every queue made with the
+/// same options, which must outlive them.
+struct send_bounds {
+  std::size_t max_bytes = SIZE_MAX;
+  std::size_t low_watermark = SIZE_MAX;
+  std::size_t max_frames = SIZE_MAX;
+};
+
 /// The frames one connection has still to send, bounded in bytes, with the
 /// senders waiting for room and the watermarks. Thread-safe: any thread
 /// pushes; the connection's thread takes what is pending, writes it and
@@ -72,13 +82,10 @@ class send_queue {
   using waiter_ptr = std::shared_ptr<waiter>;
   using line_bound = send_line_bound;
 
-  /// `max_bytes` is the high watermark: past it sends are refused or wait;
-  /// once refused, the queue is writable again at `low_watermark` bytes.
-  /// Bounds above 4 GiB are taken as 4 GiB.
-  send_queue(std::size_t max_bytes, std::size_t low_watermark, events& owner) noexcept
-      : max_bytes_(clamp_bound(max_bytes)),
-        low_watermark_(clamp_bound(low_watermark)),
-        owner_(owner) {}
+  /// Past `bounds.max_bytes` queued, or `bounds.max_frames` frames not yet
+  /// taken by the writer, sends are refused or wait; once refused, the queue
+  /// is writable again at `bounds.low_watermark` bytes.
+  send_queue(const send_bounds& bounds, events& owner) noexcept : bounds_(bounds), owner_(owner) {}
   send_queue(const send_queue&) = delete;
   send_queue& operator=(const send_queue&) = delete;
   ~send_queue();
@@ -166,9 +173,6 @@ class send_queue {
   };
   static queued* take_queued();
   static void give_back_queued(queued* q) noexcept;
-  static std::uint32_t clamp_bound(std::size_t bound) noexcept {
-    return bound > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(bound);
-  }
 
   struct waiting_line {
     std::vector<waiter_ptr> waiters;
@@ -177,7 +181,9 @@ class send_queue {
   };
 
   bool room_for_locked(std::size_t size) const noexcept {
-    return queued_bytes_ == 0 || queued_bytes_ + size <= max_bytes_;
+    const std::size_t frames = pending_ != nullptr ? pending_->frames : 0;
+    return (queued_bytes_ == 0 || queued_bytes_ + size <= bounds_.max_bytes) &&
+           frames < bounds_.max_frames;
   }
   bool anyone_waiting_locked() const noexcept { return line_ && !line_->waiters.empty(); }
   bool fits_locked(std::size_t size) const noexcept {
@@ -202,8 +208,7 @@ class send_queue {
   static void complete_all(const std::vector<waiter_ptr>& settled, std::error_code reason);
 
   // Ordered to pack: this is part of every connection.
-  const std::uint32_t max_bytes_;
-  const std::uint32_t low_watermark_;
+  const send_bounds& bounds_;
   events& owner_;
   std::atomic<std::uint64_t> dropped_{0};
 

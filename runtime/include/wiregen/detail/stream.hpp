@@ -9,7 +9,7 @@
 #include <system_error>
 
 #include "wiregen/byte_buffer.hpp"
-#include "wiregen/tcp_socket.hpp"
+#include "wiregen/stream_socket.hpp"
 #include "wiregen/tls.hpp"
 
 namespace wiregen {
@@ -46,7 +46,7 @@ class tls_layer;
 /// Used on the connection's thread only.
 class stream {
  public:
-  explicit stream(tcp_socket socket);
+  explicit stream(stream_socket socket);
   stream(const stream&) = delete;
   stream& operator=(const stream&) = delete;
   ~stream();
@@ -93,11 +93,11 @@ class stream {
   void close() noexcept;
 
   bool has_tls() const noexcept { return tls_ != nullptr; }
-  tcp_socket& socket() noexcept { return socket_; }
+  stream_socket& socket() noexcept { return socket_; }
   bool is_open() const noexcept { return socket_.is_open(); }
 
  private:
-  tcp_socket socket_;
+  stream_socket socket_;
   std::unique_ptr<tls_layer> tls_;  // over socket_, destroyed before it
 };
 

@@ -1,0 +1,217 @@
+// Where a server listens and how a listen or a dial is cut short: several
+// addresses at once, IPv6 and dual stack, a descriptor handed over already
+// listening, the bound addresses reported, and cancellation of listen() and
+// connect() by a stop token.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <stop_token>
+#include <string>
+#include <thread>
+
+#include "support/bench_peers.hpp"
+#include "support/raw_peer.hpp"
+
+using namespace std::chrono_literals;
+using wiregen::socket_address;
+using wiregen::test::recording_server;
+using wiregen::test::reply_counter;
+
+namespace {
+
+bool echoes(bench::client& client, reply_counter& counter, std::uint64_t seq) {
+  bench::EchoRequest request;
+  request.set_seq(seq);
+  return !client.send(request) && counter.wait_received(seq + 1);
+}
+
+bool echoes_at(const socket_address& address) {
+  reply_counter counter;
+  bench::client client(counter);
+  return !client.connect(address) && echoes(client, counter, 0);
+}
+
+/// Whether anything listens on 127.0.0.1:port.
+bool port_answers(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool answered =
+      ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return answered;
+}
+
+}  // namespace
+
+TEST_CASE("listening: one server on a TCP port and a Unix socket at once reports both",
+          "[runtime][listen][unix]") {
+  const auto path = (std::filesystem::temp_directory_path() /
+                     ("wiregen-both-" + std::to_string(::getpid()) + ".sock"))
+                        .string();
+  recording_server handler;
+  bench::server server(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(server.listen(socket_address::tcp("127.0.0.1", 0)));
+  REQUIRE_FALSE(server.listen(socket_address::unix_socket(path)));
+  const auto addresses = server.local_addresses();
+  REQUIRE(addresses.size() == 2);
+  CHECK(addresses[0].to_string() == "127.0.0.1:" + std::to_string(server.port()));
+  CHECK(addresses[1].to_string() == "unix:" + path);
+
+  CHECK(echoes_at(addresses[0]));
+  CHECK(echoes_at(addresses[1]));
+  REQUIRE(handler.wait_closed(2));
+
+  // One stop closes both.
+  server.stop();
+  CHECK_FALSE(std::filesystem::exists(path));
+  CHECK_FALSE(port_answers(addresses[0].port));
+  // And no listen after a stop.
+  CHECK(server.listen(socket_address::tcp("127.0.0.1", 0)) == wiregen::error::stopped);
+}
+
+TEST_CASE("listening: IPv6 loopback and a dual-stack wildcard both serve",
+          "[runtime][listen][ipv6]") {
+  recording_server handler;
+  bench::server v6(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(v6.listen(socket_address::tcp("::1", 0)));
+  const auto name = v6.local_addresses().front();
+  CHECK(name.to_string() == "[::1]:" + std::to_string(v6.port()));
+  socket_address parsed;
+  REQUIRE_FALSE(wiregen::parse_socket_address(name.to_string(), parsed));
+  CHECK(echoes_at(parsed));
+  REQUIRE(handler.wait_sessions(1));
+  CHECK(handler.session(0).remote_address().starts_with("[::1]:"));
+
+  // "::" takes IPv4 too (Linux's default, bindv6only=0): one port, both families.
+  bench::server dual(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(dual.listen(socket_address::tcp("::", 0)));
+  CHECK(echoes_at(socket_address::tcp("::1", dual.port())));
+  CHECK(echoes_at(socket_address::tcp("127.0.0.1", dual.port())));
+  REQUIRE(handler.wait_sessions(3));
+  // An IPv4 client of a dual-stack socket shows as the mapped address.
+  CHECK(handler.session(2).remote_address().starts_with("[::ffff:127.0.0.1]:"));
+}
+
+TEST_CASE("listening: a server serves a descriptor handed to it already listening",
+          "[runtime][listen]") {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+  recording_server handler;
+  bench::server server(handler, wiregen::test::with_threads(1));
+
+  // Not listening yet: refused, and left alone.
+  CHECK(server.listen_on(fd) == std::errc::invalid_argument);
+  REQUIRE(::listen(fd, 16) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const auto port = ntohs(address.sin_port);
+
+  REQUIRE_FALSE(server.listen_on(fd));
+  CHECK(server.port() == port);
+  CHECK(server.local_addresses().front().to_string() == "127.0.0.1:" + std::to_string(port));
+  CHECK(echoes_at(socket_address::tcp("127.0.0.1", port)));
+  server.stop();
+  // The server owned it: closed now.
+  CHECK_FALSE(port_answers(port));
+
+  bench::server other(handler, wiregen::test::with_threads(1));
+  CHECK(other.listen_on(-1));  // not a descriptor at all
+  const int not_a_socket = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  CHECK(other.listen_on(not_a_socket));
+  ::close(not_a_socket);
+}
+
+TEST_CASE("listening: without systemd's variables listen_systemd() says so", "[runtime][listen]") {
+  recording_server handler;
+  bench::server server(handler, wiregen::test::with_threads(1));
+  ::unsetenv("LISTEN_PID");
+  ::unsetenv("LISTEN_FDS");
+  CHECK(server.listen_systemd() == wiregen::error::no_inherited_sockets);
+  // Meant for another process: not taken either.
+  ::setenv("LISTEN_PID", std::to_string(::getpid() + 1).c_str(), 1);
+  ::setenv("LISTEN_FDS", "1", 1);
+  CHECK(server.listen_systemd() == wiregen::error::no_inherited_sockets);
+  ::unsetenv("LISTEN_PID");
+  ::unsetenv("LISTEN_FDS");
+  CHECK_FALSE(server.is_running());
+}
+
+TEST_CASE("listening: a cancelled listen binds nothing; a cancellation after it stops the server",
+          "[runtime][listen][cancel]") {
+  recording_server handler;
+  SECTION("cancelled before") {
+    bench::server server(handler, wiregen::test::with_threads(1));
+    std::stop_source source;
+    source.request_stop();
+    CHECK(server.listen(socket_address::tcp("127.0.0.1", 0), source.get_token()) ==
+          asio::error::operation_aborted);
+    CHECK_FALSE(server.is_running());
+    CHECK(server.local_addresses().empty());
+  }
+  SECTION("cancelled after") {
+    bench::server server(handler, wiregen::test::with_threads(1));
+    std::stop_source source;
+    REQUIRE_FALSE(server.listen(socket_address::tcp("127.0.0.1", 0), source.get_token()));
+    reply_counter counter;
+    bench::client client(counter);
+    REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+    REQUIRE(echoes(client, counter, 0));
+    source.request_stop();
+    // The stop is graceful: the open connection is closed, the port freed.
+    REQUIRE(counter.events.wait([&] { return !counter.reasons.empty(); }));
+    CHECK_FALSE(port_answers(server.port()));
+    CHECK(server.state() != wiregen::server::run_state::running);
+  }
+}
+
+TEST_CASE("client: a cancelled connect returns operation_aborted at once, mid-backoff",
+          "[runtime][client][cancel]") {
+  // A port nobody listens on: every attempt is refused, then backs off 10 s.
+  std::uint16_t closed_port = 0;
+  {
+    recording_server handler;
+    bench::server server(handler, wiregen::test::with_threads(1));
+    REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+    closed_port = server.port();
+  }
+  reply_counter counter;
+  wiregen::client_options options;
+  options.retry.attempts = 5;
+  options.retry.initial_backoff = 10s;
+  bench::client client(counter, options);
+  std::stop_source source;
+  std::error_code outcome;
+  std::chrono::steady_clock::duration took{};
+  std::thread dialer([&] {
+    const auto start = std::chrono::steady_clock::now();
+    outcome = client.connect(socket_address::tcp("127.0.0.1", closed_port), source.get_token());
+    took = std::chrono::steady_clock::now() - start;
+  });
+  // The first attempt has failed: the client is in its 10 s backoff.
+  REQUIRE(counter.events.wait([&] { return !counter.dial_errors.empty(); }));
+  source.request_stop();
+  dialer.join();
+  CHECK(outcome == asio::error::operation_aborted);
+  CHECK(took < 5s);
+  CHECK(counter.events.read([&] { return counter.dial_errors.size(); }) == 1);
+  CHECK_FALSE(client.is_connected());
+
+  // A token already cancelled never dials.
+  std::stop_source cancelled;
+  cancelled.request_stop();
+  CHECK(client.connect(socket_address::tcp("127.0.0.1", closed_port), cancelled.get_token()) ==
+        asio::error::operation_aborted);
+}
