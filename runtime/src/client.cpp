@@ -90,6 +90,10 @@ std::error_code client::connect(const socket_address& address, std::stop_token c
     return asio::error::operation_aborted;
   }
   std::shared_ptr<asio::ssl::context> tls_context;
+  if (options_.tls && address.is_unix() && options_.tls->server_name.empty() &&
+      !options_.tls->insecure_skip_verify) {
+    return error::missing_server_name;  // else nothing would be verified but the chain
+  }
   if (options_.tls) {
     if (auto ec = make_tls_context(*options_.tls, tls_context)) {
       return ec;

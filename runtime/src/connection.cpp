@@ -176,6 +176,12 @@ std::string connection::remote_address() const {
   return "unknown";
 }
 
+std::string connection::tagged_remote_address() const {
+  std::string tag = is_unix_socket() ? "(unix" : "(tcp";
+  tag += tls() != nullptr ? "+tls)" : ")";
+  return remote_address() + tag;
+}
+
 std::string connection::local_address() const {
   const auto name = detail::local_name(native_handle_);
   return name ? name->to_string() : "unknown";

@@ -102,6 +102,10 @@ class wiregen_category final : public std::error_category {
         return "too many TLS handshakes in progress";
       case error::no_inherited_sockets:
         return "no listening sockets were passed to this process (LISTEN_FDS)";
+      case error::missing_server_name:
+        return "TLS over a Unix socket needs a server name to verify";
+      case error::idle_timeout:
+        return "nothing was read or written within the idle timeout";
     }
     return "unknown wiregen error " + std::to_string(value);
   }

@@ -15,8 +15,9 @@ bool enabled(Duration d) noexcept {
 }  // namespace
 
 bool liveness::wanted(const connection_options& options) noexcept {
-  return enabled(options.read_idle_timeout) || enabled(options.write_stall_timeout) ||
-         enabled(options.frame_timeout) || enabled(options.heartbeat_interval);
+  return enabled(options.read_idle_timeout) || enabled(options.idle_timeout) ||
+         enabled(options.write_stall_timeout) || enabled(options.frame_timeout) ||
+         enabled(options.heartbeat_interval);
 }
 
 void liveness::start(clock::time_point now) {
@@ -37,6 +38,9 @@ liveness::clock::time_point liveness::next_due() const noexcept {
   const bool serving = conn_.is_serving();
   if (serving && enabled(options_.read_idle_timeout)) {
     due = std::min(due, last_read_ + options_.read_idle_timeout);
+  }
+  if (serving && enabled(options_.idle_timeout)) {
+    due = std::min(due, last_activity() + options_.idle_timeout);
   }
   if (serving && enabled(options_.frame_timeout)) {
     due = std::min(due, last_frame_ + options_.frame_timeout);
@@ -77,6 +81,10 @@ void liveness::expired(clock::time_point now) {
   if (serving && enabled(options_.read_idle_timeout) &&
       now >= last_read_ + options_.read_idle_timeout) {
     conn_.finish(error::read_idle_timeout);
+    return;
+  }
+  if (serving && enabled(options_.idle_timeout) && now >= last_activity() + options_.idle_timeout) {
+    conn_.finish(error::idle_timeout);
     return;
   }
   if (serving && enabled(options_.frame_timeout) && now >= last_frame_ + options_.frame_timeout) {

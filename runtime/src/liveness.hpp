@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 
 #include "wiregen/detail/timer_wheel.hpp"
@@ -47,6 +48,10 @@ class liveness final : public timer_wheel::entry {
  private:
   void expired(clock::time_point now) override;
   clock::time_point next_due() const noexcept;
+  // The last byte in or out: a write that has stopped moving writes nothing.
+  clock::time_point last_activity() const noexcept {
+    return std::max({last_read_, last_send_, last_write_progress_});
+  }
 
   connection& conn_;
   const connection_options& options_;

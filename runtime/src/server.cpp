@@ -4,6 +4,7 @@
 #include <asio/post.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <future>
 #include <vector>
@@ -23,6 +24,25 @@ namespace {
 // instead of spinning on the listening socket.
 constexpr std::chrono::milliseconds first_accept_backoff{5};
 constexpr std::chrono::milliseconds longest_accept_backoff{1000};
+
+// Whether an accept error is about the moment (resources, a connection that
+// went away before it was taken, network errors Linux passes on from the new
+// socket) rather than the listening socket itself (EBADF, EINVAL after a
+// shutdown, ENOTSOCK), which no retry mends.
+bool passes(std::error_code ec) {
+  if (ec.category() != std::system_category() && ec.category() != asio::system_category()) {
+    return true;
+  }
+  switch (ec.value()) {
+    case EBADF:
+    case EINVAL:
+    case ENOTSOCK:
+    case EFAULT:
+      return false;
+    default:
+      return true;
+  }
+}
 
 }  // namespace
 
@@ -93,6 +113,16 @@ void server::on_accepted(detail::listener& from, std::error_code ec, stream_sock
       accepts_->on_accept_error(ec);
     } catch (...) {
       // Reporting must not take the accept loop down.
+    }
+    if (!passes(ec)) {
+      // The listening socket itself is broken: retrying would fail for ever.
+      from.close();
+      const bool none_left = std::none_of(listeners_.begin(), listeners_.end(),
+                                          [](const auto& l) { return l->acceptor.is_open(); });
+      if (none_left) {
+        stop(stop_mode::graceful);  // on the accept loop: closes, never waits
+      }
+      return;
     }
     from.backoff = from.backoff.count() == 0 ? first_accept_backoff
                                              : std::min(from.backoff * 2, longest_accept_backoff);

@@ -28,6 +28,8 @@ class udp_echo final : public bench::server_handler {
     const auto ec = session.send(reply);
     events.update([&] {
       senders.push_back(session.remote_address());
+      tagged.push_back(session.tagged_remote_address());
+      locals.push_back(session.local_address());
       send_results.push_back(ec);
     });
   }
@@ -40,6 +42,8 @@ class udp_echo final : public bench::server_handler {
   }
   wiregen::test::waiter events;
   std::vector<std::string> senders;
+  std::vector<std::string> tagged;
+  std::vector<std::string> locals;
   std::vector<std::error_code> send_results;
   std::vector<std::error_code> errors;
   std::vector<std::string> error_senders;
@@ -146,6 +150,10 @@ TEST_CASE("udp: each reply goes back to the address its request came from", "[ge
   CHECK(handler.events.read([&] { return handler.senders; }) ==
         std::vector<std::string>{"127.0.0.1:" + std::to_string(first.port()),
                                  "127.0.0.1:" + std::to_string(second.port())});
+  CHECK(handler.events.read([&] { return handler.tagged.front(); }) ==
+        "127.0.0.1:" + std::to_string(first.port()) + "(udp)");
+  CHECK(handler.events.read([&] { return handler.locals.front(); }) ==
+        "127.0.0.1:" + std::to_string(server.port()));
 }
 
 TEST_CASE("udp: a datagram over the maximum size is reported truncated and dropped",

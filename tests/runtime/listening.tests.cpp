@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <cerrno>
 
 #include <catch2/catch.hpp>
 
@@ -15,6 +16,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "support/bench_peers.hpp"
 #include "support/raw_peer.hpp"
@@ -51,7 +53,59 @@ bool port_answers(std::uint16_t port) {
   return answered;
 }
 
+/// Echoes, and records accept errors.
+class accept_error_recorder final : public bench::server_handler {
+ public:
+  void on_message(bench::server_session& session, const bench::EchoRequest& request) override {
+    bench::EchoReply reply;
+    reply.set_seq(request.seq());
+    (void)session.send(reply);
+  }
+  void on_accept_error(std::error_code ec) override {
+    events.update([&] { errors.push_back(ec); });
+  }
+  wiregen::test::waiter events;
+  std::vector<std::error_code> errors;
+};
+
+int listening_socket(std::uint16_t& port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(fd, 16) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  port = ntohs(address.sin_port);
+  return fd;
+}
+
 }  // namespace
+
+TEST_CASE("listening: a listening socket that breaks stops the server instead of retrying for ever",
+          "[runtime][listen]") {
+  accept_error_recorder handler;
+  bench::server server(handler, wiregen::test::with_threads(1));
+  std::uint16_t port = 0;
+  const int fd = listening_socket(port);
+  REQUIRE_FALSE(server.listen_on(fd));
+  REQUIRE(echoes_at(socket_address::tcp("127.0.0.1", port)));
+  // Shut down under the server's feet, accept() fails with EINVAL, which
+  // no retry mends: reported once, and the server stops.
+  REQUIRE(::shutdown(fd, SHUT_RD) == 0);
+  REQUIRE(handler.events.wait([&] { return !handler.errors.empty(); }));
+  CHECK(handler.errors.front().value() == EINVAL);
+  // The state has no event of its own (yet): a bounded poll covers the
+  // step after the error event, which the accept loop takes right after it.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (server.state() != wiregen::server::run_state::stopped &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  CHECK(server.state() == wiregen::server::run_state::stopped);
+  CHECK(handler.events.read([&] { return handler.errors.size(); }) == 1);
+}
 
 TEST_CASE("listening: one server on a TCP port and a Unix socket at once reports both",
           "[runtime][listen][unix]") {
@@ -91,6 +145,7 @@ TEST_CASE("listening: IPv6 loopback and a dual-stack wildcard both serve",
   CHECK(echoes_at(parsed));
   REQUIRE(handler.wait_sessions(1));
   CHECK(handler.session(0).remote_address().starts_with("[::1]:"));
+  CHECK(handler.session(0).tagged_remote_address().ends_with("(tcp)"));
 
   // "::" takes IPv4 too (Linux's default, bindv6only=0): one port, both families.
   bench::server dual(handler, wiregen::test::with_threads(1));

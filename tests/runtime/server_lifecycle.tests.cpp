@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -483,4 +484,41 @@ TEST_CASE("server: socket options reach every accepted socket", "[runtime][serve
   CHECK(get(IPPROTO_TCP, TCP_KEEPINTVL) == 7);
   CHECK(get(IPPROTO_TCP, TCP_KEEPCNT) == 3);
   CHECK(get(SOL_SOCKET, SO_RCVBUF) >= 64 * 1024);  // Linux doubles what it is given
+}
+
+namespace {
+
+std::size_t entries_in(const char* directory) {
+  std::size_t count = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(directory)) {
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("server: a whole lifecycle leaves no thread and no descriptor behind",
+          "[runtime][server][lifecycle]") {
+  const auto threads_before = entries_in("/proc/self/task");
+  const auto fds_before = entries_in("/proc/self/fd");
+  {
+    recording_server handler;
+    bench::server server(handler, wiregen::test::with_threads(2));
+    REQUIRE_FALSE(server.listen("localhost", 0));  // resolved: the resolver's thread too
+    CHECK(entries_in("/proc/self/task") > threads_before);
+    for (int i = 0; i < 3; ++i) {
+      reply_counter counter;
+      bench::client client(counter);
+      REQUIRE_FALSE(client.connect("localhost", server.port()));
+      REQUIRE_FALSE(client.send(bench::EchoRequest()));
+      REQUIRE(counter.wait_received(1));
+    }
+    reply_counter idle;
+    bench::client left_open(idle);
+    REQUIRE_FALSE(left_open.connect("127.0.0.1", server.port()));
+    server.stop(wiregen::stop_mode::graceful_wait, 1s);
+  }
+  CHECK(entries_in("/proc/self/task") == threads_before);
+  CHECK(entries_in("/proc/self/fd") == fds_before);
 }

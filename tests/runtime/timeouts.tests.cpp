@@ -116,6 +116,53 @@ TEST_CASE("timeouts: traffic resets the read idle timeout", "[runtime][timeouts]
   CHECK(handler.reasons[0] == wiregen::error::read_idle_timeout);
 }
 
+TEST_CASE("timeouts: the idle timeout is reset by writes alone and by reads alone",
+          "[runtime][timeouts]") {
+  wiregen::test::recording_server handler;
+  handler.on_request = [](bench::server_session&, const bench::EchoRequest&) {};  // no reply
+  bench::server server(handler, server_with(&wiregen::connection_options::idle_timeout, 300ms));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+
+  SECTION("a client that only receives pushes") {
+    wiregen::test::reply_counter counter;
+    bench::client client(counter);
+    REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+    REQUIRE(handler.wait_sessions(1));
+    const auto session = handler.session();
+    // Six pushes 100 ms apart span two idle timeouts; nothing is read, each write resets it.
+    const auto start = clock_type::now();
+    for (std::uint64_t seq = 0; seq < 6; ++seq) {
+      REQUIRE_FALSE(session.send(wiregen::test::reply_of(seq, 16)));
+      REQUIRE(counter.wait_received(seq + 1));
+      std::this_thread::sleep_until(start + (seq + 1) * 100ms);  // the traffic pattern under test
+    }
+    CHECK(handler.events.read([&] { return handler.reasons.empty(); }));
+    const auto quiet_from = clock_type::now();
+    REQUIRE(handler.wait_closed(1));
+    CHECK(handler.reasons[0] == wiregen::error::idle_timeout);
+    const auto quiet = clock_type::now() - quiet_from;
+    CHECK(quiet >= 150ms);
+    CHECK(quiet < 2s);
+  }
+
+  SECTION("a client that only sends") {
+    wiregen::test::reply_counter counter;
+    bench::client client(counter);
+    REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+    const auto start = clock_type::now();
+    for (std::uint64_t seq = 0; seq < 6; ++seq) {
+      bench::EchoRequest request;
+      request.set_seq(seq);
+      REQUIRE_FALSE(client.send(request));
+      std::this_thread::sleep_until(start + (seq + 1) * 100ms);  // the traffic pattern under test
+    }
+    CHECK(handler.events.read([&] { return handler.reasons.empty(); }));
+    REQUIRE(handler.wait_closed(1));
+    CHECK(handler.reasons[0] == wiregen::error::idle_timeout);
+    CHECK(counter.count() == 0);
+  }
+}
+
 TEST_CASE("timeouts: heartbeats keep an idle connection alive under a read idle timeout",
           "[runtime][timeouts][heartbeat]") {
   pulse_server handler;

@@ -147,6 +147,7 @@ TEST_CASE("unix sockets: a server on a socket file echoes, names both ends, and 
   const auto session = handler.session();
   CHECK(session.remote_address() == "unix:" + path);
   CHECK(session.local_address() == "unix:" + path);
+  CHECK(session.tagged_remote_address() == "unix:" + path + "(unix)");
   CHECK(client.session().remote_address() == "unix:" + path);
   const auto conn = session.connection();
   CHECK(conn->is_unix_socket());
@@ -267,6 +268,13 @@ TEST_CASE("unix sockets: TLS over a Unix socket verifies the configured server n
   REQUIRE_FALSE(client.connect(socket_address::unix_socket(path)));
   REQUIRE(echoes(client, counter, 0));
   REQUIRE(client.session().connection()->tls() != nullptr);
+  CHECK(client.session().tagged_remote_address() == "unix:" + path + "(unix+tls)");
+
+  // Without a name there would be nothing to check the certificate against.
+  client_options.tls->server_name.clear();
+  reply_counter unnamed_counter;
+  bench::client unnamed(unnamed_counter, client_options);
+  CHECK(unnamed.connect(socket_address::unix_socket(path)) == wiregen::error::missing_server_name);
 
   // A name the certificate does not hold is refused.
   client_options.tls->server_name = "wrong.example";
@@ -322,7 +330,8 @@ TEST_CASE("unix sockets: without \"unix\" among the trusted proxies a PROXY head
   const int fd = dial_path(path);
   REQUIRE(fd >= 0);
   const std::string header = "PROXY TCP4 203.0.113.9 192.0.2.1 4242 7000\r\n";
-  REQUIRE(::write(fd, header.data(), header.size()) == static_cast<ssize_t>(header.size()));
+  REQUIRE(::send(fd, header.data(), header.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(header.size()));
   char byte = 0;
   // The server closes it without a word: read sees the end, or a reset as
   // the header it never took was still unread.

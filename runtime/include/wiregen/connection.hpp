@@ -196,6 +196,10 @@ class connection final : public std::enable_shared_from_this<connection>,
   /// over a Unix-domain socket "unix:" and the socket file's name (while
   /// open; "unix" after); "unknown" when the socket could not tell.
   std::string remote_address() const;
+  /// remote_address() tagged with the transport, as the seeds print a
+  /// connection: "127.0.0.1:41234(tcp)", "[::1]:5000(tcp+tls)",
+  /// "unix:/run/echo.sock(unix)".
+  std::string tagged_remote_address() const;
   /// The peer's IP endpoint; unspecified (0.0.0.0:0) for a Unix-domain
   /// peer, unless a PROXY header named one.
   const asio::ip::tcp::endpoint& remote_endpoint() const noexcept { return remote_endpoint_; }

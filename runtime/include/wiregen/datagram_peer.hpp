@@ -38,6 +38,8 @@ class datagram_peer {
   const asio::ip::udp::endpoint& remote_endpoint() const noexcept { return remote_; }
   /// "ip:port".
   std::string remote_address() const;
+  /// remote_address() tagged "(udp)", as a connection's is "(tcp)".
+  std::string tagged_remote_address() const { return remote_address() + "(udp)"; }
   /// The local socket's "ip:port" the datagram came to; "unknown" once closed.
   std::string local_address() const;
   std::any& user_data() noexcept { return user_data_; }

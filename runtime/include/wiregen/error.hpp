@@ -105,6 +105,12 @@ enum class error {
   /// server::listen_systemd() found no sockets passed to this process
   /// (LISTEN_PID and LISTEN_FDS unset, or meant for another process).
   no_inherited_sockets,
+  /// A TLS client dialing a Unix-domain socket has no host name to verify
+  /// the server's certificate against: set tls_client_options::server_name
+  /// (or insecure_skip_verify).
+  missing_server_name,
+  /// Nothing was read or written for idle_timeout.
+  idle_timeout,
 };
 
 /// The category of wiregen::error; its name() is "wiregen".

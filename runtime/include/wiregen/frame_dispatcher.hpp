@@ -25,6 +25,9 @@ namespace wiregen {
 template <class Protocol, class Session, class Handler, class Derived>
 class frame_dispatcher : public basic_dispatcher<Session, Handler> {
  public:
+  using protocol_type = Protocol;
+  using session_type = Session;
+  using handler_type = Handler;
   using basic_dispatcher<Session, Handler>::basic_dispatcher;
 
   decode_result on_input(connection& conn, frame_loop& loop,

@@ -46,6 +46,10 @@ struct frame_gate {
 /// and a trailer of TrailerSize bytes (a checksum).
 class frame_loop {
  public:
+  /// The largest oversized frame skipping will discard: protobuf parses
+  /// nothing of 2 GiB or more.
+  static constexpr std::uint64_t largest_skipped_frame = (std::uint64_t{1} << 31) - 1;
+
   explicit frame_loop(frame_gate gate = {}) noexcept : gate_(gate) {}
 
   /// Decodes the complete frames at the front of `input` and hands each to
@@ -106,10 +110,6 @@ class frame_loop {
     ++result.skipped;
     return true;
   }
-
-  /// The largest oversized frame skipping will discard: protobuf parses
-  /// nothing of 2 GiB or more.
-  static constexpr std::uint64_t largest_skipped_frame = (std::uint64_t{1} << 31) - 1;
 
   frame_gate gate_;
   std::size_t wanted_ = 0;

@@ -75,6 +75,10 @@ struct connection_options {
   std::chrono::milliseconds graceful_stop_timeout{5000};
   /// Close with error::read_idle_timeout after this long without a byte in.
   std::chrono::milliseconds read_idle_timeout{0};
+  /// Close with error::idle_timeout after this long without a byte in or
+  /// out: any read or write resets it (a heartbeat too), so a connection
+  /// that only receives pushes, or only sends, stays open.
+  std::chrono::milliseconds idle_timeout{0};
   /// Close with error::write_stall_timeout when queued data has not moved
   /// for this long: the peer stopped reading.
   std::chrono::milliseconds write_stall_timeout{0};

@@ -43,6 +43,13 @@ class session {
   std::string remote_address() const {
     return conn_ ? conn_->remote_address() : peer_ ? peer_->remote_address() : std::string();
   }
+  /// remote_address() tagged with the transport: "ip:port(tcp)",
+  /// "ip:port(tcp+tls)", "unix:/path(unix)", "ip:port(udp)".
+  std::string tagged_remote_address() const {
+    return conn_   ? conn_->tagged_remote_address()
+           : peer_ ? peer_->tagged_remote_address()
+                   : std::string();
+  }
   /// This side's address: "ip:port", or "unix:/path" for a Unix-domain socket.
   std::string local_address() const {
     return conn_ ? conn_->local_address() : peer_ ? peer_->local_address() : std::string();

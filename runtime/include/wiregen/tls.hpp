@@ -58,7 +58,8 @@ struct tls_client_options : tls_common_options {
   /// PEM bundle of the CAs to trust; empty uses the system's.
   std::string ca_file;
   /// The name sent as SNI and checked against the server's certificate;
-  /// empty uses the host given to connect().
+  /// empty uses the host given to connect(). A Unix-domain socket has no
+  /// host: connecting to one without a name is error::missing_server_name.
   std::string server_name;
   /// For mutual TLS: the client's certificate chain and key (PEM).
   std::string certificate_chain_file;
