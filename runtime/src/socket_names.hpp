@@ -25,7 +25,8 @@ socket_address name_of(const sockaddr* address, socklen_t length);
 std::optional<socket_address> local_name(int descriptor);
 std::optional<socket_address> peer_name(int descriptor);
 
-/// A generic endpoint for a TCP address already resolved, or a Unix name.
+/// The generic endpoint of a Unix-domain address: a file path, or an
+/// abstract name (a sun_path that starts with a zero byte).
 asio::generic::stream_protocol::endpoint unix_endpoint(const socket_address& address);
 
 }  // namespace wiregen::detail

@@ -54,12 +54,17 @@ bool echoes(bench::client& client, reply_counter& counter, std::uint64_t seq) {
   return !client.send(request) && counter.wait_received(seq + 1);
 }
 
-/// Connects a plain socket to `path` and returns it (or -1).
-int dial_path(const std::string& path) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+sockaddr_un unix_address(const std::string& path) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+  return address;
+}
+
+/// Connects a plain socket to `path` and returns it (or -1).
+int dial_path(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const auto address = unix_address(path);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
     ::close(fd);
     return -1;
@@ -71,9 +76,7 @@ int dial_path(const std::string& path) {
 /// closed without removing it.
 void leave_stale_socket(const std::string& path) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+  const auto address = unix_address(path);
   REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
   REQUIRE(::listen(fd, 1) == 0);
   ::close(fd);
