@@ -296,7 +296,9 @@ void connection::open() {
     write_deferred_ = false;
     write_pending();
   }
-  read_more();
+  if (!paused_by_user_) {  // on_open may have paused it
+    read_more();
+  }
 }
 
 void connection::report_handler_failure() noexcept {
@@ -359,10 +361,16 @@ void connection::begin_drain(std::error_code reason, std::chrono::milliseconds d
   state_.store(state::draining);
   auto& draining = drain();
   draining.reason = reason;
-  if (throttled()) {
-    // Reading was paused by the rate limit; the peer's EOF must be seen.
-    rate()->throttled = false;
-    read_more();
+  if (throttled() || paused_by_user_) {
+    // Reading was paused (by the rate limit or the handler); the peer's EOF
+    // must be seen.
+    if (throttled()) {
+      rate()->throttled = false;
+    }
+    paused_by_user_ = false;
+    if (!read_in_flight_) {
+      read_more();
+    }
   }
   if (auto* watch = liveness()) {
     watch->refile();  // only the write stall watches a drain

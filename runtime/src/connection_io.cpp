@@ -121,7 +121,7 @@ void connection::resume_after_budget() {
     return;
   }
   transfer_->paused_for_memory = false;
-  if (state_.load() == state::open && !read_in_flight_ && !throttled() && budget_allows_reading()) {
+  if (may_read() && !read_in_flight_ && budget_allows_reading()) {
     read_more();
   }
 }
@@ -215,7 +215,7 @@ void connection::on_read(std::error_code ec, std::size_t n) {
   await_rest_of_frame();
   if (!is_closed() && !throttled()) {
     rest_if_idle();  // the input is its own now: what it holds is counted
-    if (budget_allows_reading()) {
+    if (!paused_by_user_ && budget_allows_reading()) {
       read_more();
     }
   } else {
@@ -269,42 +269,6 @@ void connection::decode_input() {
     // Replies to the good frames before the bad one are queued already:
     // flush them, then close with the error as the reason.
     begin_drain(result.error, home_->options->graceful_stop_timeout);
-  }
-}
-
-bool connection::throttled() const noexcept {
-  const auto* limit = rate();
-  return limit != nullptr && limit->throttled;
-}
-
-void connection::throttle() {
-  if (home_->options->on_rate_exceeded == rate_limit_action::close) {
-    begin_drain(error::message_rate_exceeded, home_->options->graceful_stop_timeout);
-    return;
-  }
-  // Stop reading until the next token is due; TCP's flow control then
-  // slows the peer. The frames already buffered wait where they are.
-  auto& limit = *rate();
-  limit.throttled = true;
-  limit.timer.expires_after(limit.bucket.until_next());
-  limit.timer.async_wait([self = shared_from_this()](std::error_code ec) {
-    if (!ec && self->state_.load() == state::open) {
-      self->resume_reading();
-    }
-  });
-}
-
-void connection::resume_reading() {
-  rate()->throttled = false;
-  // Held back by the rate limit, the peer was not idle: the idle clock
-  // restarts as if the frames had just arrived.
-  if (auto* watch = liveness()) {
-    watch->on_resumed(clock::now());
-  }
-  decode_input();
-  await_rest_of_frame();
-  if (!is_closed() && !throttled()) {
-    read_more();
   }
 }
 

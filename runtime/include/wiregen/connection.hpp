@@ -179,6 +179,14 @@ class connection final : public std::enable_shared_from_this<connection>,
   /// the connection's thread.
   bool wait_closed(std::chrono::milliseconds timeout);
 
+  /// Stops reading from the socket (true) or starts again (false), as
+  /// Netty's autoRead: the peer's bytes wait in the kernel and TCP's flow
+  /// control slows it. For splicing streams with backpressure: pause the
+  /// source while the destination's queue is full (on_writability_changed).
+  /// Safe from any thread; applied on the connection's thread. A read already
+  /// under way still completes and is dispatched.
+  void pause_reading(bool paused);
+
   /// True until a stop is requested or the peer goes away. Thread-safe.
   bool is_open() const noexcept { return state_.load() == state::open && !stop_requested_.load(); }
   /// True once the socket is closed; on_close runs right after, as soon as
@@ -305,6 +313,9 @@ class connection final : public std::enable_shared_from_this<connection>,
   void report_close(std::error_code reason);
   void release_write_buffer() noexcept;
   bool throttled() const noexcept;
+  /// Whether reading may go on now: open, not throttled, not paused.
+  bool may_read() const noexcept;
+  void apply_pause(bool paused);
   rate_state* rate() const noexcept;
   detail::liveness* liveness() const noexcept;
   const std::shared_ptr<stream_dispatcher>& dispatcher() const noexcept {
@@ -344,7 +355,8 @@ class connection final : public std::enable_shared_from_this<connection>,
   bool write_in_flight_ : 1 = false;
   // A read works in (or has landed in) the transfer state's input.
   bool read_in_flight_ : 1 = false;
-  bool write_wanted_ : 1 = false;  // replies queued while decoding: write after the batch
+  bool write_wanted_ : 1 = false;    // replies queued while decoding: write after the batch
+  bool paused_by_user_ : 1 = false;  // pause_reading(true)
   clock::time_point opened_at_;
   // The parts made only when needed, so that an idle plain connection stays
   // small: the timeouts, the rate limit, a drain, user data.

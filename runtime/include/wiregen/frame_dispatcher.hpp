@@ -80,4 +80,46 @@ class line_dispatcher : public basic_dispatcher<Session, Handler> {
   }
 };
 
+/// The same for a RAW protocol, which has no frames: whatever one read
+/// brought goes to the handler's on_data(session, bytes) at once, and over
+/// UDP each datagram. A handler that cannot take more pauses reading
+/// (raw_session::pause_reading). The connection counts each on_data call as
+/// a frame received.
+template <class Session, class Handler>
+class raw_dispatcher : public basic_dispatcher<Session, Handler> {
+ public:
+  using session_type = Session;
+  using handler_type = Handler;
+  using basic_dispatcher<Session, Handler>::basic_dispatcher;
+
+  decode_result on_input(connection& conn, frame_loop& loop,
+                         std::span<const std::uint8_t> input) override {
+    decode_result result;
+    if (!loop.gate().is_open()) {
+      return result;  // a stop began: what arrives now is not dispatched
+    }
+    Session session(conn.shared_from_this());
+    result.consumed = input.size();
+    try {
+      this->handler_.on_data(session, input);
+      result.frames = 1;
+    } catch (...) {
+      (void)this->on_error(conn, error::handler_failed);
+      result.error = error::handler_failed;
+    }
+    return result;
+  }
+
+  std::error_code on_datagram(const std::shared_ptr<datagram_peer>& peer,
+                              std::span<const std::uint8_t> datagram) override {
+    Session session(peer);
+    try {
+      this->handler_.on_data(session, datagram);
+    } catch (...) {
+      return error::handler_failed;
+    }
+    return {};
+  }
+};
+
 }  // namespace wiregen

@@ -69,6 +69,16 @@ class session {
       conn_->stop(mode, deadline);
     }
   }
+  /// Stops reading from the peer (true) or starts again (false): its bytes
+  /// wait in the kernel and TCP's flow control slows it. What a forwarder
+  /// does while the other side cannot take more (see
+  /// connection::pause_reading). Nothing for a datagram peer or an empty
+  /// handle. Safe from any thread.
+  void pause_reading(bool paused) const {
+    if (conn_) {
+      conn_->pause_reading(paused);
+    }
+  }
   /// The connection itself, for what the handle does not expose; null for a
   /// datagram peer.
   const std::shared_ptr<wiregen::connection>& connection() const noexcept { return conn_; }
