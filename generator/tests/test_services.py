@@ -109,6 +109,28 @@ def test_streaming_and_shared_requests(protoc_compile):
     ]
 
 
+def test_raw_protocol_has_no_rpcs(protoc_compile):
+    assert run(protoc_compile, "format: RAW\n").error == (
+        "svc.textpb: service Oracle: a RAW protocol carries raw bytes, not the messages of an"
+        " rpc (fix: remove the service from the .proto, or use a binary framing)")
+
+
+def test_raw_protocol_renders_bytes_handlers(protoc_compile):
+    proto = PROTO.replace("rpc Consult(Ask) returns (Answer);", "")
+    response = run(protoc_compile, "format: RAW\n", proto)
+    assert response.error == ""
+    files = {f.name: f.content for f in response.file}
+    header = files["svc.wiregen.h"]
+    assert "virtual void on_data(server_session& session, std::span<const std::uint8_t> data)" \
+        " = 0;" in header
+    assert "class server_session : public wiregen::raw_session {" in header
+    assert "class client : public wiregen::raw_client<client_session> {" in header
+    assert "wiregen::raw_dispatcher<server_session, server_handler>" in header
+    # No codec, message table or protocol description: nothing to decode.
+    assert "namespace codec" not in header and "message_id" not in header
+    assert "fuzz_raw<svc::server_dispatcher" in files["svc.wiregen.fuzz.cc"]
+
+
 def test_rpc_error_without_rpcs(protoc_compile):
     proto = PROTO.replace("rpc Consult(Ask) returns (Answer);", "")
     assert run(protoc_compile, SPEC, proto).error == (

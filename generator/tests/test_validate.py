@@ -555,6 +555,36 @@ def test_line_delimiter_length():
                 "use at most 8 bytes")])
 
 
+def test_raw_spec_is_valid():
+    assert spec_errors("format: RAW\n") == []
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        pytest.param('header { name: "length" width: U32 role: LENGTH }\n',
+                     [(2, "header[0] 'length'", "a RAW protocol has no header: bytes go to"
+                       " on_data() as they arrive",
+                       "remove the header entries, or use format: HEADER_FIELDS")],
+                     id="header"),
+        pytest.param('message { id: 1 type: "bench.EchoRequest" sender: CLIENT }\n',
+                     [(2, "message[0]", "a RAW protocol carries bytes, not protobuf messages;"
+                       " handlers receive them in on_data()", "remove the message entries")],
+                     id="messages"),
+        pytest.param('line { delimiter: "\\n" }\n',
+                     [(2, "line", "line has no meaning for a RAW protocol",
+                       "remove 'line', or use format: LINE_DELIMITED")],
+                     id="line"),
+        pytest.param("max_frame_size: 100\n",
+                     [(2, "max_frame_size", "max_frame_size has no meaning for a RAW protocol",
+                       "remove 'max_frame_size'")],
+                     id="max-frame-size"),
+    ],
+)
+def test_raw_takes_no_frame_settings(extra, expected):
+    check_all("format: RAW\n" + extra, expected)
+
+
 def test_line_settings_need_line_delimited():
     check_all(BENCH + 'line { delimiter: "\\n" }\n',
               [(7, "line", "'line' only describes a LINE_DELIMITED protocol",

@@ -137,6 +137,8 @@ def _build_envelope(spec, file_package: str, messages, descriptors):
 def _build_framing(spec, envelope=None) -> Framing:
     if spec.format == framing_pb2.LINE_DELIMITED:
         return _build_line_framing(spec)
+    if spec.format == framing_pb2.RAW:
+        return _build_raw_framing()
     if spec.format == framing_pb2.VARINT_DELIMITED:
         return _build_varint_framing(spec, envelope)
     return _build_header_framing(spec, "header_fields", envelope)
@@ -223,6 +225,17 @@ def _build_line_framing(spec) -> Framing:
         line=LineFormat(delimiter_literal=literal, delimiter_size=len(delimiter),
                         max_length=max_length),
         layout_comment=(f"a line of at most {max_length} bytes, then {literal}",),
+    )
+
+
+def _build_raw_framing() -> Framing:
+    return Framing(
+        format="raw", byte_order="big", fields=(), variable=False, header_size=0,
+        max_header_size=0, length=None, length_value_expression="",
+        length_overhead_expression=None, needs_length_end=False, trailer=None, message_id=None,
+        id_type="std::uint32_t", request_id=None, flags=None, constants=(), length_bias=0,
+        max_frame_size=0, max_payload_size=0, has_meta=False, envelope=None, line=None,
+        layout_comment=("bytes as they arrive, without framing",), raw=True,
     )
 
 

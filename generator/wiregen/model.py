@@ -60,7 +60,7 @@ class LineFormat:
 class Framing:
     """The frame layout, shared by both sides."""
 
-    format: str  # header_fields / varint_delimited / line_delimited
+    format: str  # header_fields / varint_delimited / line_delimited / raw
     byte_order: str  # the spec's default: big / little
     fields: Tuple[HeaderField, ...]
     # A varint field makes the header variable: scanned field by field.
@@ -91,6 +91,13 @@ class Framing:
     envelope: Optional[Envelope]
     line: Optional[LineFormat]  # set for line_delimited, the only field that matters then
     layout_comment: Tuple[str, ...]
+    # RAW: no frames; handlers get bytes as they arrive (on_data).
+    raw: bool = False
+
+    @property
+    def carries_messages(self) -> bool:
+        """Frames hold protobuf messages: not lines, not raw bytes."""
+        return self.line is None and not self.raw
 
 
 @dataclass(frozen=True)

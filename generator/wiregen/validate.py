@@ -127,6 +127,10 @@ def validate(loaded: LoadedSpec, messages: Dict[str, str], descriptors=None) -> 
         _check_line_delimited(loaded, sink)
         sink.raise_if_any()
         return
+    if loaded.spec.format == framing_pb2.RAW:
+        _check_raw(loaded, sink)
+        sink.raise_if_any()
+        return
     if loaded.spec.HasField("line"):
         sink.error(loaded.line_of(("line", 0)), "line",
                    "'line' only describes a LINE_DELIMITED protocol",
@@ -178,6 +182,23 @@ def _reject_settings(loaded: LoadedSpec, sink: DiagnosticSink, what: str, names,
         if is_set:
             sink.error(loaded.line_of((name, 0)), name, f"{name} has no meaning for {what}",
                        (fixes or {}).get(name, f"remove '{name}'"))
+
+
+def _check_raw(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
+    """Raw bytes: nothing to set."""
+    spec = loaded.spec
+    for index, field in enumerate(spec.header):
+        sink.error(loaded.line_of(("header", index)), f"header[{index}] '{field.name}'",
+                   "a RAW protocol has no header: bytes go to on_data() as they arrive",
+                   "remove the header entries, or use format: HEADER_FIELDS")
+    for index, entry in enumerate(spec.message):
+        sink.error(loaded.line_of(("message", index)), f"message[{index}]",
+                   "a RAW protocol carries bytes, not protobuf messages;"
+                   " handlers receive them in on_data()", "remove the message entries")
+    _reject_settings(loaded, sink, "a RAW protocol",
+                     ("byte_order", "length_counts", "length_adjustment", "max_frame_size",
+                      "heartbeat", "envelope", "checksum", "rpc", "line"),
+                     {"line": "remove 'line', or use format: LINE_DELIMITED"})
 
 
 MAX_DELIMITER_BYTES = 8
@@ -492,9 +513,11 @@ def validate_services(loaded: LoadedSpec, proto, descriptors) -> None:
     server_sends = (framing_pb2.SERVER, framing_pb2.BOTH)
     requests = {}
     methods = [(service, method) for service in proto.service for method in service.method]
-    if methods and spec.format == framing_pb2.LINE_DELIMITED:
+    if methods and spec.format in (framing_pb2.LINE_DELIMITED, framing_pb2.RAW):
+        what = "lines" if spec.format == framing_pb2.LINE_DELIMITED else "raw bytes"
         sink.error(None, f"service {proto.service[0].name}",
-                   "a LINE_DELIMITED protocol carries lines, not the messages of an rpc",
+                   f"a {framing_pb2.FrameFormat.Name(spec.format)} protocol carries {what},"
+                   " not the messages of an rpc",
                    "remove the service from the .proto, or use a binary framing")
         sink.raise_if_any()
     for service, method in methods:
