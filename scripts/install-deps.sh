@@ -5,9 +5,9 @@
 #   scripts/install-deps.sh          what the build, the demo and most tests need
 #   scripts/install-deps.sh --test   also the JDK and jars of the Java/Netty
 #                                    interop tests (docs/interop.md) and Clang
-#                                    with libFuzzer (docs/reliability.md), socat
-#                                    and systemd-socket-activate (Unix socket
-#                                    and socket activation tests);
+#                                    with libFuzzer (docs/reliability.md), socat,
+#                                    systemd-socket-activate and nc (Unix socket,
+#                                    socket activation and raw stream tests);
 #                                    scripts/test.sh, scripts/fuzz.sh
 #   scripts/install-deps.sh --bench  also gRPC, for the benchmark's gRPC
 #                                    baselines (docs/performance.md); scripts/bench.sh
@@ -23,7 +23,7 @@ packages=(
 case "${1:-}" in
   "") ;;
   --test) packages+=(openjdk-17-jdk-headless libnetty-java libprotobuf-java
-                     clang-14 libfuzzer-14-dev libclang-rt-14-dev socat systemd) ;;
+                     clang-14 libfuzzer-14-dev libclang-rt-14-dev socat systemd netcat-openbsd) ;;
   --bench) packages+=(libgrpc++-dev protobuf-compiler-grpc pkg-config) ;;
   *) echo "usage: $0 [--test|--bench]" >&2; exit 2 ;;
 esac

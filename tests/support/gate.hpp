@@ -20,9 +20,9 @@ class gate {
     state_.wait([&] { return open_; }, std::chrono::seconds(20));
   }
 
-  /// Waits until some caller is held at the gate.
-  bool wait_until_held() {
-    return state_.wait([&] { return waiting_ > 0; });
+  /// Waits until `callers` callers are held at the gate.
+  bool wait_until_held(int callers = 1) {
+    return state_.wait([&] { return waiting_ >= callers; });
   }
 
  private:

@@ -506,6 +506,35 @@ int fuzz_lines(const std::uint8_t* data, std::size_t size) {
   return 0;
 }
 
+/// The target of a RAW protocol, which has no decoder: the input, in reads
+/// it chooses, goes through the dispatcher (its datagram path: no socket
+/// needed) to a handler that echoes each read; what the handler received is
+/// the input, whole, in order, never an empty read.
+template <class Dispatcher, class Handler, class Session>
+int fuzz_raw(const std::uint8_t* data, std::size_t size) {
+  struct recorder final : Handler {
+    std::vector<std::uint8_t> received;
+    void on_data(Session& session, std::span<const std::uint8_t> bytes) override {
+      WIREGEN_FUZZ_EXPECT(!bytes.empty());
+      received.insert(received.end(), bytes.begin(), bytes.end());
+      (void)session.send(bytes);
+    }
+  };
+  FuzzedDataProvider provider(data, size);
+  splitter reads(provider.ConsumeIntegral<std::uint32_t>());
+  const std::vector<std::uint8_t> bytes = provider.ConsumeRemainingBytes<std::uint8_t>();
+  recorder handler;
+  Dispatcher dispatcher(handler);
+  const std::shared_ptr<datagram_peer> peer = reply_sink();
+  for (std::size_t offset = 0; offset < bytes.size();) {
+    const std::size_t read = std::min(reads.next(), bytes.size() - offset);
+    WIREGEN_FUZZ_EXPECT(!dispatcher.on_datagram(peer, {bytes.data() + offset, read}));
+    offset += read;
+  }
+  WIREGEN_FUZZ_EXPECT(handler.received == bytes);
+  return 0;
+}
+
 /// The seed corpus of a protocol: real frames of every message, with its
 /// fields set, one file per frame and one stream of them all, for each side
 /// (with the plan's bytes after them: no stop, throw or failure).
