@@ -11,6 +11,7 @@
 #include <cctype>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/feeder.hpp"
@@ -151,6 +152,52 @@ TEST_CASE("lines: a line that does not complete within frame_timeout closes the 
   REQUIRE(handler.events.wait([&] { return handler.closed.size() == 1; }));
   CHECK(handler.closed[0] == wiregen::error::frame_timeout);
   CHECK(handler.lines == std::vector<std::string>{"first"});
+}
+
+TEST_CASE("lines: the per-line deadline starts again with every line",
+          "[generated][lines][timeouts]") {
+  upper_server handler;
+  auto options = wiregen::test::with_threads(1);
+  options.connection.frame_timeout = std::chrono::milliseconds(500);
+  upper::server server(handler, options);
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  wiregen::test::raw_peer peer(server.port());
+
+  // Six lines 150 ms apart: 750 ms in all, longer than the deadline, but
+  // never 500 ms without a line. (The pauses are the traffic's shape.)
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 6; ++i) {
+    if (i > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    }
+    peer.write("line\n");
+    std::error_code ec;
+    REQUIRE(peer.read(5, ec) == "LINE\n");
+    REQUIRE_FALSE(ec);
+  }
+  CHECK(std::chrono::steady_clock::now() - started >= options.connection.frame_timeout);
+  // Then silence: no line within the deadline closes the connection.
+  CHECK(peer.read_until_closed());
+  REQUIRE(handler.events.wait([&] { return handler.closed.size() == 1; }));
+  CHECK(handler.closed[0] == wiregen::error::frame_timeout);
+  CHECK(handler.lines.size() == 6);
+}
+
+TEST_CASE("lines: a partial line at the end of the stream is discarded and reported",
+          "[generated][lines]") {
+  upper_server handler;
+  upper::server server(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  wiregen::test::raw_peer peer(server.port());
+
+  peer.write("done\npart");
+  peer.shutdown_send();
+  std::error_code ec;
+  CHECK(peer.read(5, ec) == "DONE\n");  // the whole line is answered before the close
+  CHECK(peer.read_until_closed() == asio::error::eof);
+  REQUIRE(handler.events.wait([&] { return handler.closed.size() == 1; }));
+  CHECK(handler.closed[0] == wiregen::error::truncated_frame);
+  CHECK(handler.lines == std::vector<std::string>{"done"});
 }
 
 TEST_CASE("lines: a generated client and server exchange lines over loopback",

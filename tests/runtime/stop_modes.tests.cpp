@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -223,4 +224,108 @@ TEST_CASE("stop: across a graceful server stop under load, every reply accepted 
   CHECK(received == accepted.load());
   CHECK(server.connection_count() == 0);
   CHECK(server.state() == wiregen::server::run_state::stopped);
+}
+
+TEST_CASE("stop: graceful against a peer that is not reading returns with frames still queued",
+          "[runtime][stop]") {
+  connected_pair p(wiregen::test::small_queue_server(8 * 1024 * 1024));
+  p.counter.hold = &p.hold;
+  flood(p.session);
+  REQUIRE(p.hold.wait_until_held());
+  p.session.stop(wiregen::stop_mode::graceful);
+  // Returned before the flush could have happened: the peer reads nothing.
+  CHECK(p.session.stats().queued_bytes > 0);
+  CHECK_FALSE(p.session.connection()->is_closed());
+  p.hold.open();
+  REQUIRE(p.counter.wait_received(flood_frames));
+  REQUIRE(p.handler.wait_closed(1));
+  CHECK_FALSE(p.handler.reasons[0]);
+  CHECK(p.handler.closed_stats[0].frames_dropped == 0);
+}
+
+namespace {
+
+/// Waits, bounded, for a server state that has no event of its own.
+bool wait_state(const wiregen::server& server, wiregen::server::run_state state) {
+  const auto deadline = clock_type::now() + 10s;
+  while (server.state() != state) {
+    if (clock_type::now() > deadline) {
+      return false;
+    }
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("stop: a server's immediate stop closes every open connection and counts them forced",
+          "[runtime][stop][server]") {
+  recording_server handler;
+  bench::server server(handler, wiregen::test::with_threads(2));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  std::vector<std::unique_ptr<reply_counter>> counters;
+  std::vector<std::unique_ptr<bench::client>> clients;
+  for (std::size_t n = 1; n <= 3; ++n) {
+    counters.push_back(std::make_unique<reply_counter>());
+    clients.push_back(std::make_unique<bench::client>(*counters.back()));
+    REQUIRE_FALSE(clients.back()->connect("127.0.0.1", server.port()));
+    REQUIRE(handler.wait_sessions(n));
+  }
+  CHECK(server.stop(wiregen::stop_mode::immediate) == 3);
+  CHECK(server.state() == wiregen::server::run_state::stopped);
+  CHECK(server.connection_count() == 0);
+  REQUIRE(handler.wait_closed(3));
+  for (auto& counter : counters) {
+    CHECK(counter->events.wait([&] { return !counter->reasons.empty(); }));
+  }
+}
+
+TEST_CASE("stop: a server's graceful stop returns while connections flush, and they get it all",
+          "[runtime][stop][server]") {
+  connected_pair p(wiregen::test::small_queue_server(8 * 1024 * 1024));
+  p.counter.hold = &p.hold;
+  flood(p.session);
+  REQUIRE(p.hold.wait_until_held());
+  CHECK(p.server.stop(wiregen::stop_mode::graceful, 10s) == 0);
+  // It returned while the connection could not have flushed: its peer is
+  // not reading.
+  CHECK(p.server.state() == wiregen::server::run_state::draining);
+  CHECK_FALSE(p.server.is_running());
+  CHECK(p.session.stats().queued_bytes > 0);
+  p.hold.open();
+  REQUIRE(p.counter.wait_received(flood_frames));
+  REQUIRE(p.handler.wait_closed(1));
+  CHECK_FALSE(p.handler.reasons[0]);
+  CHECK(p.counter.in_order);
+  CHECK(wait_state(p.server, wiregen::server::run_state::stopped));
+}
+
+TEST_CASE("stop: a server's graceful_wait waits out a deadline over a second, draining meanwhile",
+          "[runtime][stop][server]") {
+  wiregen::test::gate work;
+  recording_server handler;
+  handler.on_request = [&work](bench::server_session&, const bench::EchoRequest&) { work.pass(); };
+  bench::server server(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  reply_counter counter;
+  bench::client client(counter);
+  REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+  REQUIRE_FALSE(client.send(bench::EchoRequest()));
+  REQUIRE(work.wait_until_held());
+
+  const auto started = clock_type::now();
+  auto stopped = std::async(std::launch::async,
+                            [&] { return server.stop(wiregen::stop_mode::graceful_wait, 3s); });
+  REQUIRE(wait_state(server, wiregen::server::run_state::draining));
+  CHECK_FALSE(server.is_running());
+  // Past any one-second cap, the stop still waits for the handler.
+  CHECK(stopped.wait_for(1500ms) == std::future_status::timeout);
+  CHECK(server.state() == wiregen::server::run_state::draining);
+  work.open();
+  CHECK(stopped.get() == 0);  // the connection closed in time: nothing forced
+  CHECK(clock_type::now() - started >= 1500ms);
+  CHECK(server.state() == wiregen::server::run_state::stopped);
+  REQUIRE(handler.wait_closed(1));
+  CHECK(handler.reasons[0] != wiregen::error::stop_timeout);
 }

@@ -333,13 +333,19 @@ TEST_CASE("unix sockets: without \"unix\" among the trusted proxies a PROXY head
   const int fd = dial_path(path);
   REQUIRE(fd >= 0);
   const std::string header = "PROXY TCP4 203.0.113.9 192.0.2.1 4242 7000\r\n";
-  REQUIRE(::send(fd, header.data(), header.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(header.size()));
-  char byte = 0;
-  // The server closes it without a word: read sees the end, or a reset as
-  // the header it never took was still unread.
-  const auto got = ::read(fd, &byte, 1);
-  CHECK((got == 0 || (got < 0 && errno == ECONNRESET)));
+  // The server refuses an untrusted peer as soon as it accepts it, so the
+  // header may already meet a closed socket.
+  const auto sent = ::send(fd, header.data(), header.size(), MSG_NOSIGNAL);
+  if (sent < 0) {
+    CHECK((errno == EPIPE || errno == ECONNRESET));
+  } else {
+    CHECK(sent == static_cast<ssize_t>(header.size()));
+    char byte = 0;
+    // The server closes it without a word: read sees the end, or a reset as
+    // the header it never took was still unread.
+    const auto got = ::read(fd, &byte, 1);
+    CHECK((got == 0 || (got < 0 && errno == ECONNRESET)));
+  }
   ::close(fd);
   CHECK(handler.events.read([&] { return handler.sessions.empty(); }));
 }

@@ -48,6 +48,10 @@ class recording_server final : public bench::server_handler {
     return policy;
   }
 
+  void on_listen_error(const socket_address&, std::error_code ec) override {
+    events.update([&] { listen_errors.push_back(ec); });
+  }
+
   void on_writability_changed(bench::server_session&, bool writable) override {
     events.update([&] { writability.push_back(writable); });
   }
@@ -73,6 +77,7 @@ class recording_server final : public bench::server_handler {
   waiter events;
   std::vector<bench::server_session> sessions;
   std::vector<std::error_code> errors;
+  std::vector<std::error_code> listen_errors;
   std::vector<bool> writability;
   std::vector<std::error_code> reasons;
   std::vector<connection_stats> closed_stats;
