@@ -143,6 +143,11 @@ std::size_t connection_manager::take_timed_out() {
   return std::exchange(timed_out_, 0);
 }
 
+std::size_t connection_manager::timed_out() const {
+  std::lock_guard lock(mutex_);
+  return timed_out_;
+}
+
 std::size_t connection_manager::size() const {
   std::lock_guard lock(mutex_);
   return open_count_;

@@ -53,7 +53,7 @@ server::server(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<accep
       options_(std::move(options)),
       pool_(options_.io_threads),
       accept_loop_(1),
-      connections_(*accepts_, [this] { state_.store(run_state::stopped); }) {
+      connections_(*accepts_, [this] { on_drained(); }) {
   const auto shared_options = connection::share_options(options_.connection);
   const auto budget = options_.memory_budget == 0
                           ? nullptr
@@ -186,7 +186,9 @@ void server::on_accepted(detail::listener& from, std::error_code ec, stream_sock
                                  [&](const auto& h) { return h->context == context; });
   auto conn = std::make_shared<connection>(*home, std::move(socket), std::move(setup));
   // A stop() from one of the accept-time events above must not let this one in.
-  if (!connections_.start(conn)) {
+  if (connections_.start(conn)) {
+    accepted_.fetch_add(1, std::memory_order_relaxed);
+  } else {
     conn.reset();  // its socket closes with it
     try {
       accepts_->on_refused(remote, error::stopped);
@@ -257,14 +259,22 @@ std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
     if (expected == run_state::idle) {
       // Never listened: a listen() still on its way finds the state and fails.
       auto idle = run_state::idle;
-      state_.compare_exchange_strong(idle, run_state::stopped);
+      if (state_.compare_exchange_strong(idle, run_state::stopped)) {
+        report_state(server_state::stopped, 0, false);
+      }
       return 0;
     }
     if (expected == run_state::draining && mode != stop_mode::graceful && !on_own_thread) {
-      return drain(mode == stop_mode::immediate ? std::chrono::milliseconds(0) : deadline);
+      stop_waits_.store(true);
+      const auto forced =
+          drain(mode == stop_mode::immediate ? std::chrono::milliseconds(0) : deadline);
+      report_state(server_state::stopped, forced);
+      return forced;
     }
     return 0;
   }
+  const bool waits = mode != stop_mode::graceful && !on_own_thread;
+  stop_waits_.store(waits);
   if (accept_loop_.owns_current_thread()) {
     close_listeners();
   } else {
@@ -284,16 +294,21 @@ std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
   if (phase.owns_lock()) {
     phase.unlock();
   }
-  if (mode == stop_mode::graceful || on_own_thread) {
+  report_state(server_state::draining);
+  if (!waits) {
     return 0;
   }
+  std::size_t forced = 0;
   if (mode == stop_mode::immediate) {
     drain(std::chrono::milliseconds(0));
-    return open.size();  // all of them were forced, by request
+    forced = open.size();  // all of them were forced, by request
+  } else {
+    // Each connection forces itself at the deadline, with stop_timeout as
+    // the reason; the short extra wait lets those closes land before sweeping.
+    forced = drain(deadline + std::chrono::milliseconds(50));
   }
-  // Each connection forces itself at the deadline, with stop_timeout as the
-  // reason; the short extra wait lets those closes land before sweeping.
-  return drain(deadline + std::chrono::milliseconds(50));
+  report_state(server_state::stopped, forced);
+  return forced;
 }
 
 std::size_t server::drain(std::chrono::milliseconds deadline) {
@@ -308,6 +323,40 @@ std::size_t server::drain(std::chrono::milliseconds deadline) {
   connections_.wait_empty(std::chrono::seconds(1));
   state_.store(run_state::stopped);
   return late.size() + connections_.take_timed_out();
+}
+
+void server::on_drained() {
+  state_.store(run_state::stopped);
+  // This runs under the connection manager's lock, where the handler may
+  // not be called: the accept loop tells it, unless a stop() waiting to
+  // drain tells it with its own figures.
+  asio::post(*accept_loop_.first(), [this] {
+    if (!stop_waits_.load()) {
+      report_state(server_state::stopped, connections_.timed_out());
+    }
+  });
+}
+
+void server::report_state(server_state reached, std::size_t forced, bool was_running) {
+  std::lock_guard lock(report_mutex_);
+  while (reported_ < reached) {
+    reported_ = was_running ? static_cast<server_state>(static_cast<int>(reported_) + 1) : reached;
+    server_counts counts;
+    counts.open_connections = connections_.size();
+    counts.accepted = accepted_.load(std::memory_order_relaxed);
+    if (reported_ == server_state::running) {
+      std::lock_guard names(names_mutex_);
+      counts.listeners = local_addresses_.size();
+    }
+    if (reported_ == server_state::stopped) {
+      counts.forced = forced;
+    }
+    try {
+      accepts_->on_server_state(reported_, counts);
+    } catch (...) {
+      // Reporting must not take the server down.
+    }
+  }
 }
 
 }  // namespace wiregen

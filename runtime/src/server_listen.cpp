@@ -203,7 +203,7 @@ std::error_code server::resolve(const socket_address& address, const std::stop_t
 
 std::error_code server::add_listeners(const std::function<std::error_code(listener_list&)>& open,
                                       const std::stop_token& cancel) {
-  std::lock_guard serial(listen_mutex_);
+  std::unique_lock serial(listen_mutex_);
   if (auto ec = configure()) {
     return ec;
   }
@@ -250,7 +250,12 @@ std::error_code server::add_listeners(const std::function<std::error_code(listen
     }
     done.set_value({});
   });
-  return done.get_future().get();
+  const auto ec = done.get_future().get();
+  serial.unlock();  // the handler may listen again from the event
+  if (!ec) {
+    report_state(server_state::running);
+  }
+  return ec;
 }
 
 std::error_code server::report_listen_error(const socket_address& address, std::error_code ec) {

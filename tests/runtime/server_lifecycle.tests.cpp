@@ -111,6 +111,63 @@ TEST_CASE("server: states go idle, running, stopped, and counts step up and back
   CHECK(server.listen("127.0.0.1", 0) == wiregen::error::stopped);  // not restartable
 }
 
+TEST_CASE("server: the state event tells running, draining and stopped once each, with counts",
+          "[runtime][server][events]") {
+  using wiregen::server_state;
+  const auto mode = GENERATE(wiregen::stop_mode::graceful_wait, wiregen::stop_mode::graceful,
+                             wiregen::stop_mode::immediate);
+  CAPTURE(static_cast<int>(mode));
+  recording_server handler;
+  bench::server server(handler, wiregen::test::with_threads(2));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));  // a second listener is no new state
+  handler.events.read([&] {
+    REQUIRE(handler.states.size() == 1);
+    CHECK(handler.states[0].first == server_state::running);
+    CHECK(handler.states[0].second.listeners == 1);  // told at the first listen
+    CHECK(handler.states[0].second.open_connections == 0);
+  });
+
+  std::vector<std::unique_ptr<reply_counter>> counters;
+  std::vector<std::unique_ptr<bench::client>> clients;
+  for (std::size_t n = 1; n <= 2; ++n) {
+    counters.push_back(std::make_unique<reply_counter>());
+    clients.push_back(std::make_unique<bench::client>(*counters.back()));
+    REQUIRE_FALSE(clients.back()->connect("127.0.0.1", server.port()));
+    REQUIRE(handler.wait_sessions(n));
+  }
+  const auto forced = server.stop(mode, 5s);
+  REQUIRE(handler.events.wait([&] { return handler.states.size() >= 3; }));
+  handler.events.read([&] {
+    REQUIRE(handler.states.size() == 3);
+    CHECK(handler.states[1].first == server_state::draining);
+    CHECK(handler.states[1].second.listeners == 0);
+    CHECK(handler.states[1].second.accepted == 2);
+    CHECK(handler.states[2].first == server_state::stopped);
+    CHECK(handler.states[2].second.open_connections == 0);
+    CHECK(handler.states[2].second.accepted == 2);
+    CHECK(handler.states[2].second.forced == forced);
+    CHECK(forced == (mode == wiregen::stop_mode::immediate ? 2u : 0u));
+  });
+  CHECK(server.state() == server_state::stopped);
+  server.stop();  // told already: nothing new
+  handler.events.read([&] { CHECK(handler.states.size() == 3); });
+}
+
+TEST_CASE("server: a server stopped before it listened tells only stopped",
+          "[runtime][server][events]") {
+  recording_server handler;
+  {
+    bench::server server(handler, wiregen::test::with_threads(1));
+    server.stop();
+  }
+  handler.events.read([&] {
+    REQUIRE(handler.states.size() == 1);
+    CHECK(handler.states[0].first == wiregen::server_state::stopped);
+    CHECK(handler.states[0].second.accepted == 0);
+  });
+}
+
 TEST_CASE("server: rapid open/close cycles leave the count at 0", "[runtime][server]") {
   recording_server handler;
   bench::server server(handler, wiregen::test::with_threads(2));

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "support/gate.hpp"
@@ -52,6 +53,10 @@ class recording_server final : public bench::server_handler {
     events.update([&] { listen_errors.push_back(ec); });
   }
 
+  void on_server_state(server_state state, const server_counts& counts) override {
+    events.update([&] { states.emplace_back(state, counts); });
+  }
+
   void on_writability_changed(bench::server_session&, bool writable) override {
     events.update([&] { writability.push_back(writable); });
   }
@@ -78,6 +83,7 @@ class recording_server final : public bench::server_handler {
   std::vector<bench::server_session> sessions;
   std::vector<std::error_code> errors;
   std::vector<std::error_code> listen_errors;
+  std::vector<std::pair<server_state, server_counts>> states;
   std::vector<bool> writability;
   std::vector<std::error_code> reasons;
   std::vector<connection_stats> closed_stats;

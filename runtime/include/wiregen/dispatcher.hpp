@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "wiregen/address.hpp"
+#include "wiregen/server_state.hpp"
 
 namespace wiregen {
 
@@ -113,6 +114,10 @@ class accept_events {
   /// A listen() failed to resolve, bind or listen on `address` (also its
   /// return value).
   virtual void on_listen_error(const socket_address& /*address*/, std::error_code /*ec*/) {}
+
+  /// The server reached `state`, with the figures of that moment; see
+  /// basic_server_handler::on_server_state.
+  virtual void on_server_state(server_state /*state*/, const server_counts& /*counts*/) {}
 };
 
 /// What a client tells generated code about dialing.

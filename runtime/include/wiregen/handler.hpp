@@ -61,6 +61,14 @@ class basic_server_handler : public basic_handler<Session> {
   /// Listening on `address` failed (port in use, a live server on the
   /// socket file, a name that does not resolve); listen() returns it too.
   virtual void on_listen_error(const socket_address& /*address*/, std::error_code /*ec*/) {}
+
+  /// The server reached `state`: running (its first listen succeeded),
+  /// draining (a stop began; listeners are closed), stopped (every
+  /// connection closed). Each state is reported once and in that order (a
+  /// server stopped before it listened reports only stopped), one at a time,
+  /// on the thread that made the change: listen()'s or stop()'s caller, or
+  /// the accept thread when the last connection of a graceful stop closes.
+  virtual void on_server_state(server_state /*state*/, const server_counts& /*counts*/) {}
 };
 
 /// A client's handler adds the event of a failed dial.
@@ -129,6 +137,11 @@ class basic_dispatcher : public stream_dispatcher,
   void on_listen_error(const socket_address& address, std::error_code ec) override {
     if constexpr (requires { handler_.on_listen_error(address, ec); }) {
       handler_.on_listen_error(address, ec);
+    }
+  }
+  void on_server_state(server_state state, const server_counts& counts) override {
+    if constexpr (requires { handler_.on_server_state(state, counts); }) {
+      handler_.on_server_state(state, counts);
     }
   }
   void on_connect_failed(std::error_code ec) override { on_transport_error(ec); }

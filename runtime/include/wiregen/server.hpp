@@ -22,6 +22,7 @@
 #include "wiregen/dispatcher.hpp"
 #include "wiregen/io_pool.hpp"
 #include "wiregen/options.hpp"
+#include "wiregen/server_state.hpp"
 #include "wiregen/stop_mode.hpp"
 #include "wiregen/stream_socket.hpp"
 
@@ -36,8 +37,8 @@ class listener;
 /// which supplies the dispatcher built from the user's handler.
 class server {
  public:
-  /// The server's lifecycle; see state().
-  enum class run_state { idle, running, draining, stopped };
+  /// The server's lifecycle; see state() and on_server_state.
+  using run_state = server_state;
 
   /// `streams` serves every connection; `accepts` hears of accepting.
   server(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<accept_events> accepts,
@@ -132,6 +133,12 @@ class server {
   bool take_accept_token();
   void close_listeners();
   std::size_t drain(std::chrono::milliseconds deadline);
+  // Tells the handler of every state up to `reached` not told yet, in
+  // order; `was_running` is false for a server stopped before it listened.
+  void report_state(server_state reached, std::size_t forced = 0, bool was_running = true);
+  // The last connection of a stop closed: stopped, told from the accept
+  // loop unless a waiting stop() tells it with its own figures.
+  void on_drained();
 
   std::shared_ptr<stream_dispatcher> streams_;
   std::shared_ptr<accept_events> accepts_;
@@ -153,6 +160,12 @@ class server {
   std::atomic<std::uint16_t> port_{0};
   std::atomic<run_state> state_{run_state::idle};
   std::mutex stop_phase_mutex_;
+  // A stop() is waiting to drain and reports stopped itself.
+  std::atomic<bool> stop_waits_{false};
+  std::atomic<std::uint64_t> accepted_{0};
+  // Recursive: a handler may stop() the server from on_server_state.
+  std::recursive_mutex report_mutex_;
+  server_state reported_ = server_state::idle;  // under report_mutex_
 
   detail::connection_manager connections_;
   std::vector<std::shared_ptr<const connection_home>> homes_;

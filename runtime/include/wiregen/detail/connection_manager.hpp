@@ -56,6 +56,8 @@ class connection_manager final : public connection_observer {
   /// How many closed with stop_timeout (forced by their own deadline)
   /// since begin_stop(), counted once.
   std::size_t take_timed_out();
+  /// The same, without taking them.
+  std::size_t timed_out() const;
   std::size_t size() const;
 
  private:
