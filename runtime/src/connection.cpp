@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <asio/detail/socket_option.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -149,7 +150,18 @@ std::unique_ptr<detail::startup> connection::take_startup() noexcept {
 
 frame_gate connection::gate() noexcept {
   auto* limit = rate();
-  return {&stop_requested_, limit != nullptr ? &limit->bucket : nullptr};
+  const auto chosen = occasional_ ? occasional_->max_frame_size : std::nullopt;
+  return {&stop_requested_, limit != nullptr ? &limit->bucket : nullptr,
+          chosen.value_or(home_->options->max_frame_size)};
+}
+
+void connection::set_max_frame_size(std::size_t bytes) {
+  asio::dispatch(context(), [self = shared_from_this(), bytes] {
+    self->occasional().max_frame_size = bytes;
+    if (self->transfer_ != nullptr) {
+      self->transfer_->loop.gate().max_frame_size = bytes;
+    }
+  });
 }
 
 bool connection::is_writing() const noexcept {

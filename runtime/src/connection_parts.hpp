@@ -6,6 +6,7 @@
 #include <any>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <system_error>
 
 #include "liveness.hpp"
@@ -40,6 +41,8 @@ struct connection::occasional_parts {
   std::unique_ptr<rate_state> rate;
   std::unique_ptr<drain_state> drain;
   std::any user_data;
+  // Set by set_max_frame_size: the limit instead of the options'.
+  std::optional<std::size_t> max_frame_size;
 };
 
 inline detail::liveness* connection::liveness() const noexcept {

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
+#include <system_error>
 #include <vector>
 
 #include "support/bench_peers.hpp"
@@ -137,4 +139,60 @@ TEST_CASE("limits: with the close action, a peer over the message rate is discon
   CHECK(flood.read_until_closed());
   REQUIRE(handler.events.wait([&] { return handler.closed.size() == 1; }));
   CHECK(handler.closed[0] == wiregen::error::message_rate_exceeded);
+}
+
+TEST_CASE("limits: a per-connection max_frame_size refuses larger frames until a session raises it",
+          "[runtime][limits]") {
+  wiregen::test::recording_server handler;
+  handler.policy = wiregen::error_action::skip;
+  handler.on_request = [](bench::server_session& session, const bench::EchoRequest& request) {
+    if (request.payload() == "trusted") {
+      session.set_max_frame_size(0);  // the framing's own limit from the next frame on
+    } else if (request.payload() == "lower") {
+      session.set_max_frame_size(64);
+    }
+    bench::EchoReply reply;
+    reply.set_seq(request.seq());
+    reply.set_payload(request.payload());
+    (void)session.send(reply);
+  };
+  auto options = wiregen::test::with_threads(1);
+  options.connection.max_frame_size = 1024;
+  bench::server server(handler, options);
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  reply_counter counter;
+  bench::client client(counter);
+  REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+
+  bench::EchoRequest large;
+  large.set_seq(0);
+  large.set_payload(std::string(2000, 'x'));
+  bench::EchoRequest trusted;
+  trusted.set_seq(1);
+  trusted.set_payload("trusted");
+  // Over the connection's limit: refused from its header and, as the
+  // policy says, skipped; the small frame behind it is served.
+  REQUIRE_FALSE(client.send(large));
+  REQUIRE_FALSE(client.send(trusted));
+  REQUIRE(counter.wait_received(1));
+  handler.events.read([&] {
+    CHECK(handler.errors == std::vector<std::error_code>{wiregen::error::frame_too_large});
+  });
+  counter.events.read([&] { CHECK(counter.payload_bytes == trusted.payload().size()); });
+  // Raised: the same frame now passes, up to the spec's 4 MiB.
+  large.set_seq(2);
+  REQUIRE_FALSE(client.send(large));
+  REQUIRE(counter.wait_received(2));
+  counter.events.read([&] { CHECK(counter.payload_bytes == trusted.payload().size() + 2000); });
+  CHECK(handler.session().stats().frames_skipped == 1);
+  // And lowered again, for what comes next.
+  bench::EchoRequest lower;
+  lower.set_seq(3);
+  lower.set_payload("lower");
+  large.set_seq(4);
+  REQUIRE_FALSE(client.send(lower));
+  REQUIRE_FALSE(client.send(large));
+  REQUIRE(handler.events.wait([&] { return handler.errors.size() == 2; }));
+  CHECK(handler.session().stats().frames_skipped == 2);
+  CHECK(counter.wait_received(3));  // the reply to "lower"; none to the frame after it
 }

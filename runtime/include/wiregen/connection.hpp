@@ -187,6 +187,12 @@ class connection final : public std::enable_shared_from_this<connection>,
   /// under way still completes and is dispatched.
   void pause_reading(bool paused);
 
+  /// The largest frame this connection accepts from now on, below the
+  /// framing's own (0: the framing's); see connection_options::max_frame_size.
+  /// Safe from any thread; applied on the connection's thread, from a
+  /// handler before the next frame is decoded.
+  void set_max_frame_size(std::size_t bytes);
+
   /// True until a stop is requested or the peer goes away. Thread-safe.
   bool is_open() const noexcept { return state_.load() == state::open && !stop_requested_.load(); }
   /// True once the socket is closed; on_close runs right after, as soon as

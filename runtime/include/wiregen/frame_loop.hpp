@@ -18,11 +18,13 @@
 namespace wiregen {
 
 /// What may hold a frame loop back: a stop flag (set: no further frame is
-/// delivered, as a handler stopped the connection) and a message-rate
-/// bucket (empty: the frame waits). Either may be absent.
+/// delivered, as a handler stopped the connection), a message-rate bucket
+/// (empty: the frame waits) and a frame size limit below the framing's own
+/// (a larger frame is frame_too_large). Each may be absent.
 struct frame_gate {
   const std::atomic<bool>* stopping = nullptr;
   detail::token_bucket* rate = nullptr;
+  std::size_t max_frame_size = 0;  // 0: the framing's own limit
 
   bool is_open() const noexcept {
     return stopping == nullptr || !stopping->load(std::memory_order_relaxed);
@@ -151,7 +153,8 @@ decode_result frame_loop::decode(std::span<const std::uint8_t> input, Scan&& sca
     }
     const std::uint64_t frame_size =
         detail::frame_extent(header_size, header.payload_size, TrailerSize);
-    if (header_error) {
+    const bool over_limit = gate_.max_frame_size != 0 && frame_size > gate_.max_frame_size;
+    if (header_error || over_limit) {
       // Oversized: dropped as far as it is here, the rest as it arrives, but
       // only where its length can be believed. A checksum covers the length
       // only once the whole frame is here, so with a trailer a corrupt length
@@ -161,7 +164,7 @@ decode_result frame_loop::decode(std::span<const std::uint8_t> input, Scan&& sca
       const std::size_t here =
           static_cast<std::size_t>(std::min<std::uint64_t>(frame_size, rest.size()));
       result.consumed += here;
-      if (!skipped(header_error, skip, result, believable)) {
+      if (!skipped(error::frame_too_large, skip, result, believable)) {
         break;
       }
       skip_ = frame_size - here;
@@ -193,6 +196,9 @@ template <class Deliver, class Skip>
 decode_result frame_loop::decode_lines(std::span<const std::uint8_t> input,
                                        std::string_view delimiter, std::size_t max_line_length,
                                        Deliver&& deliver, Skip&& skip) {
+  if (gate_.max_frame_size != 0) {
+    max_line_length = std::min(max_line_length, gate_.max_frame_size);
+  }
   const std::size_t window = max_line_length + delimiter.size();
   const std::string_view text(reinterpret_cast<const char*>(input.data()), input.size());
   decode_result result;

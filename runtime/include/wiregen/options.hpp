@@ -48,6 +48,14 @@ struct connection_options {
   /// it sends fail or wait exactly as past max_queued_bytes. 0 means no
   /// bound but the bytes.
   std::size_t max_queued_frames = 0;
+  /// The largest frame a connection accepts, header and trailer included,
+  /// when that is less than the framing spec's max_frame_size: a header
+  /// announcing more is error::frame_too_large, as past the spec's own
+  /// limit (for LINE_DELIMITED: the longest line, as line.max_length, and
+  /// error::line_too_long). 0 means the spec's. A session may change it
+  /// at run time (session::set_max_frame_size), e.g. raise it once a peer
+  /// has authenticated; it can never go above the spec's.
+  std::size_t max_frame_size = 0;
   /// Once unwritable, the connection turns writable again when its queue
   /// drains to this many bytes or fewer.
   std::size_t low_watermark = 1024 * 1024;

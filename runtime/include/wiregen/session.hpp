@@ -2,6 +2,7 @@
 
 #include <any>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -77,6 +78,15 @@ class session {
   void pause_reading(bool paused) const {
     if (conn_) {
       conn_->pause_reading(paused);
+    }
+  }
+  /// The largest frame the peer may send from now on, below the framing's
+  /// own (0: the framing's): e.g. small until a peer has logged in. Called
+  /// in a handler, it holds from the next frame. Nothing for a datagram
+  /// peer or an empty handle. Safe from any thread.
+  void set_max_frame_size(std::size_t bytes) const {
+    if (conn_) {
+      conn_->set_max_frame_size(bytes);
     }
   }
   /// The connection itself, for what the handle does not expose; null for a
