@@ -143,7 +143,7 @@ std::error_code server_dispatcher::dispatch(server_session& session,
       try {
         handler_.on_message(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -177,7 +177,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       try {
         handler_.on_message(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -193,7 +193,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       try {
         handler_.on_message(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }

@@ -87,7 +87,7 @@ std::error_code server_dispatcher::dispatch(server_session& session,
       try {
         handler_.on_message(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -103,7 +103,7 @@ std::error_code server_dispatcher::dispatch(server_session& session,
       try {
         handler_.on_message(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -119,7 +119,7 @@ std::error_code server_dispatcher::dispatch(server_session& session,
       try {
         handler_.on_message(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -135,7 +135,7 @@ std::error_code server_dispatcher::dispatch(server_session& session,
       try {
         handler_.on_message(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -167,7 +167,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       try {
         handler_.on_message(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -183,7 +183,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       try {
         handler_.on_message(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -199,7 +199,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       try {
         handler_.on_message(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -215,7 +215,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       try {
         handler_.on_message(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }

@@ -77,7 +77,7 @@ std::error_code server_dispatcher::dispatch(server_session& session,
   try {
     result = handler_.SayHello(session, message, header.meta);
   } catch (...) {
-    return wiregen::error::handler_failed;
+    return wiregen::handler_threw();
   }
   return wiregen::answer_call<void>(session, std::move(result), header.meta);
 }
@@ -103,7 +103,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
   try {
     handler_.on_message(session, message, header.meta);
   } catch (...) {
-    return wiregen::error::handler_failed;
+    return wiregen::handler_threw();
   }
   return {};
 }

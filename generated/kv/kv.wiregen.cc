@@ -80,7 +80,7 @@ std::error_code server_dispatcher::dispatch(server_session& session,
       try {
         result = handler_.Get(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return wiregen::answer_call<Status>(session, std::move(result), header.meta);
     }
@@ -97,7 +97,7 @@ std::error_code server_dispatcher::dispatch(server_session& session,
       try {
         result = handler_.Put(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return wiregen::answer_call<Status>(session, std::move(result), header.meta);
     }
@@ -133,7 +133,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       try {
         handler_.on_message(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -152,7 +152,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       try {
         handler_.on_message(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -171,7 +171,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       try {
         handler_.on_message(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -187,7 +187,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       try {
         handler_.on_message(session, message, header.meta);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }

@@ -90,7 +90,7 @@ std::error_code server_dispatcher::dispatch(server_session& session,
       try {
         handler_.on_message(session, message);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -106,7 +106,7 @@ std::error_code server_dispatcher::dispatch(server_session& session,
       try {
         handler_.on_message(session, message);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -144,7 +144,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       try {
         handler_.on_message(session, message);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -160,7 +160,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       try {
         handler_.on_message(session, message);
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }

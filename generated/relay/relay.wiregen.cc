@@ -105,7 +105,7 @@ std::error_code server_dispatcher::dispatch(server_session& session,
       try {
         handler_.on_message(session, envelope.hello());
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -113,7 +113,7 @@ std::error_code server_dispatcher::dispatch(server_session& session,
       try {
         handler_.on_message(session, envelope.publish());
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -121,7 +121,7 @@ std::error_code server_dispatcher::dispatch(server_session& session,
       try {
         handler_.on_message(session, envelope.ping());
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -154,7 +154,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       try {
         handler_.on_message(session, envelope.welcome());
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -162,7 +162,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       try {
         handler_.on_message(session, envelope.delivery());
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }
@@ -170,7 +170,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
       try {
         handler_.on_message(session, envelope.ping());
       } catch (...) {
-        return wiregen::error::handler_failed;
+        return wiregen::handler_threw();
       }
       return {};
     }

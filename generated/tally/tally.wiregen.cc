@@ -94,7 +94,7 @@ std::error_code server_dispatcher::dispatch(server_session& session,
   try {
     handler_.on_message(session, message);
   } catch (...) {
-    return wiregen::error::handler_failed;
+    return wiregen::handler_threw();
   }
   return {};
 }
@@ -117,7 +117,7 @@ std::error_code client_dispatcher::dispatch(client_session& session,
   try {
     handler_.on_message(session, message);
   } catch (...) {
-    return wiregen::error::handler_failed;
+    return wiregen::handler_threw();
   }
   return {};
 }

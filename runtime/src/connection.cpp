@@ -315,7 +315,9 @@ void connection::open() {
 
 void connection::report_handler_failure() noexcept {
   try {
-    (void)dispatcher()->on_error(*this, error::handler_failed);
+    frame_error failure(error::handler_failed);
+    failure.exception = std::current_exception();  // called in the catch block
+    (void)dispatcher()->on_error(*this, failure);
   } catch (...) {
     // Reporting failed as well; closing the connection is all that is left.
   }

@@ -13,7 +13,9 @@
 TEST_CASE("connection size: the per-connection state stays small", "[runtime][memory]") {
   CHECK(sizeof(wiregen::detail::send_queue) <= 56);
   CHECK(sizeof(wiregen::detail::stream) <= 48);
-  CHECK(sizeof(wiregen::frame_loop) <= 32);
+  // In the transfer state, held only by busy connections: 40 with the
+  // per-connection frame limit in its gate.
+  CHECK(sizeof(wiregen::frame_loop) <= 40);
   CHECK(sizeof(wiregen::byte_buffer) <= 32);
   CHECK(sizeof(wiregen::connection) <= 280);
 }

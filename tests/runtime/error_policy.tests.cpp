@@ -189,3 +189,67 @@ TEST_CASE("policy: a decode error flushes the replies to earlier frames before c
   REQUIRE(f.wait_closed());
   CHECK(f.handler.reasons[0] == wiregen::error::unknown_message_id);
 }
+
+namespace {
+
+/// Sees bad frames through on_frame_error, with what is known about each;
+/// a Reading from sensor "throw" makes its handler throw.
+class detail_server final : public pulse::server_handler {
+ public:
+  void on_message(pulse::server_session&, const pulse::Ping&) override {}
+  void on_message(pulse::server_session&, const pulse::Reading& reading) override {
+    if (reading.sensor() == "throw") {
+      throw std::runtime_error("sensor says no");
+    }
+  }
+  wiregen::error_action on_frame_error(pulse::server_session&,
+                                       const wiregen::frame_error& error) override {
+    events.update([&] {
+      errors.push_back(error);
+      whats.push_back(error.what());
+    });
+    return wiregen::error_action::skip;
+  }
+
+  wiregen::test::waiter events;
+  std::vector<wiregen::frame_error> errors;
+  std::vector<std::string> whats;
+};
+
+}  // namespace
+
+TEST_CASE("policy: on_frame_error tells the message id, the declared size and what a handler threw",
+          "[runtime][policy]") {
+  detail_server handler;
+  pulse::server server(handler, pulse_fixture::one_thread());
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  wiregen::test::raw_peer peer(server.port());
+
+  const std::string thrower = reading_frame(7, "throw");
+  peer.write(header(2, 1000) + std::string(1000, '\x7f'));  // over the 64-byte limit
+  peer.write(header(9, 2) + "zz");                          // an id nobody sends
+  peer.write(thrower);
+  CHECK(peer.read_until_closed());  // a throwing handler always disconnects
+  REQUIRE(handler.events.wait([&] { return handler.errors.size() == 3; }));
+  handler.events.read([&] {
+    const auto& oversized = handler.errors[0];
+    CHECK(oversized.code == wiregen::error::frame_too_large);
+    CHECK(oversized.declared_size == std::optional<std::uint64_t>(4 + 1000));
+    CHECK_FALSE(oversized.message_id);  // the header was read only as far as its length
+    CHECK(handler.whats[0].empty());
+
+    const auto& unknown = handler.errors[1];
+    CHECK(unknown.code == wiregen::error::unknown_message_id);
+    CHECK(unknown.message_id == std::optional<std::uint64_t>(9));
+    CHECK(unknown.declared_size == std::optional<std::uint64_t>(4 + 2));
+    CHECK_FALSE(unknown.request_id);  // pulse has no REQUEST_ID field
+
+    const auto& threw = handler.errors[2];
+    CHECK(threw.code == wiregen::error::handler_failed);
+    CHECK(threw.message_id ==
+          std::optional<std::uint64_t>(pulse::message_id<pulse::Reading>::value));
+    CHECK(threw.declared_size == std::optional<std::uint64_t>(thrower.size()));
+    CHECK(threw.exception != nullptr);
+    CHECK(handler.whats[2] == "sensor says no");
+  });
+}

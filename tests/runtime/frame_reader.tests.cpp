@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "support/bench_peers.hpp"
 
@@ -153,5 +154,35 @@ TEST_CASE("frame reader: read_one takes exactly one frame from a socket, within 
   // The server goes away: the end of the stream.
   server.stop();
   CHECK(reader.read_one(fd, 5s) == asio::error::eof);
+  ::close(fd);
+}
+
+TEST_CASE("frame reader: a read_one blocked on an idle socket returns when the server stops",
+          "[runtime][frame_reader][stop]") {
+  recording_server handler;
+  bench::server server(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(server.port());
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(handler.wait_sessions(1));
+
+  reply_counter counter;
+  wiregen::frame_reader<bench::client_dispatcher> reader(counter);
+  std::chrono::steady_clock::time_point stopped_at;
+  std::thread stopper([&] {
+    // The reader is blocked in poll() by now or soon; either way the close
+    // must end its wait, not its 60 s timeout.
+    stopped_at = std::chrono::steady_clock::now();
+    server.stop(wiregen::stop_mode::immediate);
+  });
+  const auto ec = reader.read_one(fd, 60s);
+  const auto returned_at = std::chrono::steady_clock::now();
+  stopper.join();
+  CHECK((ec == asio::error::eof || ec == asio::error::connection_reset));
+  CHECK(returned_at - stopped_at < 5s);  // woken by the close (measured: a few ms)
   ::close(fd);
 }

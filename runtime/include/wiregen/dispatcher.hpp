@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "wiregen/address.hpp"
+#include "wiregen/frame_error.hpp"
 #include "wiregen/server_state.hpp"
 
 namespace wiregen {
@@ -70,8 +71,9 @@ class stream_dispatcher {
                                  std::span<const std::uint8_t> input) = 0;
 
   /// A received frame was bad, or a handler threw (error::handler_failed,
-  /// which always disconnects). Returns what to do about it.
-  virtual error_action on_error(connection& conn, std::error_code ec) = 0;
+  /// which always disconnects), with what is known about it. Returns what
+  /// to do about it.
+  virtual error_action on_error(connection& conn, const frame_error& error) = 0;
 
   /// The send queue passed its high watermark (false) or drained to its low
   /// watermark again (true).

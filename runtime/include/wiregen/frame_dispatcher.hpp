@@ -40,7 +40,16 @@ class frame_dispatcher : public basic_dispatcher<Session, Handler> {
                 std::size_t header_size) {
               return static_cast<Derived&>(*this).dispatch(session, header, frame, header_size);
             },
-            [&](std::error_code ec) { return this->on_error(conn, ec) == error_action::skip; });
+            [&](frame_error& report) {
+              // What the header cannot say in this layout is left out.
+              if (!Protocol::info.ids_on_wire) {
+                report.message_id.reset();
+              }
+              if (!Protocol::info.request_ids) {
+                report.request_id.reset();
+              }
+              return this->on_error(conn, report) == error_action::skip;
+            });
   }
 
   std::error_code on_datagram(const std::shared_ptr<datagram_peer>& peer,
@@ -72,11 +81,11 @@ class line_dispatcher : public basic_dispatcher<Session, Handler> {
           try {
             this->handler_.on_line(session, line);
           } catch (...) {
-            return error::handler_failed;
+            return handler_threw();
           }
           return {};
         },
-        [&](std::error_code ec) { return this->on_error(conn, ec) == error_action::skip; });
+        [&](frame_error& report) { return this->on_error(conn, report) == error_action::skip; });
   }
 };
 
@@ -104,7 +113,10 @@ class raw_dispatcher : public basic_dispatcher<Session, Handler> {
       this->handler_.on_data(session, input);
       result.frames = 1;
     } catch (...) {
-      (void)this->on_error(conn, error::handler_failed);
+      frame_error failure(error::handler_failed);
+      failure.declared_size = input.size();
+      failure.exception = std::current_exception();
+      (void)this->on_error(conn, failure);
       result.error = error::handler_failed;
     }
     return result;
@@ -116,7 +128,7 @@ class raw_dispatcher : public basic_dispatcher<Session, Handler> {
     try {
       this->handler_.on_data(session, datagram);
     } catch (...) {
-      return error::handler_failed;
+      return handler_threw();
     }
     return {};
   }

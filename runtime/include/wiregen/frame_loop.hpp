@@ -9,11 +9,13 @@
 #include <span>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "wiregen/detail/token_bucket.hpp"
 #include "wiregen/dispatcher.hpp"
 #include "wiregen/error.hpp"
+#include "wiregen/frame_error.hpp"
 
 namespace wiregen {
 
@@ -57,7 +59,9 @@ class frame_loop {
   /// Decodes the complete frames at the front of `input` and hands each to
   /// `deliver(header, frame, header_size)` (`frame` whole: header, payload,
   /// trailer), which returns what was wrong with it. A bad frame goes to
-  /// `skip(ec)`: when it returns true and the frame's boundaries are known
+  /// `skip(frame_error&)` (its code, and the message id, request id and
+  /// declared size the header gave, the exception handler_threw() kept), or
+  /// to `skip(std::error_code)`: when it returns true and the frame's boundaries are known
   /// (is_skippable; an oversized frame's only without a checksum trailer
   /// and below 2 GiB), the frame is dropped (its rest as it arrives) and
   /// decoding goes on; otherwise decoding stops with the error. Stops early
@@ -100,11 +104,18 @@ class frame_loop {
     return dropped;
   }
 
-  /// Reports a bad frame to `skip` (which hears of every one) and says
-  /// whether decoding goes on past it.
+  /// Reports a bad frame to `skip` (which hears of every one, and may
+  /// leave out what it knows its layout does not say) and says whether
+  /// decoding goes on past it.
   template <class Skip>
-  bool skipped(std::error_code ec, Skip& skip, decode_result& result, bool boundary_known = true) {
-    const bool wants_skip = skip(ec);
+  bool skipped(frame_error report, Skip& skip, decode_result& result, bool boundary_known = true) {
+    const std::error_code ec = report.code;
+    bool wants_skip = false;
+    if constexpr (std::is_invocable_v<Skip&, frame_error&>) {
+      wants_skip = skip(report);
+    } else {
+      wants_skip = skip(ec);  // a skip that only wants the code
+    }
     if (!wants_skip || !boundary_known || !is_skippable(ec) || !gate_.is_open()) {
       result.error = ec;
       return false;
@@ -127,6 +138,23 @@ inline std::uint64_t frame_extent(std::size_t header_size, std::uint64_t payload
   return payload_size > most - header_size - trailer_size
              ? most
              : header_size + payload_size + trailer_size;
+}
+
+// A bad frame whose header was read: what the header says about it.
+template <class Header>
+frame_error described(std::error_code ec, const Header& header, std::uint64_t frame_size) {
+  frame_error report(ec);
+  report.declared_size = frame_size;
+  if constexpr (requires { header.message_id; }) {
+    report.message_id = header.message_id;
+  }
+  if constexpr (requires { header.meta.request_id; }) {
+    report.request_id = header.meta.request_id;
+  }
+  if (ec == error::handler_failed) {
+    report.exception = take_handler_exception();
+  }
+  return report;
 }
 
 }  // namespace detail
@@ -164,7 +192,11 @@ decode_result frame_loop::decode(std::span<const std::uint8_t> input, Scan&& sca
       const std::size_t here =
           static_cast<std::size_t>(std::min<std::uint64_t>(frame_size, rest.size()));
       result.consumed += here;
-      if (!skipped(error::frame_too_large, skip, result, believable)) {
+      // A header is read no further than a length it refuses: only the
+      // declared size is known.
+      frame_error oversized(error::frame_too_large);
+      oversized.declared_size = frame_size;
+      if (!skipped(std::move(oversized), skip, result, believable)) {
         break;
       }
       skip_ = frame_size - here;
@@ -181,7 +213,7 @@ decode_result frame_loop::decode(std::span<const std::uint8_t> input, Scan&& sca
     result.consumed += static_cast<std::size_t>(frame_size);
     if (const auto ec =
             deliver(header, rest.first(static_cast<std::size_t>(frame_size)), header_size)) {
-      if (!skipped(ec, skip, result)) {
+      if (!skipped(detail::described(ec, header, frame_size), skip, result)) {
         break;
       }
       continue;
@@ -214,7 +246,7 @@ decode_result frame_loop::decode_lines(std::span<const std::uint8_t> input,
     const std::size_t end = rest.substr(0, window).find(delimiter, from);
     if (end == std::string_view::npos) {
       if (rest.size() >= window) {
-        (void)skipped(error::line_too_long, skip, result);
+        (void)skipped(frame_error(error::line_too_long), skip, result);
       } else {
         wanted_ = rest.size() + 1;
       }
@@ -226,7 +258,12 @@ decode_result frame_loop::decode_lines(std::span<const std::uint8_t> input,
     }
     result.consumed += end + delimiter.size();
     if (const auto ec = deliver(rest.substr(0, end))) {
-      if (!skipped(ec, skip, result)) {
+      frame_error report(ec);
+      report.declared_size = end;
+      if (ec == error::handler_failed) {
+        report.exception = detail::take_handler_exception();
+      }
+      if (!skipped(std::move(report), skip, result)) {
         break;
       }
       continue;

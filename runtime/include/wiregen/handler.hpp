@@ -37,6 +37,15 @@ class basic_handler {
     return error_action::disconnect;
   }
 
+  /// The same event with what is known about the frame: its message id,
+  /// request id and declared size once its header was read, and with
+  /// handler_failed the exception the handler threw (error.what()).
+  /// Override this instead of on_error to see them; by default it asks
+  /// on_error(session, error.code).
+  virtual error_action on_frame_error(Session& session, const frame_error& error) {
+    return on_error(session, error.code);
+  }
+
   /// The send queue filled up (false: a send did not fit) or drained to its
   /// low watermark again (true). A server may stop a slow consumer here.
   virtual void on_writability_changed(Session& /*session*/, bool /*writable*/) {}
@@ -97,9 +106,9 @@ class basic_dispatcher : public stream_dispatcher,
     handler_.on_connected(session);
   }
 
-  error_action on_error(connection& conn, std::error_code ec) override {
+  error_action on_error(connection& conn, const frame_error& error) override {
     Session session(conn.shared_from_this());
-    return handler_.on_error(session, ec);
+    return handler_.on_frame_error(session, error);
   }
 
   void on_writability(connection& conn, bool writable) override {
@@ -114,7 +123,12 @@ class basic_dispatcher : public stream_dispatcher,
 
   void on_datagram_error(const std::shared_ptr<datagram_peer>& peer, std::error_code ec) override {
     Session session(peer);
-    (void)handler_.on_error(session, ec);  // nothing to disconnect: the datagram is dropped
+    frame_error report(ec);
+    if (ec == error::handler_failed) {
+      report.exception = detail::take_handler_exception();
+    }
+    (void)handler_.on_frame_error(session,
+                                  report);  // nothing to disconnect: the datagram is dropped
   }
 
   void on_receive_error(std::error_code ec) override { on_transport_error(ec); }
