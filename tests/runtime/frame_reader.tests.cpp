@@ -36,6 +36,21 @@ std::span<const std::uint8_t> bytes_of(const std::string& text) {
   return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
 }
 
+/// A plain blocking socket connected to 127.0.0.1:`port`, as a simple
+/// synchronous client has; -1 if the dial failed.
+int dial_loopback(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 /// Takes every whole frame there is; returns how many were delivered.
 int drain(wiregen::frame_reader<bench::client_dispatcher>& reader) {
   int frames = 0;
@@ -120,12 +135,8 @@ TEST_CASE("frame reader: read_one takes exactly one frame from a socket, within 
   bench::server server(handler, wiregen::test::with_threads(1));
   REQUIRE_FALSE(server.listen("127.0.0.1", 0));
 
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(server.port());
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+  const int fd = dial_loopback(server.port());
+  REQUIRE(fd >= 0);
 
   // Two requests in one write: two replies, one per read_one.
   std::string requests;
@@ -162,12 +173,8 @@ TEST_CASE("frame reader: a read_one blocked on an idle socket returns when the s
   recording_server handler;
   bench::server server(handler, wiregen::test::with_threads(1));
   REQUIRE_FALSE(server.listen("127.0.0.1", 0));
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(server.port());
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+  const int fd = dial_loopback(server.port());
+  REQUIRE(fd >= 0);
   REQUIRE(handler.wait_sessions(1));
 
   reply_counter counter;

@@ -68,16 +68,7 @@ class gatekeeper final : public bench::server_handler {
 };
 
 bool wait_count(const wiregen::server& server, std::size_t n) {
-  const auto deadline = clock_type::now() + 10s;
-  // connection_count() has no event of its own; the handlers' events are
-  // what tests await, so this bounded poll only covers the step after them.
-  while (server.connection_count() != n) {
-    if (clock_type::now() > deadline) {
-      return false;
-    }
-    std::this_thread::yield();
-  }
-  return true;
+  return wiregen::test::poll_until([&] { return server.connection_count() == n; });
 }
 
 }  // namespace

@@ -247,14 +247,7 @@ namespace {
 
 /// Waits, bounded, for a server state that has no event of its own.
 bool wait_state(const wiregen::server& server, wiregen::server::run_state state) {
-  const auto deadline = clock_type::now() + 10s;
-  while (server.state() != state) {
-    if (clock_type::now() > deadline) {
-      return false;
-    }
-    std::this_thread::yield();
-  }
-  return true;
+  return wiregen::test::poll_until([&] { return server.state() == state; });
 }
 
 }  // namespace

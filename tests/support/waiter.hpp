@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 namespace wiregen::test {
 
@@ -38,5 +39,21 @@ class waiter {
   std::mutex mutex_;
   std::condition_variable changed_;
 };
+
+/// Polls `condition`, bounded, for state that has no event of its own (a
+/// server's state or connection count, once the handler events that tests
+/// await have passed).
+template <class Condition>
+bool poll_until(Condition&& condition,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::yield();
+  }
+  return true;
+}
 
 }  // namespace wiregen::test
