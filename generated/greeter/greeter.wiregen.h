@@ -45,9 +45,9 @@ struct framing {
   /// Bytes after the payload: none.
   static constexpr std::size_t trailer_size = 0;
   /// The largest frame sent or accepted, header and trailer included.
-  static constexpr std::size_t max_frame_size = 4194304;
+  static constexpr std::size_t max_frame_size = 1048576;
   /// The largest payload a frame can carry.
-  static constexpr std::size_t max_payload_size = 4194299;
+  static constexpr std::size_t max_payload_size = 1048571;
 };
 
 /// A frame's header fields, as read from the wire.

@@ -111,6 +111,7 @@ def test_bench_protocol(build):
         ("type", "message_id", 4, 2, "std::uint16_t"),
     ]
     assert (framing.byte_order, framing.header_size, framing.length_bias) == ("big", 6, 2)
+    # The echo spec raises the limit from the default (1 MiB) to 4 MiB.
     assert (framing.max_frame_size, framing.max_payload_size) == (4194304, 4194298)
     assert (framing.length.name, framing.message_id.name) == ("length", "type")
     assert (framing.request_id, framing.flags, framing.constants) == (None, None, ())
@@ -126,6 +127,24 @@ def test_bench_protocol(build):
         ("bench.EchoRequest", "EchoRequest", 1, "1u", "client"),
         ("bench.EchoReply", "EchoReply", 2, "2u", "server"),
     ]
+
+
+def test_default_max_frame_size_is_one_mib(build):
+    spec = BENCH_SPEC.replace("max_frame_size: 4194304", "")
+    framing = build({"echo.proto": BENCH_PROTO}, spec, "echo.proto").framing
+    assert (framing.max_frame_size, framing.max_payload_size) == (1048576, 1048570)
+
+
+@pytest.mark.parametrize("line, max_length, max_frame_size", [
+    ("", 1024, 1025),
+    ('line { delimiter: "\\r\\n" }', 1024, 1026),
+    ("line { max_length: 510 }", 510, 511),
+])
+def test_line_defaults(build, line, max_length, max_frame_size):
+    spec = f"format: LINE_DELIMITED\n{line}\n"
+    framing = build({"echo.proto": BENCH_PROTO}, spec, "echo.proto").framing
+    assert (framing.line.max_length, framing.max_frame_size) == (max_length, max_frame_size)
+    assert framing.max_payload_size == max_length
 
 
 def test_bench_file_fields(build):

@@ -131,7 +131,7 @@ def test_spec_errors_go_to_response_error(example_protos):
     assert response.error.splitlines() == [
         "proto/echo.framing.textpb: byte_order: the byte order is not set (fix: add "
         "'byte_order: BIG_ENDIAN' or 'byte_order: LITTLE_ENDIAN')",
-        "proto/echo.framing.textpb:13: message[1] 'bench.EchoReply': who sends this message "
+        "proto/echo.framing.textpb:16: message[1] 'bench.EchoReply': who sends this message "
         "is not set (fix: add 'sender: CLIENT', 'sender: SERVER' or 'sender: BOTH')",
     ]
 
@@ -149,7 +149,7 @@ def test_unknown_message_goes_to_response_error(example_protos):
     response = generate(make_request(example_protos["echo"], ["echo.proto"], "framing=e.textpb"),
                         read_file=reader(text))
     assert response.error == (
-        "e.textpb:14: message[1] 'bench.EchoReplay': no such message in the .proto or its "
+        "e.textpb:17: message[1] 'bench.EchoReplay': no such message in the .proto or its "
         "imports (fix: did you mean 'bench.EchoReply'?)")
 
 

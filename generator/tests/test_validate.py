@@ -255,14 +255,14 @@ def test_examples_are_valid():
         pytest.param(
             bench(("width: U32 role: LENGTH", "width: VARINT role: LENGTH"),
                   ("AFTER_LENGTH_FIELD\n", "PAYLOAD\nlength_adjustment: 34359738368\n")),
-            [(5, "length_adjustment", "a 4194304-byte frame needs a length of 34363932672,"
-              " more than a 5-byte varint holds", "use a length_adjustment of at most 34355544063")],
+            [(5, "length_adjustment", "a 1048576-byte frame needs a length of 34360786944,"
+              " more than a 5-byte varint holds", "use a length_adjustment of at most 34358689791")],
             id="varint-length-adjustment-past-five-bytes",
         ),
         pytest.param(
             bench(("width: U32 role: LENGTH", "width: U16 role: LENGTH")),
             [(2, "header[0] 'length'",
-              "a 4194304-byte frame needs a length of 4194302, more than 2 byte(s) hold",
+              "a 1048576-byte frame needs a length of 1048574, more than 2 byte(s) hold",
               "set max_frame_size to at most 65537 or widen the length field")],
             id="u16-length-with-default-max",
         ),
@@ -520,7 +520,7 @@ line { delimiter: "\\r\\n" max_length: 510 }
 
 def test_line_delimited_spec_is_valid():
     assert spec_errors(LINES) == []
-    assert spec_errors("format: LINE_DELIMITED\n") == []  # "\n", 4096 bytes
+    assert spec_errors("format: LINE_DELIMITED\n") == []  # "\n", 1024 bytes
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ VARINT_MAX_BYTES = 10
 # A varint length never needs more: frames stay below 2 GiB.
 VARINT_LENGTH_MAX_BYTES = 5
 CHECKSUM_BYTES = {framing_pb2.CRC32C: 4}
-DEFAULT_MAX_FRAME_SIZE = 4 * 1024 * 1024
+DEFAULT_MAX_FRAME_SIZE = 1024 * 1024
 # protobuf cannot serialize or parse a message of 2 GiB or more.
 LARGEST_MAX_FRAME_SIZE = 2**31 - 1
 
@@ -202,7 +202,7 @@ def _check_raw(loaded: LoadedSpec, sink: DiagnosticSink) -> None:
 
 
 MAX_DELIMITER_BYTES = 8
-DEFAULT_MAX_LINE_LENGTH = 4096
+DEFAULT_MAX_LINE_LENGTH = 1024
 
 
 def _check_line_delimited(loaded: LoadedSpec, sink: DiagnosticSink) -> None:

@@ -45,8 +45,10 @@ struct connection_options {
   std::size_t max_queued_bytes = 4 * 1024 * 1024;
   /// Frames waiting in the send queue for the socket (not counting those
   /// being written), as the seeds bound their queues by message count: past
-  /// it sends fail or wait exactly as past max_queued_bytes. 0 means no
-  /// bound but the bytes.
+  /// it sends fail or wait exactly as past max_queued_bytes. 0, the default,
+  /// means no bound but the bytes: one 64 KiB read can hold thousands of
+  /// small pipelined requests whose replies are all queued before the next
+  /// write, which the seeds' 1024 (sized for 4 KiB reads) would refuse.
   std::size_t max_queued_frames = 0;
   /// The largest frame a connection accepts, header and trailer included,
   /// when that is less than the framing spec's max_frame_size: a header
