@@ -1,6 +1,7 @@
 // Replaces the global operator new and delete for this test executable
 // only, counting allocations while a test asks for it: the echo path must
-// not allocate per message in steady state.
+// not allocate per message in steady state, and no allocation may follow a
+// peer's length field.
 #include "alloc/counting_new.hpp"
 
 #include <cstdlib>
@@ -10,15 +11,25 @@ namespace wiregen::test {
 
 std::atomic<bool> counting_allocations{false};
 std::atomic<std::size_t> allocations{0};
+std::atomic<std::size_t> largest_allocation{0};
 
 }  // namespace wiregen::test
 
 namespace {
 
-void* allocate(std::size_t size) {
-  if (wiregen::test::counting_allocations.load(std::memory_order_relaxed)) {
-    wiregen::test::allocations.fetch_add(1, std::memory_order_relaxed);
+void count(std::size_t size) {
+  if (!wiregen::test::counting_allocations.load(std::memory_order_relaxed)) {
+    return;
   }
+  wiregen::test::allocations.fetch_add(1, std::memory_order_relaxed);
+  auto largest = wiregen::test::largest_allocation.load(std::memory_order_relaxed);
+  while (size > largest && !wiregen::test::largest_allocation.compare_exchange_weak(
+                               largest, size, std::memory_order_relaxed)) {
+  }
+}
+
+void* allocate(std::size_t size) {
+  count(size);
   if (void* memory = std::malloc(size == 0 ? 1 : size)) {
     return memory;
   }
@@ -26,9 +37,7 @@ void* allocate(std::size_t size) {
 }
 
 void* allocate_aligned(std::size_t size, std::align_val_t alignment) {
-  if (wiregen::test::counting_allocations.load(std::memory_order_relaxed)) {
-    wiregen::test::allocations.fetch_add(1, std::memory_order_relaxed);
-  }
+  count(size);
   const auto align = static_cast<std::size_t>(alignment);
   // aligned_alloc wants a size that is a multiple of the alignment.
   if (void* memory = std::aligned_alloc(align, (size + align - 1) / align * align)) {

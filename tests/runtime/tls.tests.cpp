@@ -12,66 +12,17 @@
 #include "support/bench_peers.hpp"
 #include "support/raw_peer.hpp"
 #include "support/test_certs.hpp"
+#include "support/tls_peers.hpp"
 
 using namespace std::chrono_literals;
 using wiregen::test::certs;
 using wiregen::test::recording_server;
 using wiregen::test::reply_counter;
-
-namespace {
-
-/// A recording server that also records refusals (failed handshakes).
-class tls_server_handler final : public bench::server_handler {
- public:
-  void on_connected(bench::server_session& session) override {
-    events.update([&] { sessions.push_back(session); });
-  }
-  void on_message(bench::server_session& session, const bench::EchoRequest& request) override {
-    bench::EchoReply reply;
-    reply.set_seq(request.seq());
-    reply.set_payload(request.payload());
-    (void)session.send(reply);
-  }
-  void on_refused(const asio::ip::tcp::endpoint&, std::error_code reason) override {
-    events.update([&] { refused.push_back(reason); });
-  }
-  bool wait_refused(std::size_t n) {
-    return events.wait([&] { return refused.size() >= n; });
-  }
-
-  wiregen::test::waiter events;
-  std::vector<bench::server_session> sessions;
-  std::vector<std::error_code> refused;
-};
-
-wiregen::tls_server_options server_tls() {
-  wiregen::tls_server_options tls;
-  tls.certificate_chain_file = certs().server_chain;
-  tls.private_key_file = certs().server_key;
-  return tls;
-}
-
-wiregen::server_options tls_server(wiregen::tls_server_options tls = server_tls()) {
-  auto options = wiregen::test::with_threads(1);
-  options.tls = std::move(tls);
-  return options;
-}
-
-wiregen::client_options tls_client() {
-  wiregen::client_options options;
-  options.tls.emplace();
-  options.tls->ca_file = certs().ca;
-  return options;
-}
-
-bool echoes(bench::client& client, reply_counter& counter, std::uint64_t seq) {
-  bench::EchoRequest request;
-  request.set_seq(seq);
-  request.set_payload("over tls");
-  return !client.send(request) && counter.wait_received(seq + 1);
-}
-
-}  // namespace
+using wiregen::test::server_tls;
+using wiregen::test::tls_client;
+using wiregen::test::tls_echoes;
+using wiregen::test::tls_server;
+using wiregen::test::tls_server_handler;
 
 TEST_CASE("tls: handshake and echo over TLS 1.2 and TLS 1.3", "[runtime][tls]") {
   const auto version = GENERATE(wiregen::tls_version::tls1_2, wiregen::tls_version::tls1_3);
@@ -89,7 +40,7 @@ TEST_CASE("tls: handshake and echo over TLS 1.2 and TLS 1.3", "[runtime][tls]") 
   CHECK(info->peer_verified);
   CHECK(info->peer_subject == "CN=localhost");
   for (std::uint64_t seq = 0; seq < 50; ++seq) {
-    REQUIRE(echoes(client, counter, seq));
+    REQUIRE(tls_echoes(client, counter, seq));
   }
   CHECK(counter.in_order);
   client.stop(wiregen::stop_mode::graceful_wait);
@@ -123,7 +74,7 @@ TEST_CASE("tls: a server that requires client certificates refuses a client with
   alice_options.tls->private_key_file = certs().client_key;
   bench::client alice(alice_counter, alice_options);
   REQUIRE_FALSE(alice.connect("localhost", server.port()));
-  REQUIRE(echoes(alice, alice_counter, 0));
+  REQUIRE(tls_echoes(alice, alice_counter, 0));
   REQUIRE(handler.events.wait([&] { return handler.sessions.size() == 1; }));
   // The handler sees who the client is.
   const auto* identity = handler.sessions[0].connection()->tls();
@@ -156,7 +107,7 @@ TEST_CASE("tls: a client that verifies rejects a server with the wrong hostname"
   trusting.tls->insecure_skip_verify = true;
   bench::client trusting_client(trusting_counter, trusting);
   REQUIRE_FALSE(trusting_client.connect("localhost", server.port()));
-  CHECK(echoes(trusting_client, trusting_counter, 0));
+  CHECK(tls_echoes(trusting_client, trusting_counter, 0));
 }
 
 TEST_CASE("tls: a client that never completes its handshake is cut off by the timeout",
@@ -204,8 +155,8 @@ TEST_CASE("tls: a reloaded certificate is used by new connections while old ones
   bench::client new_client(new_counter, tls_client());
   REQUIRE_FALSE(new_client.connect("localhost", server.port()));
   CHECK(new_client.session().connection()->tls()->peer_subject == "CN=reloaded.localhost");
-  CHECK(echoes(new_client, new_counter, 0));
-  CHECK(echoes(old_client, old_counter, 0));  // the old connection keeps its certificate
+  CHECK(tls_echoes(new_client, new_counter, 0));
+  CHECK(tls_echoes(old_client, old_counter, 0));  // the old connection keeps its certificate
 }
 
 TEST_CASE("tls: ALPN agrees on a protocol, or refuses a client offering none of the server's",
@@ -283,7 +234,7 @@ TEST_CASE("tls: a plain client cannot talk to a TLS server; a plain server serve
   reply_counter plain_counter;
   bench::client plain_client(plain_counter);
   REQUIRE_FALSE(plain_client.connect("127.0.0.1", plain_server.port()));
-  CHECK(echoes(plain_client, plain_counter, 0));
+  CHECK(tls_echoes(plain_client, plain_counter, 0));
   CHECK(plain_client.session().connection()->tls() == nullptr);
 }
 
@@ -329,7 +280,7 @@ TEST_CASE("tls: an auto-reconnecting client keeps redialing through refused hand
   handler.admit = true;
   REQUIRE(handler.events.wait([&] { return handler.sessions.size() == 2; }));
   REQUIRE(counter.events.wait([&] { return counter.connected == 2; }));
-  REQUIRE(echoes(client, counter, 0));
+  REQUIRE(tls_echoes(client, counter, 0));
 }
 
 TEST_CASE(
@@ -357,7 +308,7 @@ TEST_CASE(
   reply_counter counter;
   bench::client client(counter, tls_client());
   REQUIRE_FALSE(client.connect("localhost", server.port()));
-  CHECK(echoes(client, counter, 0));
+  CHECK(tls_echoes(client, counter, 0));
   // An open connection holds no slot: the next stalled peer gets the last.
   wiregen::test::raw_peer fourth(server.port());
   wiregen::test::raw_peer fifth(server.port());

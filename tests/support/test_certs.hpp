@@ -23,6 +23,7 @@ struct test_certs {
   std::string reloaded_chain, reloaded_key;
   std::string wrong_host_chain, wrong_host_key;
   std::string client_chain, client_key;
+  std::string untrusted_client_chain, untrusted_client_key;  // self-signed, no CA knows it
 };
 
 /// Removes the certificates' directory when the test process ends.
@@ -69,6 +70,8 @@ inline const test_certs& certs() {
     issue("client", "/CN=alice/O=wiregen tests",
           "subjectAltName=URI:spiffe://wiregen/alice,DNS:alice.clients\n"
           "extendedKeyUsage=clientAuth\n");
+    run("openssl req -x509 " + key + " -keyout " + d + "mallory.key -out " + d +
+        "mallory.pem -days 2 -subj '/CN=mallory' -addext extendedKeyUsage=clientAuth");
     c.ca = d + "ca.pem";
     c.server_chain = d + "server.pem";
     c.server_key = d + "server.key";
@@ -78,6 +81,8 @@ inline const test_certs& certs() {
     c.wrong_host_key = d + "wrong.key";
     c.client_chain = d + "client.pem";
     c.client_key = d + "client.key";
+    c.untrusted_client_chain = d + "mallory.pem";
+    c.untrusted_client_key = d + "mallory.key";
     return c;
   }();
   return made;
