@@ -220,6 +220,34 @@ TEST_CASE("rpc: calls complete with replies, a failure comes back as the spec's 
   CHECK(client_handler.stray_replies.empty());
 }
 
+TEST_CASE("rpc: a one-shot call dials, asks once, takes its reply and closes", "[generated][rpc]") {
+  // The seeds' Once (dial, one request, one reply, close) is a scoped client:
+  // the call is one statement, the destructor closes the connection.
+  kv_server handler;
+  kv::server server(handler, wiregen::test::with_threads(1));
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  const auto address = wiregen::socket_address::tcp("127.0.0.1", server.port());
+  auto once = [&](const auto& call) {
+    kv_client pushes;
+    kv::client client(pushes);
+    REQUIRE_FALSE(client.connect(address));
+    return call(client);
+  };
+
+  const auto stored =
+      once([](kv::client& c) { return c.Put(put("colour", "blue"), 5s, asio::use_future).get(); });
+  CHECK(stored.ok());
+  const auto read =
+      once([](kv::client& c) { return c.Get(get("colour"), 5s, asio::use_future).get(); });
+  REQUIRE(read.ok());
+  CHECK(read.reply().value() == "blue");
+  const auto missing =
+      once([](kv::client& c) { return c.Get(get("size"), 5s, asio::use_future).get(); });
+  CHECK(missing.status_code() == 404);
+  // Each call's connection is gone once it returned.
+  CHECK(wiregen::test::poll_until([&] { return server.connection_count() == 0; }));
+}
+
 TEST_CASE("rpc: replies that come back out of order find their calls by request id",
           "[generated][rpc]") {
   hand_made_kv_server peer(

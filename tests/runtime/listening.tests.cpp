@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <latch>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -269,4 +270,94 @@ TEST_CASE("client: a cancelled connect returns operation_aborted at once, mid-ba
   cancelled.request_stop();
   CHECK(client.connect(socket_address::tcp("127.0.0.1", closed_port), cancelled.get_token()) ==
         asio::error::operation_aborted);
+}
+
+TEST_CASE("listening: a stop racing a listen on another thread never leaves the server running",
+          "[runtime][listen][race]") {
+  // The Go seed's bug: Shutdown during Start saw "not started", did nothing,
+  // and the server came up afterwards and served forever.
+  const wiregen::stop_mode modes[] = {wiregen::stop_mode::immediate, wiregen::stop_mode::graceful,
+                                      wiregen::stop_mode::graceful_wait};
+  for (int round = 0; round < 100; ++round) {
+    recording_server handler;
+    bench::server server(handler, wiregen::test::with_threads(1));
+    std::latch start(2);
+    std::error_code listened;
+    std::thread listener([&] {
+      start.arrive_and_wait();
+      listened = server.listen("127.0.0.1", 0);
+    });
+    start.arrive_and_wait();
+    server.stop(modes[round % 3]);
+    listener.join();
+    INFO("round " << round << ": listen returned " << listened.message());
+    CHECK(server.state() == wiregen::server::run_state::stopped);
+    if (listened) {
+      CHECK(listened == wiregen::error::stopped);
+      CHECK(server.local_addresses().empty());
+    } else {
+      CHECK_FALSE(port_answers(server.port()));
+    }
+    // Whichever came first, a later listen is refused.
+    CHECK(server.listen("127.0.0.1", 0) == wiregen::error::stopped);
+  }
+}
+
+TEST_CASE("listening: a token cancelled while listen() runs aborts it or stops the server",
+          "[runtime][listen][cancel][race]") {
+  // The cancellation lands at a different point of each listen: before the
+  // resolve, during it ("localhost" goes through the resolver), at the bind
+  // or after. Whatever it meets, no server is left running.
+  for (int round = 0; round < 40; ++round) {
+    recording_server handler;
+    bench::server server(handler, wiregen::test::with_threads(1));
+    std::stop_source source;
+    std::latch start(2);
+    const auto delay = std::chrono::microseconds(25 * round);
+    std::thread canceller([&] {
+      start.arrive_and_wait();
+      // A busy wait: sleeps on a loaded machine overshoot by far more.
+      const auto until = std::chrono::steady_clock::now() + delay;
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      source.request_stop();
+    });
+    const auto address = socket_address::tcp(round % 2 == 0 ? "127.0.0.1" : "localhost", 0);
+    start.arrive_and_wait();
+    const auto listened = server.listen(address, source.get_token());
+    canceller.join();
+    INFO("round " << round << ": listen returned " << listened.message());
+    CHECK_FALSE(server.is_running());
+    if (listened) {
+      CHECK(listened == asio::error::operation_aborted);
+      CHECK(server.local_addresses().empty());
+    } else {
+      CHECK(server.state() != wiregen::server::run_state::running);
+      CHECK_FALSE(port_answers(server.port()));
+    }
+  }
+}
+
+TEST_CASE("listening: a name that does not resolve fails listen and dial with the resolver's error",
+          "[runtime][listen][address]") {
+  // .invalid is reserved never to resolve (RFC 6761).
+  recording_server handler;
+  bench::server server(handler, wiregen::test::with_threads(1));
+  const auto listened = server.listen("no-such-host.invalid", 0);
+  INFO("listen: " << listened.category().name() << ": " << listened.message());
+  CHECK((listened == asio::error::host_not_found ||
+         listened == asio::error::host_not_found_try_again));
+  CHECK_FALSE(server.is_running());
+  CHECK(server.local_addresses().empty());
+  // The handler's error event gets it as well as the caller.
+  CHECK(handler.events.read([&] { return handler.listen_errors; }) ==
+        std::vector<std::error_code>{listened});
+
+  reply_counter counter;
+  bench::client client(counter);
+  const auto dialed = client.connect("no-such-host.invalid", 7);
+  INFO("dial: " << dialed.category().name() << ": " << dialed.message());
+  CHECK((dialed == asio::error::host_not_found || dialed == asio::error::host_not_found_try_again));
+  CHECK_FALSE(client.is_connected());
+  CHECK(counter.events.read([&] { return counter.connected; }) == 0);
 }

@@ -202,3 +202,65 @@ TEST_CASE("robustness: four threads sending on one session at once deliver every
     return 0;
   });
 }
+
+namespace {
+
+/// Keeps every reply's payload, in order.
+class payload_keeper final : public bench::client_handler {
+ public:
+  void on_message(bench::client_session&, const bench::EchoReply& reply) override {
+    events.update([&] { payloads.push_back(reply.payload()); });
+  }
+  wiregen::test::waiter events;
+  std::vector<std::string> payloads;
+};
+
+}  // namespace
+
+TEST_CASE("robustness: frames up to the maximum arrive intact whatever read_chunk_size is",
+          "[runtime][limits]") {
+  // 1 is raised to the smallest chunk, 64 bytes: a 4 MiB frame then takes
+  // 65,536 reads. 4096 is the seeds' default.
+  const std::size_t chunk = GENERATE(std::size_t{1}, std::size_t{4096});
+  recording_server handler;
+  auto options = wiregen::test::with_threads(1);
+  options.connection.read_chunk_size = chunk;
+  options.connection.max_queued_bytes = 16 * 1024 * 1024;
+  bench::server server(handler, options);
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  payload_keeper keeper;
+  wiregen::client_options client_options;
+  client_options.connection.read_chunk_size = chunk;
+  client_options.connection.max_queued_bytes = 16 * 1024 * 1024;
+  bench::client client(keeper, client_options);
+  REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+
+  // The largest payload: the frame's own limit less the protobuf field
+  // overhead (a 1-byte seq field of 2 bytes, then tag and 4-byte length).
+  const std::size_t largest = bench::framing::max_payload_size - 2 - 5;
+  const std::vector<std::size_t> sizes{0, 1, 63, 64, 65, 4095, 4096, 4097, 65537, largest};
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    bench::EchoRequest request;
+    request.set_seq(i + 1);
+    std::string payload(sizes[i], '\0');
+    for (std::size_t j = 0; j < payload.size(); ++j) {
+      payload[j] = static_cast<char>((i * 31 + j) % 251);
+    }
+    request.set_payload(std::move(payload));
+    INFO("payload of " << sizes[i] << " bytes");
+    REQUIRE(request.ByteSizeLong() + bench::framing::header_size <= bench::framing::max_frame_size);
+    REQUIRE_FALSE(client.session().send_for(request, 10s));
+  }
+  REQUIRE(keeper.events.wait([&] { return keeper.payloads.size() == sizes.size(); }, 30s));
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    const auto& got = keeper.payloads[i];
+    REQUIRE(got.size() == sizes[i]);
+    bool intact = true;
+    for (std::size_t j = 0; j < got.size() && intact; ++j) {
+      intact = got[j] == static_cast<char>((i * 31 + j) % 251);
+    }
+    INFO("payload of " << sizes[i] << " bytes");
+    CHECK(intact);
+  }
+  CHECK(handler.events.read([&] { return handler.errors.empty(); }));
+}
