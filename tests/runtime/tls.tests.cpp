@@ -20,6 +20,7 @@ using wiregen::test::recording_server;
 using wiregen::test::reply_counter;
 using wiregen::test::server_tls;
 using wiregen::test::tls_client;
+using wiregen::test::tls_client_with;
 using wiregen::test::tls_echoes;
 using wiregen::test::tls_server;
 using wiregen::test::tls_server_handler;
@@ -69,9 +70,7 @@ TEST_CASE("tls: a server that requires client certificates refuses a client with
   }
 
   reply_counter alice_counter;
-  auto alice_options = tls_client();
-  alice_options.tls->certificate_chain_file = certs().client_chain;
-  alice_options.tls->private_key_file = certs().client_key;
+  const auto alice_options = tls_client_with(certs().client_chain, certs().client_key);
   bench::client alice(alice_counter, alice_options);
   REQUIRE_FALSE(alice.connect("localhost", server.port()));
   REQUIRE(tls_echoes(alice, alice_counter, 0));

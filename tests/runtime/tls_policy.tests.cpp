@@ -24,6 +24,7 @@ using wiregen::test::certs;
 using wiregen::test::reply_counter;
 using wiregen::test::server_tls;
 using wiregen::test::tls_client;
+using wiregen::test::tls_client_with;
 using wiregen::test::tls_echoes;
 using wiregen::test::tls_server;
 using wiregen::test::tls_server_handler;
@@ -163,9 +164,7 @@ TEST_CASE("tls policy: optional client certificates serve clients without one an
   CHECK_FALSE(nobody->peer_verified);
 
   reply_counter alice_counter;
-  auto alice_options = tls_client();
-  alice_options.tls->certificate_chain_file = certs().client_chain;
-  alice_options.tls->private_key_file = certs().client_key;
+  const auto alice_options = tls_client_with(certs().client_chain, certs().client_key);
   bench::client alice(alice_counter, alice_options);
   REQUIRE_FALSE(alice.connect("localhost", server.port()));
   REQUIRE(tls_echoes(alice, alice_counter, 0));
@@ -178,9 +177,8 @@ TEST_CASE("tls policy: optional client certificates serve clients without one an
 
   // A certificate no trusted CA signed is refused, not let in as anonymous.
   reply_counter mallory_counter;
-  auto mallory_options = tls_client();
-  mallory_options.tls->certificate_chain_file = certs().untrusted_client_chain;
-  mallory_options.tls->private_key_file = certs().untrusted_client_key;
+  const auto mallory_options =
+      tls_client_with(certs().untrusted_client_chain, certs().untrusted_client_key);
   bench::client mallory(mallory_counter, mallory_options);
   // Under TLS 1.3 the client may finish its half before the server's
   // verdict arrives; either way it is never served.

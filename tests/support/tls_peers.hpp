@@ -60,6 +60,14 @@ inline wiregen::client_options tls_client() {
   return options;
 }
 
+/// A TLS client presenting a certificate (mutual TLS).
+inline wiregen::client_options tls_client_with(const std::string& chain, const std::string& key) {
+  auto options = tls_client();
+  options.tls->certificate_chain_file = chain;
+  options.tls->private_key_file = key;
+  return options;
+}
+
 /// Sends request `seq` and waits for its echo.
 inline bool tls_echoes(bench::client& client, reply_counter& counter, std::uint64_t seq) {
   bench::EchoRequest request;
