@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime_log.hpp"
 #include "socket_names.hpp"
 #include "wiregen/error.hpp"
 
@@ -64,6 +65,7 @@ client::client(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<dial_
     : streams_(std::move(streams)),
       dials_(std::move(dials)),
       options_(std::move(options)),
+      log_(detail::log_emitter::make(options_.logger)),
       pool_(1),
       random_(std::random_device{}()) {
   options_.retry.attempts = std::max(1u, options_.retry.attempts);
@@ -141,6 +143,7 @@ void client::dial(unsigned attempt, unsigned attempts, std::shared_ptr<dial_chai
   dial_once(current, [this, attempt, attempts, chain = std::move(chain), done = std::move(done)](
                          std::error_code ec, stream_socket s) mutable {
     if (!ec) {
+      detail::log::connected(log_.get(), target_);
       done(ec, std::move(s));
       return;
     }
@@ -148,16 +151,19 @@ void client::dial(unsigned attempt, unsigned attempts, std::shared_ptr<dial_chai
       done(chain->cancelled, std::move(s));
       return;
     }
+    const bool last = stopping_.load() || (attempts != 0 && attempt >= attempts);
+    const auto retry_after = last ? std::chrono::milliseconds(0) : backoff(attempt);
+    detail::log::dial_failed(log_.get(), target_, ec, attempt, retry_after);
     try {
       dials_->on_connect_failed(ec);
     } catch (...) {
       // A failing report must not stop the redialing.
     }
-    if (stopping_.load() || (attempts != 0 && attempt >= attempts)) {
+    if (last) {
       done(stopping_.load() ? std::error_code(error::stopped) : ec, std::move(s));
       return;
     }
-    chain->timer.expires_after(backoff(attempt));
+    chain->timer.expires_after(retry_after);
     auto& timer = chain->timer;
     timer.async_wait([this, attempt, attempts, chain = std::move(chain),
                       done = std::move(done)](std::error_code) mutable {
@@ -243,7 +249,8 @@ bool client::attach(stream_socket socket, std::function<void(std::error_code)> s
                                     connection::share_options(options_.connection),
                                     &observer_,
                                     nullptr,
-                                    {}});
+                                    {},
+                                    log_});
   }
   auto conn = std::make_shared<wiregen::connection>(home_, std::move(socket), std::move(setup));
   if (started) {
@@ -310,11 +317,13 @@ void client::on_lost(wiregen::connection& lost, std::error_code reason) {
       }
     });
   };
+  const auto after = redial_streak_ == 0 ? std::chrono::milliseconds(0) : backoff(redial_streak_);
+  detail::log::redial(log_.get(), target_, after, reason);
   if (redial_streak_ == 0) {
     redial();
     return;
   }
-  chain->timer.expires_after(backoff(redial_streak_));
+  chain->timer.expires_after(after);
   chain->timer.async_wait([redial](std::error_code) { redial(); });  // dial() notices a stop()
 }
 

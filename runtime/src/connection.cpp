@@ -16,6 +16,7 @@
 #include "connection_parts.hpp"
 #include "liveness.hpp"
 #include "peer_identity.hpp"
+#include "runtime_log.hpp"
 #include "socket_names.hpp"
 #include "startup.hpp"
 #include "transfer_state.hpp"
@@ -280,6 +281,7 @@ void connection::open() {
   if (auto* limit = rate()) {
     limit->bucket.reset(now);
   }
+  detail::log::opened(home_->log.get(), *this);
   try {
     dispatcher()->on_open(*this);
   } catch (...) {
@@ -448,6 +450,7 @@ void connection::finish(std::error_code reason) {
 }
 
 void connection::report_close(std::error_code reason) {
+  detail::log::closed(home_->log.get(), *this, reason);
   try {
     if (opened_) {
       dispatcher()->on_close(*this, reason);

@@ -11,6 +11,7 @@
 
 #include "listener.hpp"
 #include "memory_budget.hpp"
+#include "runtime_log.hpp"
 #include "socket_names.hpp"
 #include "waits.hpp"
 #include "wiregen/error.hpp"
@@ -51,6 +52,7 @@ server::server(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<accep
     : streams_(std::move(streams)),
       accepts_(std::move(accepts)),
       options_(std::move(options)),
+      log_(detail::log_emitter::make(options_.logger)),
       pool_(options_.io_threads),
       accept_loop_(1),
       connections_(*accepts_, [this] { on_drained(); }) {
@@ -59,8 +61,8 @@ server::server(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<accep
                           ? nullptr
                           : std::make_shared<detail::memory_budget>(options_.memory_budget);
   for (const auto& context : pool_.contexts()) {
-    homes_.push_back(
-        connection::share_home({context, streams_, shared_options, &connections_, budget, {}}));
+    homes_.push_back(connection::share_home(
+        {context, streams_, shared_options, &connections_, budget, {}, log_}));
   }
 }
 
@@ -116,6 +118,7 @@ void server::on_accepted(detail::listener& from, std::error_code ec, stream_sock
     }
     if (!passes(ec)) {
       // The listening socket itself is broken: retrying would fail for ever.
+      detail::log::listener_closed(log_.get(), ec);
       from.close();
       const bool none_left = std::none_of(listeners_.begin(), listeners_.end(),
                                           [](const auto& l) { return l->acceptor.is_open(); });
@@ -126,6 +129,7 @@ void server::on_accepted(detail::listener& from, std::error_code ec, stream_sock
     }
     from.backoff = from.backoff.count() == 0 ? first_accept_backoff
                                              : std::min(from.backoff * 2, longest_accept_backoff);
+    detail::log::accept_failed(log_.get(), ec, from.backoff);
     from.retry.expires_after(from.backoff);
     from.retry.async_wait([this, &from](std::error_code wait_ec) {
       if (!wait_ec && state_.load() == run_state::running) {
@@ -202,6 +206,7 @@ void server::refuse(stream_socket& socket, const asio::ip::tcp::endpoint& remote
                     std::error_code reason) {
   std::error_code ignored;
   socket.close(ignored);
+  detail::log::refused(log_.get(), remote, reason);
   try {
     accepts_->on_refused(remote, reason);
   } catch (...) {
@@ -351,6 +356,7 @@ void server::report_state(server_state reached, std::size_t forced, bool was_run
     if (reported_ == server_state::stopped) {
       counts.forced = forced;
     }
+    detail::log::server_changed(log_.get(), reported_, counts);
     try {
       accepts_->on_server_state(reported_, counts);
     } catch (...) {

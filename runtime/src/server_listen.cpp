@@ -13,6 +13,7 @@
 #include <string>
 
 #include "listener.hpp"
+#include "runtime_log.hpp"
 #include "socket_names.hpp"
 #include "wiregen/error.hpp"
 #include "wiregen/server.hpp"
@@ -245,6 +246,7 @@ std::error_code server::add_listeners(const std::function<std::error_code(listen
       }
     }
     for (auto& fresh : made) {
+      detail::log::listening(log_.get(), fresh->name());
       listeners_.push_back(std::move(fresh));
       accept_next(*listeners_.back());
     }
@@ -259,6 +261,7 @@ std::error_code server::add_listeners(const std::function<std::error_code(listen
 }
 
 std::error_code server::report_listen_error(const socket_address& address, std::error_code ec) {
+  detail::log::listen_failed(log_.get(), address, ec);
   try {
     accepts_->on_listen_error(address, ec);
   } catch (...) {

@@ -129,6 +129,7 @@ class client {
   std::shared_ptr<dial_events> dials_;
   close_observer observer_{*this};
   client_options options_;
+  std::shared_ptr<detail::log_emitter> log_;  // null without options_.logger
   io_pool pool_;
   // Each dial chain (connect() or a reconnect), listed so that stop() can
   // cut its backoff and its attempt short.

@@ -42,6 +42,7 @@ class connection;
 
 namespace detail {
 class connection_manager;
+class log_emitter;
 struct landing;
 class memory_budget;
 class liveness;
@@ -90,6 +91,8 @@ struct connection_home {
   std::shared_ptr<detail::memory_budget> budget;
   /// The send queue's bounds, from `options`; set by share_home.
   detail::send_bounds queue_bounds;
+  /// Where the connections' records go; null logs nothing.
+  std::shared_ptr<detail::log_emitter> log;
 };
 
 /// One TCP peer. Reads into a reusable buffer and hands every complete frame
@@ -275,6 +278,7 @@ class connection final : public std::enable_shared_from_this<connection>,
   friend class detail::connection_manager;
   friend struct detail::landing;
   friend class detail::memory_budget;
+  friend void detail::log_frame_error(const connection& conn, const frame_error& error) noexcept;
   struct rate_state;
   struct drain_state;
   struct occasional_parts;

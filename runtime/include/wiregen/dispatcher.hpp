@@ -10,6 +10,7 @@
 
 #include "wiregen/address.hpp"
 #include "wiregen/frame_error.hpp"
+#include "wiregen/protocol_info.hpp"
 #include "wiregen/server_state.hpp"
 
 namespace wiregen {
@@ -74,6 +75,9 @@ class stream_dispatcher {
   /// which always disconnects), with what is known about it. Returns what
   /// to do about it.
   virtual error_action on_error(connection& conn, const frame_error& error) = 0;
+  /// The protocol's message table, for logs that name message types; null
+  /// when the dispatcher has none (lines, raw bytes).
+  virtual const protocol_info* message_table() const noexcept { return nullptr; }
 
   /// The send queue passed its high watermark (false) or drained to its low
   /// watermark again (true).

@@ -30,6 +30,14 @@ class frame_dispatcher : public basic_dispatcher<Session, Handler> {
   using handler_type = Handler;
   using basic_dispatcher<Session, Handler>::basic_dispatcher;
 
+  const protocol_info* message_table() const noexcept override {
+    if constexpr (requires { Protocol::info; }) {
+      return &Protocol::info;
+    } else {
+      return nullptr;
+    }
+  }
+
   decode_result on_input(connection& conn, frame_loop& loop,
                          std::span<const std::uint8_t> input) override {
     Session session(conn.shared_from_this());

@@ -38,9 +38,14 @@ struct frame_error {
 /// error::handler_failed. Call it only inside a catch block.
 std::error_code handler_threw() noexcept;
 
+class connection;
+
 namespace detail {
 /// The exception handler_threw() kept on this thread, if any; clears it.
 std::exception_ptr take_handler_exception() noexcept;
+/// Logs `error` on `conn`'s logger, if it has one (as frame_error, or as
+/// handler_failed with what the handler threw and the message type).
+void log_frame_error(const connection& conn, const frame_error& error) noexcept;
 }  // namespace detail
 
 }  // namespace wiregen

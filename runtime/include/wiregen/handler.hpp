@@ -107,6 +107,7 @@ class basic_dispatcher : public stream_dispatcher,
   }
 
   error_action on_error(connection& conn, const frame_error& error) override {
+    detail::log_frame_error(conn, error);
     Session session(conn.shared_from_this());
     return handler_.on_frame_error(session, error);
   }

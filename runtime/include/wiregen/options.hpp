@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <system_error>
 
@@ -14,6 +15,8 @@
 #include "wiregen/tls.hpp"
 
 namespace wiregen {
+
+class logger;
 
 /// TCP keepalive probes (SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL and
 /// TCP_KEEPCNT): detect a peer that vanished without closing.
@@ -208,6 +211,10 @@ struct server_options {
   /// with a first-frame deadline: a public port must not let a peer that
   /// connects and sends nothing hold a connection forever.
   connection_options connection = connection_options::accepted();
+  /// Where the server's records go (wiregen/log.hpp: text_logger,
+  /// json_logger, or one's own); null, the default, logs nothing and costs
+  /// nothing.
+  std::shared_ptr<wiregen::logger> logger;
 };
 
 /// Redialing with exponential backoff and jitter.
@@ -248,6 +255,9 @@ struct client_options {
   std::optional<tls_client_options> tls;
   /// Applied to the dialed connection.
   connection_options connection;
+  /// Where the client's records go: dials, redials, its connection; null
+  /// logs nothing.
+  std::shared_ptr<wiregen::logger> logger;
 };
 
 /// Settings of a wiregen::datagram_server or datagram_client.

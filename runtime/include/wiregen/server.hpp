@@ -143,6 +143,7 @@ class server {
   std::shared_ptr<stream_dispatcher> streams_;
   std::shared_ptr<accept_events> accepts_;
   server_options options_;
+  std::shared_ptr<detail::log_emitter> log_;  // null without options_.logger
   io_pool pool_;
   // What the connections of each loop share, in the pool's order; made
   // after connections_, whose address they hold.

@@ -1,0 +1,258 @@
+// The two loggers the runtime ships: lines of text and JSON Lines, to a
+// FILE*. Each record is formatted whole, then written with one fwrite
+// under a lock, so lines from several threads never interleave.
+#include <time.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <string>
+
+#include "wiregen/log.hpp"
+
+namespace wiregen {
+
+std::string_view to_string(log_level level) noexcept {
+  switch (level) {
+    case log_level::debug:
+      return "debug";
+    case log_level::info:
+      return "info";
+    case log_level::warning:
+      return "warning";
+    case log_level::error:
+      return "error";
+    case log_level::off:
+      return "off";
+  }
+  return "unknown";
+}
+
+namespace {
+
+void append_number(std::string& out, std::uint64_t value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, end);
+}
+
+// 2026-12-06T03:55:01.123Z
+void append_time(std::string& out) {
+  const auto now = std::chrono::system_clock::now();
+  const auto seconds = std::chrono::system_clock::to_time_t(now);
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  const auto size = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  out.append(text, size);
+  out += '.';
+  out += static_cast<char>('0' + millis / 100);
+  out += static_cast<char>('0' + millis / 10 % 10);
+  out += static_cast<char>('0' + millis % 10);
+  out += 'Z';
+}
+
+class file_logger : public logger {
+ public:
+  file_logger(log_level threshold, std::FILE* out) : logger(threshold), out_(out) {}
+
+  void write(const log_record& record) noexcept final {
+    try {
+      std::string line;
+      line.reserve(256);
+      format(record, line);
+      line += '\n';
+      std::lock_guard lock(mutex_);
+      std::fwrite(line.data(), 1, line.size(), out_);
+      std::fflush(out_);
+    } catch (...) {
+      // Out of memory: the record is lost, the caller goes on.
+    }
+  }
+
+ protected:
+  virtual void format(const log_record& record, std::string& out) const = 0;
+
+ private:
+  std::FILE* out_;
+  std::mutex mutex_;
+};
+
+// key=value, the value quoted when it holds a space, a quote or nothing.
+void append_text_value(std::string& out, std::string_view value) {
+  const bool quoted = value.empty() || value.find_first_of(" \"=\t\n\r\\") != value.npos;
+  if (!quoted) {
+    out.append(value);
+    return;
+  }
+  out += '"';
+  for (const char c : value) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+class text_file_logger final : public file_logger {
+ public:
+  using file_logger::file_logger;
+
+ private:
+  void format(const log_record& record, std::string& out) const override {
+    append_time(out);
+    out += ' ';
+    out += to_string(record.level);
+    out += ' ';
+    out += record.event;
+    const auto field = [&](std::string_view name, std::string_view value) {
+      out += ' ';
+      out += name;
+      out += '=';
+      append_text_value(out, value);
+    };
+    if (record.connection_id != 0) {
+      out += " conn=";
+      append_number(out, record.connection_id);
+    }
+    if (!record.address.empty()) {
+      field("addr", record.address);
+    }
+    if (record.error) {
+      field("error", record.error.message());
+      out += " code=";
+      out += record.error.category().name();
+      out += ':';
+      out += std::to_string(record.error.value());
+    }
+    if (!record.message_type.empty()) {
+      field("type", record.message_type);
+    }
+    if (!record.text.empty()) {
+      field("text", record.text);
+    }
+    for (const auto& f : record.fields) {
+      field(f.name, f.value);
+    }
+    if (record.suppressed != 0) {
+      out += " suppressed=";
+      append_number(out, record.suppressed);
+    }
+  }
+};
+
+void append_json_string(std::string& out, std::string_view value) {
+  out += '"';
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (byte < 0x20) {
+      static constexpr char hex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[byte >> 4];
+      out += hex[byte & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+class json_file_logger final : public file_logger {
+ public:
+  using file_logger::file_logger;
+
+ private:
+  void format(const log_record& record, std::string& out) const override {
+    const auto member = [&](std::string_view name) {
+      out += ",\"";
+      out += name;
+      out += "\":";
+    };
+    out += "{\"time\":\"";
+    append_time(out);
+    out += '"';
+    member("level");
+    append_json_string(out, to_string(record.level));
+    member("event");
+    append_json_string(out, record.event);
+    if (record.connection_id != 0) {
+      member("conn");
+      append_number(out, record.connection_id);
+    }
+    if (!record.address.empty()) {
+      member("address");
+      append_json_string(out, record.address);
+    }
+    if (record.error) {
+      member("error");
+      out += "{\"category\":";
+      append_json_string(out, record.error.category().name());
+      out += ",\"value\":";
+      out += std::to_string(record.error.value());
+      out += ",\"message\":";
+      append_json_string(out, record.error.message());
+      out += '}';
+    }
+    if (!record.message_type.empty()) {
+      member("type");
+      append_json_string(out, record.message_type);
+    }
+    if (!record.text.empty()) {
+      member("text");
+      append_json_string(out, record.text);
+    }
+    if (!record.fields.empty()) {
+      member("fields");
+      out += '{';
+      bool first = true;
+      for (const auto& f : record.fields) {
+        if (!first) {
+          out += ',';
+        }
+        first = false;
+        append_json_string(out, f.name);
+        out += ':';
+        append_json_string(out, f.value);
+      }
+      out += '}';
+    }
+    if (record.suppressed != 0) {
+      member("suppressed");
+      append_number(out, record.suppressed);
+    }
+    out += '}';
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<logger> text_logger(log_level threshold, std::FILE* out) {
+  return std::make_shared<text_file_logger>(threshold, out);
+}
+
+std::shared_ptr<logger> json_logger(log_level threshold, std::FILE* out) {
+  return std::make_shared<json_file_logger>(threshold, out);
+}
+
+}  // namespace wiregen
