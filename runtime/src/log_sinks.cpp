@@ -55,32 +55,6 @@ void append_time(std::string& out) {
   out += 'Z';
 }
 
-class file_logger : public logger {
- public:
-  file_logger(log_level threshold, std::FILE* out) : logger(threshold), out_(out) {}
-
-  void write(const log_record& record) noexcept final {
-    try {
-      std::string line;
-      line.reserve(256);
-      format(record, line);
-      line += '\n';
-      std::lock_guard lock(mutex_);
-      std::fwrite(line.data(), 1, line.size(), out_);
-      std::fflush(out_);
-    } catch (...) {
-      // Out of memory: the record is lost, the caller goes on.
-    }
-  }
-
- protected:
-  virtual void format(const log_record& record, std::string& out) const = 0;
-
- private:
-  std::FILE* out_;
-  std::mutex mutex_;
-};
-
 // key=value, the value quoted when it holds a space, a quote or nothing.
 void append_text_value(std::string& out, std::string_view value) {
   const bool quoted = value.empty() || value.find_first_of(" \"=\t\n\r\\") != value.npos;
@@ -106,52 +80,46 @@ void append_text_value(std::string& out, std::string_view value) {
   out += '"';
 }
 
-class text_file_logger final : public file_logger {
- public:
-  using file_logger::file_logger;
-
- private:
-  void format(const log_record& record, std::string& out) const override {
-    append_time(out);
+void format_text(const log_record& record, std::string& out) {
+  append_time(out);
+  out += ' ';
+  out += to_string(record.level);
+  out += ' ';
+  out += record.event;
+  const auto field = [&](std::string_view name, std::string_view value) {
     out += ' ';
-    out += to_string(record.level);
-    out += ' ';
-    out += record.event;
-    const auto field = [&](std::string_view name, std::string_view value) {
-      out += ' ';
-      out += name;
-      out += '=';
-      append_text_value(out, value);
-    };
-    if (record.connection_id != 0) {
-      out += " conn=";
-      append_number(out, record.connection_id);
-    }
-    if (!record.address.empty()) {
-      field("addr", record.address);
-    }
-    if (record.error) {
-      field("error", record.error.message());
-      out += " code=";
-      out += record.error.category().name();
-      out += ':';
-      out += std::to_string(record.error.value());
-    }
-    if (!record.message_type.empty()) {
-      field("type", record.message_type);
-    }
-    if (!record.text.empty()) {
-      field("text", record.text);
-    }
-    for (const auto& f : record.fields) {
-      field(f.name, f.value);
-    }
-    if (record.suppressed != 0) {
-      out += " suppressed=";
-      append_number(out, record.suppressed);
-    }
+    out += name;
+    out += '=';
+    append_text_value(out, value);
+  };
+  if (record.connection_id != 0) {
+    out += " conn=";
+    append_number(out, record.connection_id);
   }
-};
+  if (!record.address.empty()) {
+    field("addr", record.address);
+  }
+  if (record.error) {
+    field("error", record.error.message());
+    out += " code=";
+    out += record.error.category().name();
+    out += ':';
+    out += std::to_string(record.error.value());
+  }
+  if (!record.message_type.empty()) {
+    field("type", record.message_type);
+  }
+  if (!record.text.empty()) {
+    field("text", record.text);
+  }
+  for (const auto& f : record.fields) {
+    field(f.name, f.value);
+  }
+  if (record.suppressed != 0) {
+    out += " suppressed=";
+    append_number(out, record.suppressed);
+  }
+}
 
 void append_json_string(std::string& out, std::string_view value) {
   out += '"';
@@ -178,81 +146,108 @@ void append_json_string(std::string& out, std::string_view value) {
   out += '"';
 }
 
-class json_file_logger final : public file_logger {
- public:
-  using file_logger::file_logger;
-
- private:
-  void format(const log_record& record, std::string& out) const override {
-    const auto member = [&](std::string_view name) {
-      out += ",\"";
-      out += name;
-      out += "\":";
-    };
-    out += "{\"time\":\"";
-    append_time(out);
-    out += '"';
-    member("level");
-    append_json_string(out, to_string(record.level));
-    member("event");
-    append_json_string(out, record.event);
-    if (record.connection_id != 0) {
-      member("conn");
-      append_number(out, record.connection_id);
-    }
-    if (!record.address.empty()) {
-      member("address");
-      append_json_string(out, record.address);
-    }
-    if (record.error) {
-      member("error");
-      out += "{\"category\":";
-      append_json_string(out, record.error.category().name());
-      out += ",\"value\":";
-      out += std::to_string(record.error.value());
-      out += ",\"message\":";
-      append_json_string(out, record.error.message());
-      out += '}';
-    }
-    if (!record.message_type.empty()) {
-      member("type");
-      append_json_string(out, record.message_type);
-    }
-    if (!record.text.empty()) {
-      member("text");
-      append_json_string(out, record.text);
-    }
-    if (!record.fields.empty()) {
-      member("fields");
-      out += '{';
-      bool first = true;
-      for (const auto& f : record.fields) {
-        if (!first) {
-          out += ',';
-        }
-        first = false;
-        append_json_string(out, f.name);
-        out += ':';
-        append_json_string(out, f.value);
+void format_json(const log_record& record, std::string& out) {
+  const auto member = [&](std::string_view name) {
+    out += ",\"";
+    out += name;
+    out += "\":";
+  };
+  out += "{\"time\":\"";
+  append_time(out);
+  out += '"';
+  member("level");
+  append_json_string(out, to_string(record.level));
+  member("event");
+  append_json_string(out, record.event);
+  if (record.connection_id != 0) {
+    member("conn");
+    append_number(out, record.connection_id);
+  }
+  if (!record.address.empty()) {
+    member("address");
+    append_json_string(out, record.address);
+  }
+  if (record.error) {
+    member("error");
+    out += "{\"category\":";
+    append_json_string(out, record.error.category().name());
+    out += ",\"value\":";
+    out += std::to_string(record.error.value());
+    out += ",\"message\":";
+    append_json_string(out, record.error.message());
+    out += '}';
+  }
+  if (!record.message_type.empty()) {
+    member("type");
+    append_json_string(out, record.message_type);
+  }
+  if (!record.text.empty()) {
+    member("text");
+    append_json_string(out, record.text);
+  }
+  if (!record.fields.empty()) {
+    member("fields");
+    out += '{';
+    bool first = true;
+    for (const auto& f : record.fields) {
+      if (!first) {
+        out += ',';
       }
-      out += '}';
-    }
-    if (record.suppressed != 0) {
-      member("suppressed");
-      append_number(out, record.suppressed);
+      first = false;
+      append_json_string(out, f.name);
+      out += ':';
+      append_json_string(out, f.value);
     }
     out += '}';
   }
+  if (record.suppressed != 0) {
+    member("suppressed");
+    append_number(out, record.suppressed);
+  }
+  out += '}';
+}
+
+class file_logger final : public logger {
+ public:
+  file_logger(log_level threshold, log_format format, std::FILE* out)
+      : logger(threshold), format_(format), out_(out) {}
+
+  void write(const log_record& record) noexcept override {
+    try {
+      std::string line;
+      line.reserve(256);
+      format_line(record, format_, line);
+      std::lock_guard lock(mutex_);
+      std::fwrite(line.data(), 1, line.size(), out_);
+      std::fflush(out_);
+    } catch (...) {
+      // Out of memory: the record is lost, the caller goes on.
+    }
+  }
+
+ private:
+  log_format format_;
+  std::FILE* out_;
+  std::mutex mutex_;
 };
 
 }  // namespace
 
+void format_line(const log_record& record, log_format format, std::string& out) {
+  if (format == log_format::json) {
+    format_json(record, out);
+  } else {
+    format_text(record, out);
+  }
+  out += '\n';
+}
+
 std::shared_ptr<logger> text_logger(log_level threshold, std::FILE* out) {
-  return std::make_shared<text_file_logger>(threshold, out);
+  return std::make_shared<file_logger>(threshold, log_format::text, out);
 }
 
 std::shared_ptr<logger> json_logger(log_level threshold, std::FILE* out) {
-  return std::make_shared<json_file_logger>(threshold, out);
+  return std::make_shared<file_logger>(threshold, log_format::json, out);
 }
 
 }  // namespace wiregen

@@ -1,10 +1,16 @@
 // The runtime's logging over loopback: which events a server and a client
 // write at which level and with what detail, the threshold, the rate limit
 // per event, and the text and JSON Lines sinks.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -18,6 +24,7 @@
 
 #include "support/bench_peers.hpp"
 #include "support/raw_peer.hpp"
+#include "support/timing.hpp"
 #include "support/tls_peers.hpp"
 #include "wiregen/detail/log_emitter.hpp"
 #include "wiregen/log.hpp"
@@ -414,5 +421,121 @@ TEST_CASE("logging: the text and JSON Lines sinks write one whole line per recor
     CHECK(line.substr(line.size() - rest.size()) == rest);
     CHECK(std::regex_match(line.substr(0, line.size() - rest.size()),
                            std::regex(R"j(\{"time":")j" + time)));
+  }
+}
+
+namespace {
+
+/// A log collector on loopback: a listening socket, bound at once, that
+/// starts listening when asked, and reads the lines of one connection.
+class collector {
+ public:
+  collector() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    socklen_t size = sizeof address;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size);
+    port_ = ntohs(address.sin_port);
+  }
+  ~collector() {
+    if (peer_ >= 0) {
+      ::close(peer_);
+    }
+    ::close(fd_);
+  }
+  std::uint16_t port() const { return port_; }
+  /// Bound but not listening, a dial is refused; from now on it connects.
+  void listen() { ::listen(fd_, 4); }
+
+  /// Lines received, waiting up to 5 s for each read, until `n` came.
+  std::vector<std::string> lines(std::size_t n) {
+    if (peer_ < 0) {
+      pollfd ready{fd_, POLLIN, 0};
+      if (::poll(&ready, 1, 5000) != 1) {
+        return {};
+      }
+      peer_ = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    }
+    while (static_cast<std::size_t>(std::count(text_.begin(), text_.end(), '\n')) < n) {
+      pollfd ready{peer_, POLLIN, 0};
+      char chunk[4096];
+      if (::poll(&ready, 1, 5000) != 1) {
+        break;
+      }
+      const auto got = ::recv(peer_, chunk, sizeof chunk, 0);
+      if (got <= 0) {
+        break;
+      }
+      text_.append(chunk, static_cast<std::size_t>(got));
+    }
+    std::vector<std::string> found;
+    std::size_t start = 0;
+    for (auto end = text_.find('\n'); end != std::string::npos; end = text_.find('\n', start)) {
+      found.push_back(text_.substr(start, end - start));
+      start = end + 1;
+    }
+    return found;
+  }
+
+ private:
+  int fd_;
+  int peer_ = -1;
+  std::uint16_t port_ = 0;
+  std::string text_;
+};
+
+wiregen::log_record numbered(const std::string& event) {
+  wiregen::log_record record;
+  record.level = log_level::warning;
+  record.event = event;
+  return record;
+}
+
+}  // namespace
+
+TEST_CASE("logging: the TCP sink delivers lines to a collector, and counts what it had to drop",
+          "[runtime][logging]") {
+  SECTION("a collector that is there gets every line, in order") {
+    collector at;
+    at.listen();
+    const auto sink = wiregen::tcp_logger("127.0.0.1", at.port(), log_level::info);
+    for (int i = 0; i < 100; ++i) {
+      sink->write(numbered("record_" + std::to_string(i)));
+    }
+    const auto lines = at.lines(100);
+    REQUIRE(lines.size() == 100);
+    for (int i = 0; i < 100; ++i) {
+      CHECK(lines[static_cast<std::size_t>(i)].find("\"event\":\"record_" + std::to_string(i) +
+                                                    "\"") != std::string::npos);
+    }
+  }
+  SECTION(
+      "while the collector is away, a small buffer keeps the first lines; the rest are "
+      "counted") {
+    collector at;  // refuses: bound, not listening
+    const auto sink = wiregen::tcp_logger("127.0.0.1", at.port(), log_level::info,
+                                          wiregen::log_format::text, 300);
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 50; ++i) {
+      sink->write(numbered("record_" + std::to_string(i)));
+    }
+    // Writing never waits for the network.
+    CHECK(std::chrono::steady_clock::now() - start < wiregen::test::prompt_wake);
+    at.listen();  // the sink dials again within a second
+    auto lines = at.lines(2);
+    REQUIRE(lines.size() >= 2);
+    INFO(lines[0]);
+    REQUIRE(lines[0].find(" warning log_dropped dropped=") != std::string::npos);
+    const auto dropped = std::stoul(lines[0].substr(lines[0].rfind('=') + 1));
+    // The lines that fit in 300 bytes come after it, the first ones written.
+    const std::size_t kept = 50 - dropped;
+    lines = at.lines(kept + 1);
+    REQUIRE(lines.size() == kept + 1);
+    CHECK(kept > 0);
+    for (std::size_t i = 0; i < kept; ++i) {
+      CHECK(lines[i + 1].find(" warning record_" + std::to_string(i)) != std::string::npos);
+    }
   }
 }

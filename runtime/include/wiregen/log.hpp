@@ -1,10 +1,12 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -76,6 +78,13 @@ class logger {
   std::atomic<log_level> threshold_;
 };
 
+/// How the shipped sinks write a record: text_logger's lines or JSON Lines.
+enum class log_format : std::uint8_t { text, json };
+
+/// Appends `record` to `out` as one line in `format`, with the time it is
+/// now and a final newline: for sinks of one's own.
+void format_line(const log_record& record, log_format format, std::string& out);
+
 /// One line of text per record, to `out`:
 ///   2026-12-06T03:55:01.123Z warning frame_error conn=7 addr="127.0.0.1:50112 (tcp)"
 ///   error="unknown message id" type=bench.EchoRequest id=9
@@ -85,5 +94,19 @@ std::shared_ptr<logger> text_logger(log_level threshold = log_level::info, std::
 /// "event", then the record's other members when set, "error" as
 /// {"category", "value", "message"}, free fields as strings.
 std::shared_ptr<logger> json_logger(log_level threshold = log_level::info, std::FILE* out = stderr);
+
+/// Lines (text or JSON) sent over TCP to a collector at `host:port`
+/// (Vector, Fluent Bit, Logstash, rsyslog's imtcp...), from a thread of the
+/// logger's own: write() only appends to a buffer of at most
+/// `max_buffered_bytes`, so a slow or absent collector never holds up the
+/// server. It connects on the first record and again after a failure (at
+/// most once a second); records that do not fit, or were in flight when
+/// the connection failed, are dropped and counted, and a `log_dropped`
+/// record with the count goes out before the next ones. The destructor
+/// sends what is buffered, waiting at most a second.
+std::shared_ptr<logger> tcp_logger(std::string host, std::uint16_t port,
+                                   log_level threshold = log_level::info,
+                                   log_format format = log_format::json,
+                                   std::size_t max_buffered_bytes = 1024 * 1024);
 
 }  // namespace wiregen
