@@ -7,8 +7,11 @@
 //               [--tls-cert chain.pem --tls-key key.pem]
 //   echo_server --listen unix:/tmp/echo.sock [--socket-mode 0660]
 //   echo_server --listen systemd        (sockets passed by systemd: LISTEN_FDS)
+//   echo_server ... --log debug|info|warning|error [--log-format text|json]
 //
 // --listen may be given several times, e.g. a TCP port and a Unix socket.
+// --log writes the runtime's records at that level and above to stderr
+// (docs/operations.md), as text lines or JSON Lines.
 // --reuse-port lets several echo_server processes share the port
 // (SO_REUSEPORT), one per core or more: bench/run.py serves 100,000
 // connections that way.
@@ -16,11 +19,13 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <wiregen/address.hpp>
+#include <wiregen/log.hpp>
 #include <wiregen/message_reuse.hpp>
 #include <wiregen/shutdown_signals.hpp>
 
@@ -49,7 +54,7 @@ int usage(const char* program) {
   std::fprintf(stderr,
                "usage: %s --listen HOST:PORT|unix:PATH|unix:@NAME|systemd ... [--threads N]\n"
                "          [--reuse-port] [--udp] [--tls-cert FILE --tls-key FILE]\n"
-               "          [--socket-mode OCTAL]\n",
+               "          [--socket-mode OCTAL] [--log LEVEL [--log-format text|json]]\n",
                program);
   return 2;
 }
@@ -82,6 +87,8 @@ int main(int argc, char** argv) {
   bool udp = false;
   std::string tls_cert;
   std::string tls_key;
+  std::optional<wiregen::log_level> log_level;
+  auto log_format = wiregen::log_format::text;
   wiregen::server_options options;
   for (int i = 1; i < argc; ++i) {
     const std::string_view flag = argv[i];
@@ -105,12 +112,27 @@ int main(int argc, char** argv) {
       tls_cert = argv[++i];
     } else if (flag == "--tls-key" && has_value) {
       tls_key = argv[++i];
+    } else if (flag == "--log" && has_value) {
+      log_level = wiregen::log_level_from_string(argv[++i]);
+      if (!log_level) {
+        return usage(argv[0]);
+      }
+    } else if (flag == "--log-format" && has_value) {
+      const std::string_view format = argv[++i];
+      if (format != "text" && format != "json") {
+        return usage(argv[0]);
+      }
+      log_format = format == "json" ? wiregen::log_format::json : wiregen::log_format::text;
     } else {
       return usage(argv[0]);
     }
   }
   if ((listens.empty() && !from_systemd) || tls_cert.empty() != tls_key.empty()) {
     return usage(argv[0]);
+  }
+  if (log_level) {
+    options.logger = log_format == wiregen::log_format::json ? wiregen::json_logger(*log_level)
+                                                             : wiregen::text_logger(*log_level);
   }
   if (!tls_cert.empty()) {
     options.tls.emplace();

@@ -29,6 +29,16 @@ std::string_view to_string(log_level level) noexcept {
   return "unknown";
 }
 
+std::optional<log_level> log_level_from_string(std::string_view name) noexcept {
+  for (const auto level :
+       {log_level::debug, log_level::info, log_level::warning, log_level::error, log_level::off}) {
+    if (name == to_string(level)) {
+      return level;
+    }
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 void append_number(std::string& out, std::uint64_t value) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,6 +19,9 @@ enum class log_level : std::uint8_t { debug, info, warning, error, off };
 
 /// "debug", "info", "warning", "error", "off".
 std::string_view to_string(log_level level) noexcept;
+/// The level named as to_string names it (for command-line flags); nullopt
+/// for any other text.
+std::optional<log_level> log_level_from_string(std::string_view name) noexcept;
 
 /// A free field of a record, already text ("frames_in", "42").
 struct log_field {
