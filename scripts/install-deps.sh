@@ -8,7 +8,8 @@
 #                                    with libFuzzer (docs/reliability.md), socat,
 #                                    systemd-socket-activate and nc (Unix socket,
 #                                    socket activation and raw stream tests),
-#                                    spdlog (the logging adapter example);
+#                                    spdlog (the logging adapter example),
+#                                    Prometheus and promtool (metrics tests);
 #                                    scripts/test.sh, scripts/fuzz.sh
 #   scripts/install-deps.sh --bench  also gRPC, for the benchmark's gRPC
 #                                    baselines (docs/performance.md); scripts/bench.sh
@@ -25,7 +26,7 @@ case "${1:-}" in
   "") ;;
   --test) packages+=(openjdk-17-jdk-headless libnetty-java libprotobuf-java
                      clang-14 libfuzzer-14-dev libclang-rt-14-dev socat systemd netcat-openbsd
-                     libspdlog-dev) ;;
+                     libspdlog-dev prometheus) ;;
   --bench) packages+=(libgrpc++-dev protobuf-compiler-grpc pkg-config) ;;
   *) echo "usage: $0 [--test|--bench]" >&2; exit 2 ;;
 esac

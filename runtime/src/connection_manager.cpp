@@ -83,9 +83,22 @@ std::error_code connection_manager::admit_address(const connection& conn, std::s
 }
 
 void connection_manager::connection_closed(connection& conn, std::error_code reason) {
+  const bool served = conn.was_opened();
+  const auto final_stats = conn.stats();  // before the lock: it takes the queue's
   {
     std::lock_guard lock(mutex_);
     unlink_locked(conn);
+    if (served) {
+      ++closed_[error_name(reason)];
+      closed_totals_.frames_received += final_stats.frames_received;
+      closed_totals_.frames_sent += final_stats.frames_sent;
+      closed_totals_.bytes_received += final_stats.bytes_received;
+      closed_totals_.bytes_sent += final_stats.bytes_sent;
+      closed_totals_.frames_dropped += final_stats.frames_dropped;
+      closed_totals_.frames_skipped += final_stats.frames_skipped;
+    } else {
+      ++refused_[error_name(reason)];
+    }
     if (const auto counted = counted_.find(conn.id()); counted != counted_.end()) {
       if (--per_address_[counted->second] == 0) {
         per_address_.erase(counted->second);
@@ -151,6 +164,42 @@ std::size_t connection_manager::timed_out() const {
 std::size_t connection_manager::size() const {
   std::lock_guard lock(mutex_);
   return open_count_;
+}
+
+void connection_manager::count_refused(std::error_code reason) {
+  std::lock_guard lock(mutex_);
+  ++refused_[error_name(reason)];
+}
+
+void connection_manager::fill(server_metrics& metrics) const {
+  const auto open = snapshot();
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [reason, count] : refused_) {
+      metrics.refused.push_back({reason, count});
+    }
+    for (const auto& [reason, count] : closed_) {
+      metrics.closed.push_back({reason, count});
+    }
+    metrics.frames_received = closed_totals_.frames_received;
+    metrics.frames_sent = closed_totals_.frames_sent;
+    metrics.bytes_received = closed_totals_.bytes_received;
+    metrics.bytes_sent = closed_totals_.bytes_sent;
+    metrics.frames_dropped = closed_totals_.frames_dropped;
+    metrics.frames_skipped = closed_totals_.frames_skipped;
+  }
+  // A connection closing meanwhile may be counted twice or not at all for
+  // this one snapshot; the next is right again.
+  for (const auto& conn : open) {
+    const auto stats = conn->stats();
+    metrics.frames_received += stats.frames_received;
+    metrics.frames_sent += stats.frames_sent;
+    metrics.bytes_received += stats.bytes_received;
+    metrics.bytes_sent += stats.bytes_sent;
+    metrics.frames_dropped += stats.frames_dropped;
+    metrics.frames_skipped += stats.frames_skipped;
+  }
+  metrics.open_connections = open.size();
 }
 
 }  // namespace wiregen::detail

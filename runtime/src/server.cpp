@@ -98,6 +98,14 @@ std::size_t server::connection_count() const {
   return connections_.size();
 }
 
+server_metrics server::metrics() const {
+  server_metrics figures;
+  figures.state = state();
+  figures.accepted = accepted_.load(std::memory_order_relaxed);
+  connections_.fill(figures);
+  return figures;
+}
+
 void server::accept_next(detail::listener& from) {
   auto context = pool_.next();
   from.acceptor.async_accept(*context, [this, &from, context](std::error_code ec, stream_socket s) {
@@ -194,6 +202,7 @@ void server::on_accepted(detail::listener& from, std::error_code ec, stream_sock
     accepted_.fetch_add(1, std::memory_order_relaxed);
   } else {
     conn.reset();  // its socket closes with it
+    connections_.count_refused(error::stopped);
     try {
       accepts_->on_refused(remote, error::stopped);
     } catch (...) {
@@ -206,6 +215,7 @@ void server::refuse(stream_socket& socket, const asio::ip::tcp::endpoint& remote
                     std::error_code reason) {
   std::error_code ignored;
   socket.close(ignored);
+  connections_.count_refused(reason);
   detail::log::refused(log_.get(), remote, reason);
   try {
     accepts_->on_refused(remote, reason);

@@ -22,6 +22,7 @@
 #include "wiregen/dispatcher.hpp"
 #include "wiregen/io_pool.hpp"
 #include "wiregen/options.hpp"
+#include "wiregen/server_metrics.hpp"
 #include "wiregen/server_state.hpp"
 #include "wiregen/stop_mode.hpp"
 #include "wiregen/stream_socket.hpp"
@@ -99,6 +100,10 @@ class server {
   /// waits for connections to close, stopped after. Thread-safe.
   run_state state() const noexcept { return state_.load(); }
   bool is_running() const noexcept { return state() == run_state::running; }
+  /// The server's figures since it was made, closed connections included
+  /// (write_prometheus() writes them for a scrape). Thread-safe; it visits
+  /// the open connections, so it costs what a scrape may, not a hot path.
+  server_metrics metrics() const;
 
   /// Stops accepting and closes the listening socket (the port is free when
   /// this returns), then stops every connection as `mode` says, each with

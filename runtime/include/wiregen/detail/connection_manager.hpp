@@ -10,12 +10,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <system_error>
 #include <unordered_map>
 #include <vector>
 
 #include "wiregen/connection.hpp"
 #include "wiregen/dispatcher.hpp"
+#include "wiregen/server_metrics.hpp"
 
 namespace wiregen::detail {
 
@@ -60,6 +62,12 @@ class connection_manager final : public connection_observer {
   std::size_t timed_out() const;
   std::size_t size() const;
 
+  /// Counts a connection turned away before it was ever started.
+  void count_refused(std::error_code reason);
+  /// Fills in the refusals and closes by reason, and the frame and byte
+  /// counts of every connection, closed or open.
+  void fill(server_metrics& metrics) const;
+
  private:
   accept_events& accepts_;
   std::function<void()> drained_;
@@ -79,6 +87,10 @@ class connection_manager final : public connection_observer {
   std::unordered_map<std::uint64_t, asio::ip::address> counted_;
   std::size_t timed_out_ = 0;
   bool stopping_ = false;
+  // Since the server was made; the names are error_name()'s, static.
+  std::map<std::string_view, std::uint64_t> refused_;
+  std::map<std::string_view, std::uint64_t> closed_;
+  connection_stats closed_totals_;  // the closed connections' counts, summed
 };
 
 }  // namespace wiregen::detail
