@@ -8,6 +8,7 @@
 //   echo_server --listen unix:/tmp/echo.sock [--socket-mode 0660]
 //   echo_server --listen systemd        (sockets passed by systemd: LISTEN_FDS)
 //   echo_server ... --log debug|info|warning|error [--log-format text|json]
+//   echo_server ... --admin 127.0.0.1:9100   (GET /metrics, /healthz, /readyz)
 //
 // --listen may be given several times, e.g. a TCP port and a Unix socket.
 // --log writes the runtime's records at that level and above to stderr
@@ -54,7 +55,8 @@ int usage(const char* program) {
   std::fprintf(stderr,
                "usage: %s --listen HOST:PORT|unix:PATH|unix:@NAME|systemd ... [--threads N]\n"
                "          [--reuse-port] [--udp] [--tls-cert FILE --tls-key FILE]\n"
-               "          [--socket-mode OCTAL] [--log LEVEL [--log-format text|json]]\n",
+               "          [--socket-mode OCTAL] [--log LEVEL [--log-format text|json]]\n"
+               "          [--admin HOST:PORT]\n",
                program);
   return 2;
 }
@@ -112,6 +114,9 @@ int main(int argc, char** argv) {
       tls_cert = argv[++i];
     } else if (flag == "--tls-key" && has_value) {
       tls_key = argv[++i];
+    } else if (flag == "--admin" && has_value &&
+               !wiregen::parse_socket_address(argv[++i], address) && !address.is_unix()) {
+      options.admin = std::move(address);
     } else if (flag == "--log" && has_value) {
       log_level = wiregen::log_level_from_string(argv[++i]);
       if (!log_level) {
@@ -165,6 +170,9 @@ int main(int argc, char** argv) {
   for (const auto& address : server.local_addresses()) {
     std::fprintf(stderr, "echo_server: listening on %s%s\n", address.to_string().c_str(),
                  tls_cert.empty() ? "" : " (TLS)");
+  }
+  if (const auto admin = server.admin_address()) {
+    std::fprintf(stderr, "echo_server: admin on http://%s/\n", admin->to_string().c_str());
   }
   signals.wait();
   const auto forced = server.stop(wiregen::stop_mode::graceful_wait, std::chrono::seconds(5));

@@ -9,6 +9,7 @@
 #include <future>
 #include <vector>
 
+#include "admin_listener.hpp"
 #include "listener.hpp"
 #include "memory_budget.hpp"
 #include "runtime_log.hpp"

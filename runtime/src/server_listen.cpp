@@ -12,6 +12,7 @@
 #include <future>
 #include <string>
 
+#include "admin_listener.hpp"
 #include "listener.hpp"
 #include "runtime_log.hpp"
 #include "socket_names.hpp"
@@ -230,6 +231,15 @@ std::error_code server::add_listeners(const std::function<std::error_code(listen
       done.set_value(ec);  // what it made closes with it
       return;
     }
+    if (options_.admin && !admin_) {
+      auto admin = std::make_unique<detail::admin_listener>(*accept_loop_.first(), *this);
+      if (auto ec = admin->open(*options_.admin)) {
+        done.set_value(ec);
+        return;
+      }
+      std::lock_guard names(names_mutex_);
+      admin_ = std::move(admin);
+    }
     auto expected = run_state::idle;
     if (!state_.compare_exchange_strong(expected, run_state::running) &&
         expected != run_state::running) {
@@ -273,6 +283,14 @@ std::error_code server::report_listen_error(const socket_address& address, std::
 std::vector<socket_address> server::local_addresses() const {
   std::lock_guard lock(names_mutex_);
   return local_addresses_;
+}
+
+std::optional<socket_address> server::admin_address() const {
+  std::lock_guard names(names_mutex_);
+  if (!admin_) {
+    return std::nullopt;
+  }
+  return admin_->name();
 }
 
 }  // namespace wiregen

@@ -10,6 +10,7 @@
 #include <optional>
 #include <system_error>
 
+#include "wiregen/address.hpp"
 #include "wiregen/proxy_protocol.hpp"
 #include "wiregen/stream_socket.hpp"
 #include "wiregen/tls.hpp"
@@ -211,6 +212,11 @@ struct server_options {
   /// with a first-frame deadline: a public port must not let a peer that
   /// connects and sends nothing hold a connection forever.
   connection_options connection = connection_options::accepted();
+  /// An admin port (HTTP/1.1, never the data port): GET /metrics in
+  /// Prometheus's text format, /healthz (200 until stopped), /readyz (200
+  /// while running, 503 once draining). Opened by the first listen(); off
+  /// unless set. See docs/operations.md.
+  std::optional<socket_address> admin;
   /// Where the server's records go (wiregen/log.hpp: text_logger,
   /// json_logger, or one's own); null, the default, logs nothing and costs
   /// nothing.

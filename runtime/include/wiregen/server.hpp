@@ -30,6 +30,7 @@
 namespace wiregen {
 
 namespace detail {
+class admin_listener;
 class listener;
 }  // namespace detail
 
@@ -91,6 +92,10 @@ class server {
   /// ones keep theirs. On an error the old settings stay. Thread-safe.
   std::error_code reload_tls();
   std::error_code reload_tls(const tls_server_options& options);
+
+  /// Where the admin port listens (server_options::admin, port 0
+  /// resolved), once a listen() opened it; nullopt otherwise.
+  std::optional<socket_address> admin_address() const;
 
   /// The first bound TCP port, once a listen() on TCP succeeded.
   std::uint16_t port() const noexcept { return port_.load(); }
@@ -155,6 +160,8 @@ class server {
   // Accepting has a loop of its own, so that a handler hogging an I/O
   // thread never delays accepting, refusing or releasing the port.
   io_pool accept_loop_;
+  // The admin port, on the accept loop; destroyed before the loop.
+  std::unique_ptr<detail::admin_listener> admin_;
   // Accept loop only; destroyed before the loop they belong to.
   listener_list listeners_;
   std::mutex listen_mutex_;  // one listen at a time
