@@ -16,7 +16,11 @@ namespace wiregen::detail {
 /// One HTTP connection: reads a request head, answers, closes.
 struct admin_listener::exchange : std::enable_shared_from_this<exchange> {
   exchange(const admin_listener& owner, asio::ip::tcp::socket s)
-      : admin(owner), open(owner.open_), socket(std::move(s)), deadline(socket.get_executor()) {}
+      : admin(owner),
+        alive(owner.alive_),
+        open(owner.open_),
+        socket(std::move(s)),
+        deadline(socket.get_executor()) {}
   ~exchange() { open->fetch_sub(1); }
 
   void start() {
@@ -33,7 +37,7 @@ struct admin_listener::exchange : std::enable_shared_from_this<exchange> {
   void read_more() {
     socket.async_read_some(asio::buffer(head.data() + used, head.size() - used),
                            [self = shared_from_this()](std::error_code ec, std::size_t n) {
-                             if (ec) {
+                             if (ec || !*self->alive) {
                                self->deadline.cancel();
                                return;
                              }
@@ -44,7 +48,11 @@ struct admin_listener::exchange : std::enable_shared_from_this<exchange> {
 
   void on_bytes() {
     const std::string_view text(head.data(), used);
-    const auto end = text.find("\r\n\r\n");
+    // RFC 9112 lets a server take a bare LF as a line end.
+    auto end = text.find("\r\n\r\n");
+    if (end == std::string_view::npos) {
+      end = text.find("\n\n");
+    }
     if (end == std::string_view::npos) {
       if (used == head.size()) {
         reply({431, "Request Header Fields Too Large", "text/plain", "request too large\n"});
@@ -54,7 +62,7 @@ struct admin_listener::exchange : std::enable_shared_from_this<exchange> {
       return;
     }
     // "GET /metrics HTTP/1.1"
-    const auto line = text.substr(0, text.find("\r\n"));
+    const auto line = text.substr(0, text.find_first_of("\r\n"));
     const auto first_space = line.find(' ');
     const auto second_space = line.find(' ', first_space + 1);
     if (first_space == std::string_view::npos || second_space == std::string_view::npos ||
@@ -84,7 +92,8 @@ struct admin_listener::exchange : std::enable_shared_from_this<exchange> {
                       });
   }
 
-  const admin_listener& admin;  // only while the loop runs: answer() is called from a handler
+  const admin_listener& admin;  // only while *alive: answer() reads it
+  std::shared_ptr<bool> alive;  // only while the loop runs: answer() is called from a handler
   std::shared_ptr<std::atomic<std::size_t>> open;
   asio::ip::tcp::socket socket;
   asio::steady_timer deadline;
@@ -94,7 +103,14 @@ struct admin_listener::exchange : std::enable_shared_from_this<exchange> {
 };
 
 admin_listener::admin_listener(asio::io_context& loop, const server& owner)
-    : loop_(loop), owner_(owner), acceptor_(loop) {}
+    : loop_(loop), owner_(owner), acceptor_(loop), retry_(loop) {}
+
+void admin_listener::close() {
+  *alive_ = false;
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  retry_.cancel();
+}
 
 std::error_code admin_listener::open(const socket_address& address) {
   if (address.is_unix()) {
@@ -130,16 +146,29 @@ std::error_code admin_listener::open(const socket_address& address) {
 }
 
 void admin_listener::accept_next() {
-  acceptor_.async_accept([this](std::error_code ec, asio::ip::tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
+  acceptor_.async_accept([this, alive = alive_](std::error_code ec, asio::ip::tcp::socket socket) {
+    if (!*alive || ec == asio::error::operation_aborted) {
       return;
     }
-    if (!ec) {
-      if (open_->fetch_add(1) < max_connections) {
+    if (ec) {
+      // Out of descriptors or memory: wait rather than spin on the loop
+      // the data port shares.
+      retry_.expires_after(std::chrono::milliseconds(100));
+      retry_.async_wait([this, alive](std::error_code wait_ec) {
+        if (!wait_ec && *alive) {
+          accept_next();
+        }
+      });
+      return;
+    }
+    if (open_->fetch_add(1) < max_connections) {
+      try {
         std::make_shared<exchange>(*this, std::move(socket))->start();
-      } else {
-        open_->fetch_sub(1);  // over the bound: closed unanswered
+      } catch (...) {
+        open_->fetch_sub(1);  // out of memory: this one goes unanswered
       }
+    } else {
+      open_->fetch_sub(1);  // over the bound: closed unanswered
     }
     accept_next();
   });

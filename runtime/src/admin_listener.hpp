@@ -2,6 +2,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -35,6 +36,10 @@ class admin_listener {
 
   /// Binds `address` (TCP) and starts answering; on the loop's thread.
   std::error_code open(const socket_address& address);
+  /// Stops answering, on the loop's thread: closes the acceptor, and any
+  /// exchange whose handler runs later (a stopped loop may still run
+  /// completed ones once) ends without touching the listener or the server.
+  void close();
   /// Where it listens, port 0 resolved.
   const socket_address& name() const noexcept { return name_; }
 
@@ -55,6 +60,9 @@ class admin_listener {
   asio::io_context& loop_;
   const server& owner_;
   asio::ip::tcp::acceptor acceptor_;
+  asio::steady_timer retry_;  // accept errors (no descriptors) back off on it
+  // False once close() ran; handlers check it before touching anything.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   socket_address name_;
   // Shared with the exchanges, which may outlive the listener in a stopped
   // loop's queue.

@@ -89,7 +89,7 @@ void connection_manager::connection_closed(connection& conn, std::error_code rea
     std::lock_guard lock(mutex_);
     unlink_locked(conn);
     if (served) {
-      ++closed_[error_name(reason)];
+      count_locked(closed_, reason);
       closed_totals_.frames_received += final_stats.frames_received;
       closed_totals_.frames_sent += final_stats.frames_sent;
       closed_totals_.bytes_received += final_stats.bytes_received;
@@ -97,7 +97,7 @@ void connection_manager::connection_closed(connection& conn, std::error_code rea
       closed_totals_.frames_dropped += final_stats.frames_dropped;
       closed_totals_.frames_skipped += final_stats.frames_skipped;
     } else {
-      ++refused_[error_name(reason)];
+      count_locked(refused_, reason);
     }
     if (const auto counted = counted_.find(conn.id()); counted != counted_.end()) {
       if (--per_address_[counted->second] == 0) {
@@ -168,13 +168,26 @@ std::size_t connection_manager::size() const {
 
 void connection_manager::count_refused(std::error_code reason) {
   std::lock_guard lock(mutex_);
-  ++refused_[error_name(reason)];
+  count_locked(refused_, reason);
+}
+
+void connection_manager::count_locked(std::map<std::string_view, std::uint64_t>& counts,
+                                      std::error_code reason) noexcept {
+  try {
+    ++counts[error_name(reason)];  // a new reason's node is the only allocation
+  } catch (...) {
+    // Out of memory: one count is lost, the bookkeeping around it is not.
+  }
 }
 
 void connection_manager::fill(server_metrics& metrics) const {
-  const auto open = snapshot();
+  std::vector<std::shared_ptr<connection>> open;
   {
+    // The open list and the closed totals in one critical section: a
+    // connection is in exactly one of them, so counters never go back.
     std::lock_guard lock(mutex_);
+    open.reserve(open_count_);
+    for_each_locked([&](const std::shared_ptr<connection>& conn) { open.push_back(conn); });
     for (const auto& [reason, count] : refused_) {
       metrics.refused.push_back({reason, count});
     }
@@ -188,8 +201,9 @@ void connection_manager::fill(server_metrics& metrics) const {
     metrics.frames_dropped = closed_totals_.frames_dropped;
     metrics.frames_skipped = closed_totals_.frames_skipped;
   }
-  // A connection closing meanwhile may be counted twice or not at all for
-  // this one snapshot; the next is right again.
+  // Outside the lock: stats() takes each connection's queue lock. One that
+  // closes meanwhile reports its final counts here and joins the totals
+  // for the next snapshot.
   for (const auto& conn : open) {
     const auto stats = conn->stats();
     metrics.frames_received += stats.frames_received;

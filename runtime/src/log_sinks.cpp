@@ -3,6 +3,7 @@
 // under a lock, so lines from several threads never interleave.
 #include <time.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -65,9 +66,25 @@ void append_time(std::string& out) {
   out += 'Z';
 }
 
-// key=value, the value quoted when it holds a space, a quote or nothing.
+// A control character, which a terminal might act on: shown as \xNN.
+bool is_control(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte < 0x20 || byte == 0x7f;
+}
+
+void append_hex_escape(std::string& out, char c) {
+  static constexpr char hex[] = "0123456789abcdef";
+  const auto byte = static_cast<unsigned char>(c);
+  out += "\\x";
+  out += hex[byte >> 4];
+  out += hex[byte & 0xF];
+}
+
+// key=value, the value quoted when it holds a space, a quote, a control
+// character or nothing.
 void append_text_value(std::string& out, std::string_view value) {
-  const bool quoted = value.empty() || value.find_first_of(" \"=\t\n\r\\") != value.npos;
+  const bool quoted = value.empty() || value.find_first_of(" \"=\\") != value.npos ||
+                      std::any_of(value.begin(), value.end(), is_control);
   if (!quoted) {
     out.append(value);
     return;
@@ -83,6 +100,8 @@ void append_text_value(std::string& out, std::string_view value) {
       out += "\\r";
     } else if (c == '\t') {
       out += "\\t";
+    } else if (is_control(c)) {
+      append_hex_escape(out, c);
     } else {
       out += c;
     }

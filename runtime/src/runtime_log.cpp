@@ -53,22 +53,30 @@ std::shared_ptr<log_emitter> log_emitter::make(std::shared_ptr<logger> sink) {
 
 log_emitter::log_emitter(std::shared_ptr<logger> sink) : sink_(std::move(sink)) {}
 
-void log_emitter::emit(log_event event, log_record& record) noexcept {
+bool log_emitter::admit(log_event event, std::uint64_t& suppressed) noexcept {
   auto& budget = budgets_[static_cast<std::size_t>(event)];
-  {
-    std::lock_guard lock(budget.mutex);
-    const auto now = token_bucket::clock::now();
-    if (!budget.bucket) {
-      budget.bucket.emplace(records_per_second, burst, now);
-    }
-    if (!budget.bucket->try_take(now)) {
-      ++budget.suppressed;
-      return;
-    }
-    record.suppressed = std::exchange(budget.suppressed, 0);
+  std::lock_guard lock(budget.mutex);
+  const auto now = token_bucket::clock::now();
+  if (!budget.bucket) {
+    budget.bucket.emplace(records_per_second, burst, now);
   }
+  if (!budget.bucket->try_take(now)) {
+    ++budget.suppressed;
+    return false;
+  }
+  suppressed = std::exchange(budget.suppressed, 0);
+  return true;
+}
+
+void log_emitter::write(log_event event, log_record& record) noexcept {
   record.event = name_of(event);
   sink_->write(record);
+}
+
+void log_emitter::emit(log_event event, log_record& record) noexcept {
+  if (admit(event, record.suppressed)) {
+    write(event, record);
+  }
 }
 
 }  // namespace detail
@@ -80,6 +88,9 @@ namespace {
 class field_list {
  public:
   void add(std::string_view name, std::uint64_t value) {
+    if (size_ == fields_.size()) {
+      return;
+    }
     auto& digits = numbers_[size_];
     const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
     add(name, std::string_view(digits.data(), static_cast<std::size_t>(end - digits.data())));
@@ -153,11 +164,16 @@ void listening(log_emitter* to, const socket_address& address) noexcept {
     if (!writes(to, log_level::info)) {
       return;
     }
+    std::uint64_t suppressed = 0;
+    if (!to->admit(log_event::listening, suppressed)) {
+      return;  // over its rate: counted, not formatted
+    }
     const auto name = address.to_string();
     log_record record;
     record.level = log_level::info;
     record.address = name;
-    to->emit(log_event::listening, record);
+    record.suppressed = suppressed;
+    to->write(log_event::listening, record);
   } catch (...) {
     // Out of memory while formatting: the record is lost, nothing else.
   }
@@ -168,12 +184,17 @@ void listen_failed(log_emitter* to, const socket_address& address, std::error_co
     if (!writes(to, log_level::error)) {
       return;
     }
+    std::uint64_t suppressed = 0;
+    if (!to->admit(log_event::listen_failed, suppressed)) {
+      return;  // over its rate: counted, not formatted
+    }
     const auto name = address.to_string();
     log_record record;
     record.level = log_level::error;
     record.address = name;
     record.error = ec;
-    to->emit(log_event::listen_failed, record);
+    record.suppressed = suppressed;
+    to->write(log_event::listen_failed, record);
   } catch (...) {
     // Out of memory while formatting: the record is lost, nothing else.
   }
@@ -187,6 +208,10 @@ void server_changed(log_emitter* to, server_state state, const server_counts& co
     if (!writes(to, level)) {
       return;
     }
+    std::uint64_t suppressed = 0;
+    if (!to->admit(log_event::server_state, suppressed)) {
+      return;  // over its rate: counted, not formatted
+    }
     field_list fields;
     fields.add("state", state_name(state));
     fields.add("listeners", counts.listeners);
@@ -198,7 +223,8 @@ void server_changed(log_emitter* to, server_state state, const server_counts& co
     log_record record;
     record.level = level;
     record.fields = fields.span();
-    to->emit(log_event::server_state, record);
+    record.suppressed = suppressed;
+    to->write(log_event::server_state, record);
   } catch (...) {
     // Out of memory while formatting: the record is lost, nothing else.
   }
@@ -210,13 +236,18 @@ void accept_failed(log_emitter* to, std::error_code ec,
     if (!writes(to, log_level::warning)) {
       return;
     }
+    std::uint64_t suppressed = 0;
+    if (!to->admit(log_event::accept_failed, suppressed)) {
+      return;  // over its rate: counted, not formatted
+    }
     field_list fields;
     fields.add("retry_ms", static_cast<std::uint64_t>(backoff.count()));
     log_record record;
     record.level = log_level::warning;
     record.error = ec;
     record.fields = fields.span();
-    to->emit(log_event::accept_failed, record);
+    record.suppressed = suppressed;
+    to->write(log_event::accept_failed, record);
   } catch (...) {
     // Out of memory while formatting: the record is lost, nothing else.
   }
@@ -227,10 +258,15 @@ void listener_closed(log_emitter* to, std::error_code ec) noexcept {
     if (!writes(to, log_level::error)) {
       return;
     }
+    std::uint64_t suppressed = 0;
+    if (!to->admit(log_event::listener_closed, suppressed)) {
+      return;  // over its rate: counted, not formatted
+    }
     log_record record;
     record.level = log_level::error;
     record.error = ec;
-    to->emit(log_event::listener_closed, record);
+    record.suppressed = suppressed;
+    to->write(log_event::listener_closed, record);
   } catch (...) {
     // Out of memory while formatting: the record is lost, nothing else.
   }
@@ -242,12 +278,17 @@ void refused(log_emitter* to, const asio::ip::tcp::endpoint& remote,
     if (!writes(to, log_level::warning)) {
       return;
     }
+    std::uint64_t suppressed = 0;
+    if (!to->admit(log_event::refused, suppressed)) {
+      return;  // over its rate: counted, not formatted
+    }
     const auto address = tagged(remote);
     log_record record;
     record.level = log_level::warning;
     record.address = address;
     record.error = reason;
-    to->emit(log_event::refused, record);
+    record.suppressed = suppressed;
+    to->write(log_event::refused, record);
   } catch (...) {
     // Out of memory while formatting: the record is lost, nothing else.
   }
@@ -258,12 +299,17 @@ void opened(log_emitter* to, const connection& conn) noexcept {
     if (!writes(to, log_level::debug)) {
       return;
     }
+    std::uint64_t suppressed = 0;
+    if (!to->admit(log_event::connection_opened, suppressed)) {
+      return;  // over its rate: counted, not formatted
+    }
     const auto address = conn.tagged_remote_address();
     log_record record;
     record.level = log_level::debug;
     record.connection_id = conn.id();
     record.address = address;
-    to->emit(log_event::connection_opened, record);
+    record.suppressed = suppressed;
+    to->write(log_event::connection_opened, record);
   } catch (...) {
     // Out of memory while formatting: the record is lost, nothing else.
   }
@@ -277,18 +323,27 @@ void closed(log_emitter* to, const connection& conn, std::error_code reason) noe
       if (!writes(to, log_level::warning)) {
         return;
       }
+      std::uint64_t suppressed = 0;
+      if (!to->admit(log_event::refused, suppressed)) {
+        return;  // over its rate: counted, not formatted
+      }
       const auto address = conn.tagged_remote_address();
       log_record record;
       record.level = log_level::warning;
       record.connection_id = conn.id();
       record.address = address;
       record.error = reason;
-      to->emit(log_event::refused, record);
+      record.suppressed = suppressed;
+      to->write(log_event::refused, record);
       return;
     }
     const auto level = close_level(reason);
     if (!writes(to, level)) {
       return;
+    }
+    std::uint64_t suppressed = 0;
+    if (!to->admit(log_event::connection_closed, suppressed)) {
+      return;  // over its rate: counted, not formatted
     }
     const auto stats = conn.stats();
     const auto lasted = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -307,7 +362,8 @@ void closed(log_emitter* to, const connection& conn, std::error_code reason) noe
     record.address = address;
     record.error = reason;
     record.fields = fields.span();
-    to->emit(log_event::connection_closed, record);
+    record.suppressed = suppressed;
+    to->write(log_event::connection_closed, record);
   } catch (...) {
     // Out of memory while formatting: the record is lost, nothing else.
   }
@@ -318,11 +374,16 @@ void connected(log_emitter* to, const socket_address& target) noexcept {
     if (!writes(to, log_level::info)) {
       return;
     }
+    std::uint64_t suppressed = 0;
+    if (!to->admit(log_event::connected, suppressed)) {
+      return;  // over its rate: counted, not formatted
+    }
     const auto address = target.to_string();
     log_record record;
     record.level = log_level::info;
     record.address = address;
-    to->emit(log_event::connected, record);
+    record.suppressed = suppressed;
+    to->write(log_event::connected, record);
   } catch (...) {
     // Out of memory while formatting: the record is lost, nothing else.
   }
@@ -334,6 +395,10 @@ void dial_failed(log_emitter* to, const socket_address& target, std::error_code 
     if (!writes(to, log_level::warning)) {
       return;
     }
+    std::uint64_t suppressed = 0;
+    if (!to->admit(log_event::dial_failed, suppressed)) {
+      return;  // over its rate: counted, not formatted
+    }
     const auto address = target.to_string();
     field_list fields;
     fields.add("attempt", attempt);
@@ -343,7 +408,8 @@ void dial_failed(log_emitter* to, const socket_address& target, std::error_code 
     record.address = address;
     record.error = ec;
     record.fields = fields.span();
-    to->emit(log_event::dial_failed, record);
+    record.suppressed = suppressed;
+    to->write(log_event::dial_failed, record);
   } catch (...) {
     // Out of memory while formatting: the record is lost, nothing else.
   }
@@ -355,6 +421,10 @@ void redial(log_emitter* to, const socket_address& target, std::chrono::millisec
     if (!writes(to, log_level::info)) {
       return;
     }
+    std::uint64_t suppressed = 0;
+    if (!to->admit(log_event::redial, suppressed)) {
+      return;  // over its rate: counted, not formatted
+    }
     const auto address = target.to_string();
     field_list fields;
     fields.add("after_ms", static_cast<std::uint64_t>(after.count()));
@@ -363,7 +433,8 @@ void redial(log_emitter* to, const socket_address& target, std::chrono::millisec
     record.address = address;
     record.error = reason;
     record.fields = fields.span();
-    to->emit(log_event::redial, record);
+    record.suppressed = suppressed;
+    to->write(log_event::redial, record);
   } catch (...) {
     // Out of memory while formatting: the record is lost, nothing else.
   }
@@ -379,6 +450,10 @@ void log_frame_error(const connection& conn, const frame_error& error) noexcept 
   auto* to = conn.home_->log.get();
   if (!writes(to, level)) {
     return;
+  }
+  std::uint64_t suppressed = 0;
+  if (!to->admit(failed ? log_event::handler_failed : log_event::frame_error, suppressed)) {
+    return;  // over its rate: counted, not formatted
   }
   try {
     field_list fields;
@@ -403,7 +478,8 @@ void log_frame_error(const connection& conn, const frame_error& error) noexcept 
     }
     record.text = what;
     record.fields = fields.span();
-    to->emit(failed ? log_event::handler_failed : log_event::frame_error, record);
+    record.suppressed = suppressed;
+    to->write(failed ? log_event::handler_failed : log_event::frame_error, record);
   } catch (...) {
     // Out of memory while formatting: the record is lost, nothing else.
   }

@@ -74,6 +74,20 @@ server::~server() {
     cancellations_.clear();
   }
   stop(stop_mode::immediate);
+  if (admin_) {
+    // Closed on its loop before the loop stops, so that no request it was
+    // reading is answered from a server being destroyed.
+    if (accept_loop_.owns_current_thread()) {
+      admin_->close();
+    } else {
+      std::promise<void> closed;
+      asio::post(*accept_loop_.first(), [this, &closed] {
+        admin_->close();
+        closed.set_value();
+      });
+      closed.get_future().wait();
+    }
+  }
   accept_loop_.stop();
   pool_.stop();
 }

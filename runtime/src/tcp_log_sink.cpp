@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "wiregen/log.hpp"
 
@@ -106,17 +107,17 @@ class tcp_sink final : public logger {
   }
 
  private:
-  void run() {
+  void run() noexcept {
     int fd = -1;
     auto next_dial = clock_type::time_point{};
     std::unique_lock lock(mutex_);
     for (;;) {
       wake_.wait(lock, [&] { return stopping_ || !buffer_.empty(); });
-      if (buffer_.empty()) {
-        break;  // stopping, with everything sent
+      if (buffer_.empty() || (stopping_ && fd < 0)) {
+        break;  // all sent; or stopping with no collector: no dial to wait for
       }
       if (fd < 0) {
-        if (!stopping_ && clock_type::now() < next_dial) {
+        if (clock_type::now() < next_dial) {
           wake_.wait_until(lock, next_dial, [&] { return stopping_; });
           continue;
         }
@@ -125,30 +126,29 @@ class tcp_sink final : public logger {
         lock.lock();
         if (fd < 0) {
           next_dial = clock_type::now() + redial_after;
-          if (stopping_) {
-            break;  // one last try, and the collector is not there
-          }
           continue;
         }
       }
+      // Taken whole, without copying under the lock that write() takes.
       std::string out;
-      if (dropped_ > 0) {
-        out = dropped_line(dropped_);
-        dropped_ = 0;
-      }
-      out += buffer_;
-      buffer_.clear();
+      out.swap(buffer_);
+      const auto dropped = std::exchange(dropped_, 0);
       lock.unlock();
-      const bool sent = send_all(fd, out);
+      bool sent = true;
+      if (dropped > 0) {
+        try {
+          sent = send_all(fd, dropped_line(dropped));
+        } catch (...) {
+          // Out of memory for the notice: the count is lost, the lines are not.
+        }
+      }
+      sent = sent && send_all(fd, out);
       lock.lock();
       if (!sent) {
         ::close(fd);
         fd = -1;
-        dropped_ += static_cast<std::uint64_t>(std::count(out.begin(), out.end(), '\n'));
+        dropped_ += dropped + static_cast<std::uint64_t>(std::count(out.begin(), out.end(), '\n'));
         next_dial = clock_type::now() + redial_after;
-        if (stopping_) {
-          break;
-        }
       }
     }
     if (fd >= 0) {

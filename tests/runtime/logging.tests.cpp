@@ -398,7 +398,7 @@ TEST_CASE("logging: the text and JSON Lines sinks write one whole line per recor
     INFO(line);
     const std::string rest = " error handler_failed conn=7 addr=10.0.0.1:5000(tcp) error=\"" +
                              message + "\" code=wiregen:" + code +
-                             " type=bench.EchoRequest text=\"say \\\"no\\\"\\n\\tthen\x01\" id=1 "
+                             " type=bench.EchoRequest text=\"say \\\"no\\\"\\n\\tthen\\x01\" id=1 "
                              "note=\"two words\" suppressed=2\n";
     REQUIRE(line.size() > rest.size());
     CHECK(line.substr(line.size() - rest.size()) == rest);

@@ -107,7 +107,8 @@ std::shared_ptr<logger> json_logger(log_level threshold = log_level::info, std::
 /// most once a second); records that do not fit, or were in flight when
 /// the connection failed, are dropped and counted, and a `log_dropped`
 /// record with the count goes out before the next ones. The destructor
-/// sends what is buffered, waiting at most a second.
+/// sends what is buffered to a collector it is connected to (each send
+/// waits at most a second), and drops it otherwise.
 std::shared_ptr<logger> tcp_logger(std::string host, std::uint16_t port,
                                    log_level threshold = log_level::info,
                                    log_format format = log_format::json,

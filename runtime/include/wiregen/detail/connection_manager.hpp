@@ -80,6 +80,8 @@ class connection_manager final : public connection_observer {
   template <class Visit>
   void for_each_locked(Visit&& visit) const;
   bool is_linked_locked(const connection& conn) const noexcept;
+  static void count_locked(std::map<std::string_view, std::uint64_t>& counts,
+                           std::error_code reason) noexcept;
   std::shared_ptr<connection> first_;
   std::size_t open_count_ = 0;
   // Admitted connections per source address, for max_connections_per_address.

@@ -53,7 +53,13 @@ class log_emitter {
   /// formatting anything.
   bool wants(log_level level) const noexcept { return sink_->enabled(level); }
 
-  /// Writes `record` as `event`, unless that event is over its rate.
+  /// Takes a token from `event`'s budget, before anything is formatted:
+  /// false when the event is over its rate (the record is counted as
+  /// suppressed); true, with how many were suppressed since the last one.
+  bool admit(log_event event, std::uint64_t& suppressed) noexcept;
+  /// Writes `record` as `event`: after admit() said yes.
+  void write(log_event event, log_record& record) noexcept;
+  /// Both: writes `record` as `event`, unless that event is over its rate.
   void emit(log_event event, log_record& record) noexcept;
 
  private:
