@@ -6,6 +6,20 @@
 
 namespace wiregen::detail {
 
+namespace {
+
+// The counters that add up across connections (not queued_bytes, a level).
+void add_counts(connection_stats& into, const connection_stats& from) {
+  into.frames_received += from.frames_received;
+  into.frames_sent += from.frames_sent;
+  into.bytes_received += from.bytes_received;
+  into.bytes_sent += from.bytes_sent;
+  into.frames_dropped += from.frames_dropped;
+  into.frames_skipped += from.frames_skipped;
+}
+
+}  // namespace
+
 connection_manager::~connection_manager() {
   // Connections still listed (their loop stopped before they closed) are
   // let go one by one: the links hold them, and a chain of destructors
@@ -90,12 +104,7 @@ void connection_manager::connection_closed(connection& conn, std::error_code rea
     unlink_locked(conn);
     if (served) {
       count_locked(closed_, reason);
-      closed_totals_.frames_received += final_stats.frames_received;
-      closed_totals_.frames_sent += final_stats.frames_sent;
-      closed_totals_.bytes_received += final_stats.bytes_received;
-      closed_totals_.bytes_sent += final_stats.bytes_sent;
-      closed_totals_.frames_dropped += final_stats.frames_dropped;
-      closed_totals_.frames_skipped += final_stats.frames_skipped;
+      add_counts(closed_totals_, final_stats);
     } else {
       count_locked(refused_, reason);
     }
@@ -182,6 +191,7 @@ void connection_manager::count_locked(std::map<std::string_view, std::uint64_t>&
 
 void connection_manager::fill(server_metrics& metrics) const {
   std::vector<std::shared_ptr<connection>> open;
+  connection_stats totals;
   {
     // The open list and the closed totals in one critical section: a
     // connection is in exactly one of them, so counters never go back.
@@ -194,25 +204,20 @@ void connection_manager::fill(server_metrics& metrics) const {
     for (const auto& [reason, count] : closed_) {
       metrics.closed.push_back({reason, count});
     }
-    metrics.frames_received = closed_totals_.frames_received;
-    metrics.frames_sent = closed_totals_.frames_sent;
-    metrics.bytes_received = closed_totals_.bytes_received;
-    metrics.bytes_sent = closed_totals_.bytes_sent;
-    metrics.frames_dropped = closed_totals_.frames_dropped;
-    metrics.frames_skipped = closed_totals_.frames_skipped;
+    totals = closed_totals_;
   }
   // Outside the lock: stats() takes each connection's queue lock. One that
   // closes meanwhile reports its final counts here and joins the totals
   // for the next snapshot.
   for (const auto& conn : open) {
-    const auto stats = conn->stats();
-    metrics.frames_received += stats.frames_received;
-    metrics.frames_sent += stats.frames_sent;
-    metrics.bytes_received += stats.bytes_received;
-    metrics.bytes_sent += stats.bytes_sent;
-    metrics.frames_dropped += stats.frames_dropped;
-    metrics.frames_skipped += stats.frames_skipped;
+    add_counts(totals, conn->stats());
   }
+  metrics.frames_received = totals.frames_received;
+  metrics.frames_sent = totals.frames_sent;
+  metrics.bytes_received = totals.bytes_received;
+  metrics.bytes_sent = totals.bytes_sent;
+  metrics.frames_dropped = totals.frames_dropped;
+  metrics.frames_skipped = totals.frames_skipped;
   metrics.open_connections = open.size();
 }
 

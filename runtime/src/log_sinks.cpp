@@ -72,12 +72,30 @@ bool is_control(char c) {
   return byte < 0x20 || byte == 0x7f;
 }
 
-void append_hex_escape(std::string& out, char c) {
+// `value` with quotes, backslashes and control characters escaped, the
+// control characters as `control_prefix` and two hex digits: "\\x" for
+// text, "\\u00" for JSON.
+void append_escaped(std::string& out, std::string_view value, std::string_view control_prefix) {
   static constexpr char hex[] = "0123456789abcdef";
-  const auto byte = static_cast<unsigned char>(c);
-  out += "\\x";
-  out += hex[byte >> 4];
-  out += hex[byte & 0xF];
+  for (const char c : value) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (is_control(c)) {
+      const auto byte = static_cast<unsigned char>(c);
+      out += control_prefix;
+      out += hex[byte >> 4];
+      out += hex[byte & 0xF];
+    } else {
+      out += c;
+    }
+  }
 }
 
 // key=value, the value quoted when it holds a space, a quote, a control
@@ -90,22 +108,7 @@ void append_text_value(std::string& out, std::string_view value) {
     return;
   }
   out += '"';
-  for (const char c : value) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (is_control(c)) {
-      append_hex_escape(out, c);
-    } else {
-      out += c;
-    }
-  }
+  append_escaped(out, value, "\\x");
   out += '"';
 }
 
@@ -152,26 +155,7 @@ void format_text(const log_record& record, std::string& out) {
 
 void append_json_string(std::string& out, std::string_view value) {
   out += '"';
-  for (const char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (byte < 0x20) {
-      static constexpr char hex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += hex[byte >> 4];
-      out += hex[byte & 0xF];
-    } else {
-      out += c;
-    }
-  }
+  append_escaped(out, value, "\\u00");
   out += '"';
 }
 
