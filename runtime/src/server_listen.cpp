@@ -214,6 +214,8 @@ std::error_code server::add_listeners(const std::function<std::error_code(listen
     return std::make_error_code(std::errc::resource_deadlock_would_occur);
   }
   std::promise<std::error_code> done;
+  std::size_t first_new = 0;
+  std::size_t last_new = 0;
   // Listeners belong to the accept loop; touching them there keeps them
   // single-threaded without a lock.
   asio::post(*accept_loop_.first(), [&] {
@@ -255,18 +257,26 @@ std::error_code server::add_listeners(const std::function<std::error_code(listen
         }
       }
     }
+    first_new = listeners_.size();
     for (auto& fresh : made) {
       detail::log::listening(log_.get(), fresh->name());
       listeners_.push_back(std::move(fresh));
-      accept_next(*listeners_.back());
     }
+    last_new = listeners_.size();
     done.set_value({});
   });
   const auto ec = done.get_future().get();
-  serial.unlock();  // the handler may listen again from the event
-  if (!ec) {
-    report_state(server_state::running);
+  if (ec) {
+    return ec;
   }
+  serial.unlock();  // the handler may listen again from the event
+  // The handler hears "running" before the first connection it accepts.
+  report_state(server_state::running);
+  asio::post(*accept_loop_.first(), [this, first_new, last_new] {
+    for (auto i = first_new; i < last_new && state_.load() == run_state::running; ++i) {
+      accept_next(*listeners_[i]);
+    }
+  });
   return ec;
 }
 
