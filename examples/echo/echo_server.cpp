@@ -9,6 +9,7 @@
 //   echo_server --listen systemd        (sockets passed by systemd: LISTEN_FDS)
 //   echo_server ... --log debug|info|warning|error [--log-format text|json]
 //   echo_server ... --admin 127.0.0.1:9100   (GET /metrics, /healthz, /readyz)
+//   echo_server ... --shutdown-delay 2000    (on SIGTERM: /readyz 503, serve 2 s, drain)
 //
 // --listen may be given several times, e.g. a TCP port and a Unix socket.
 // --log writes the runtime's records at that level and above to stderr
@@ -56,7 +57,7 @@ int usage(const char* program) {
                "usage: %s --listen HOST:PORT|unix:PATH|unix:@NAME|systemd ... [--threads N]\n"
                "          [--reuse-port] [--udp] [--tls-cert FILE --tls-key FILE]\n"
                "          [--socket-mode OCTAL] [--log LEVEL [--log-format text|json]]\n"
-               "          [--admin HOST:PORT]\n",
+               "          [--admin HOST:PORT] [--shutdown-delay MS]\n",
                program);
   return 2;
 }
@@ -117,6 +118,9 @@ int main(int argc, char** argv) {
     } else if (flag == "--admin" && has_value &&
                !wiregen::parse_socket_address(argv[++i], address) && !address.is_unix()) {
       options.admin = std::move(address);
+    } else if (flag == "--shutdown-delay" && has_value) {
+      // On SIGTERM: serve on with /readyz at 503 this long, then drain.
+      options.shutdown_delay = std::chrono::milliseconds(std::strtoul(argv[++i], nullptr, 10));
     } else if (flag == "--log" && has_value) {
       log_level = wiregen::log_level_from_string(argv[++i]);
       if (!log_level) {

@@ -73,13 +73,9 @@ std::error_code server_dispatcher::dispatch(server_session& session,
   if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
     return wiregen::error::payload_parse_failed;
   }
-  wiregen::call_result<HelloReply> result;
-  try {
-    result = handler_.SayHello(session, message, header.meta);
-  } catch (...) {
-    return wiregen::handler_threw();
-  }
-  return wiregen::answer_call<void>(session, std::move(result), header.meta);
+  return wiregen::serve_call<void>(
+      session, 0, header.meta,
+      [&] { return handler_.SayHello(session, message, header.meta); });
 }
 
 

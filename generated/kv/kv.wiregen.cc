@@ -76,13 +76,9 @@ std::error_code server_dispatcher::dispatch(server_session& session,
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
-      wiregen::call_result<GetReply> result;
-      try {
-        result = handler_.Get(session, message, header.meta);
-      } catch (...) {
-        return wiregen::handler_threw();
-      }
-      return wiregen::answer_call<Status>(session, std::move(result), header.meta);
+      return wiregen::serve_call<Status>(
+          session, 0, header.meta,
+          [&] { return handler_.Get(session, message, header.meta); });
     }
     case message_id<PutRequest>::value: {
       // Reused by this thread: parsing keeps its buffers, so steady traffic
@@ -93,13 +89,9 @@ std::error_code server_dispatcher::dispatch(server_session& session,
       if (!message.ParseFromArray(payload, static_cast<int>(header.payload_size))) {
         return wiregen::error::payload_parse_failed;
       }
-      wiregen::call_result<PutReply> result;
-      try {
-        result = handler_.Put(session, message, header.meta);
-      } catch (...) {
-        return wiregen::handler_threw();
-      }
-      return wiregen::answer_call<Status>(session, std::move(result), header.meta);
+      return wiregen::serve_call<Status>(
+          session, 1, header.meta,
+          [&] { return handler_.Put(session, message, header.meta); });
     }
     case message_id<GetReply>::value:  // only the server sends it
     case message_id<PutReply>::value:  // only the server sends it

@@ -50,8 +50,9 @@ def test_rpcs_become_handler_methods_and_client_calls(protoc_compile):
     assert "wiregen::call_table::correlation::request_id" in header
     # The client's reply handler has a default body: replies complete calls.
     assert "virtual void on_message(client_session& /*session*/, const Answer& /*message*/" in header
-    assert "return wiregen::answer_call<Status>(session, std::move(result), header.meta);" \
-        in source
+    # The rpc's row in the protocol's table names it in metrics and traces.
+    assert "return wiregen::serve_call<Status>(\n          session, 0, header.meta,\n" \
+        "          [&] { return handler_.Consult(session, message, header.meta); });" in source
     assert "wiregen::call_table::status(message.code(), message.message())" in source
 
 
@@ -64,7 +65,7 @@ def test_without_a_request_id_calls_go_in_order(protoc_compile):
 def test_without_rpc_error_a_failure_has_no_status(protoc_compile):
     spec = SPEC.replace('rpc { error: "svc.Status" }\n', "")
     files = {f.name: f.content for f in run(protoc_compile, spec).file}
-    assert "wiregen::answer_call<void>" in files["svc.wiregen.cc"]
+    assert "wiregen::serve_call<void>" in files["svc.wiregen.cc"]
 
 
 @pytest.mark.parametrize(

@@ -114,11 +114,13 @@ def _max_request_id(framing: Framing) -> str:
 
 def _build_rpcs(proto, by_name) -> Tuple[Rpc, ...]:
     """The unary rpcs of the file's services, in declaration order."""
+    methods = [(service, method)
+               for service in proto.service for method in service.method]
     return tuple(
         Rpc(service=service.name, name=naming.escape_keyword(method.name),
             request=by_name[method.input_type.lstrip(".")],
-            reply=by_name[method.output_type.lstrip(".")])
-        for service in proto.service for method in service.method
+            reply=by_name[method.output_type.lstrip(".")], index=index)
+        for index, (service, method) in enumerate(methods)
     )
 
 

@@ -123,6 +123,7 @@ class Rpc:
     name: str  # SayHello: the C++ method on the server handler and the client
     request: Message
     reply: Message
+    index: int = 0  # its row in the protocol's table of rpcs
 
 
 @dataclass(frozen=True)

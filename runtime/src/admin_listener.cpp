@@ -193,10 +193,13 @@ admin_listener::response admin_listener::answer(std::string_view method,
   if (path == "/readyz") {
     // Ready for new connections only while running: a balancer takes a
     // draining instance out.
-    return state == server_state::running
-               ? response{200, "OK", "text/plain", "ready\n"}
-               : response{503, "Service Unavailable", "text/plain",
-                          state == server_state::draining ? "draining\n" : "not running\n"};
+    if (owner_.ready()) {
+      return {200, "OK", "text/plain", "ready\n"};
+    }
+    return {503, "Service Unavailable", "text/plain",
+            state == server_state::running    ? "shutting down\n"
+            : state == server_state::draining ? "draining\n"
+                                              : "not running\n"};
   }
   response metrics{200, "OK", "text/plain; version=0.0.4; charset=utf-8", {}};
   write_prometheus(owner_.metrics(), metrics.body);

@@ -250,7 +250,10 @@ bool client::attach(stream_socket socket, std::function<void(std::error_code)> s
                                     &observer_,
                                     nullptr,
                                     {},
-                                    log_});
+                                    log_,
+                                    std::make_shared<detail::message_meter>(
+                                        streams_->message_table(), message_sender::server,
+                                        options_.observer)});
   }
   auto conn = std::make_shared<wiregen::connection>(home_, std::move(socket), std::move(setup));
   if (started) {

@@ -62,8 +62,12 @@ server::server(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<accep
                           ? nullptr
                           : std::make_shared<detail::memory_budget>(options_.memory_budget);
   for (const auto& context : pool_.contexts()) {
+    // One meter per I/O thread: the message path counts in lines only its
+    // own thread writes.
+    auto meter = std::make_shared<detail::message_meter>(
+        streams_->message_table(), message_sender::client, options_.observer);
     homes_.push_back(connection::share_home(
-        {context, streams_, shared_options, &connections_, budget, {}, log_}));
+        {context, streams_, shared_options, &connections_, budget, {}, log_, std::move(meter)}));
   }
 }
 
@@ -118,6 +122,9 @@ server_metrics server::metrics() const {
   figures.state = state();
   figures.accepted = accepted_.load(std::memory_order_relaxed);
   connections_.fill(figures);
+  for (const auto& home : homes_) {
+    home->meter->add_to(figures);
+  }
   return figures;
 }
 
@@ -273,6 +280,7 @@ std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
   const bool on_own_thread = pool_.owns_current_thread() || accept_loop_.owns_current_thread();
   // As good as forever, and no overflow when added to a time.
   deadline = detail::clamp_wait(deadline);
+  wait_shutdown_delay(mode, on_own_thread);
   // Held while the first stop() closes the acceptor and stops the
   // connections (quick: it never waits for a connection), so that a
   // concurrent stop() drains only after that. Not on the server's own
@@ -339,6 +347,28 @@ std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
   }
   report_state(server_state::stopped, forced);
   return forced;
+}
+
+void server::wait_shutdown_delay(stop_mode mode, bool on_own_thread) {
+  if (mode != stop_mode::graceful_wait || on_own_thread) {
+    if (mode == stop_mode::immediate) {
+      std::lock_guard lock(delay_mutex_);
+      delay_cut_short_ = true;
+      delay_over_.notify_all();
+    }
+    return;
+  }
+  if (options_.shutdown_delay.count() <= 0 || state_.load() != run_state::running ||
+      shutting_down_.exchange(true)) {
+    // None asked for, nothing to delay, or a second stop(): it ends the wait.
+    std::lock_guard lock(delay_mutex_);
+    delay_cut_short_ = true;
+    delay_over_.notify_all();
+    return;
+  }
+  // Serving on while /readyz says 503, until the balancer stops sending.
+  std::unique_lock lock(delay_mutex_);
+  delay_over_.wait_for(lock, options_.shutdown_delay, [this] { return delay_cut_short_; });
 }
 
 std::size_t server::drain(std::chrono::milliseconds deadline) {

@@ -4,6 +4,8 @@
 
 #include <cerrno>
 #include <charconv>
+#include <initializer_list>
+#include <utility>
 
 #include "wiregen/error.hpp"
 
@@ -157,6 +159,14 @@ void append_number(std::string& out, std::uint64_t value) {
   out.append(digits, end);
 }
 
+// The shortest text that reads back as `value`.
+void append_decimal(std::string& out, double value) {
+  char digits[32];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, end);
+}
+
+
 class exposition {
  public:
   exposition(std::string& out, std::string_view prefix) : out_(out), prefix_(prefix) {}
@@ -181,20 +191,47 @@ class exposition {
     out_ += '\n';
   }
 
-  // Label values here are error_name()s and state names: [a-z_] only, so
-  // nothing needs escaping.
+  // Label values here are error_name()s, state names, protobuf full names
+  // and rpc names: [A-Za-z0-9_.] only, so nothing needs escaping.
   void sample(std::string_view label, std::string_view value, std::uint64_t count) {
     name_line();
-    out_ += '{';
-    out_ += label;
-    out_ += "=\"";
-    out_ += value;
-    out_ += "\"} ";
+    labels({{label, value}});
     append_number(out_, count);
     out_ += '\n';
   }
 
+  void sample(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs,
+              std::uint64_t count, std::string_view suffix = {}) {
+    name_line();
+    out_ += suffix;
+    labels(pairs);
+    append_number(out_, count);
+    out_ += '\n';
+  }
+
+  void sample(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs,
+              double value, std::string_view suffix) {
+    name_line();
+    out_ += suffix;
+    labels(pairs);
+    append_decimal(out_, value);
+    out_ += '\n';
+  }
+
  private:
+  void labels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {
+    char separator = '{';
+    for (const auto& [label, value] : pairs) {
+      out_ += separator;
+      out_ += label;
+      out_ += "=\"";
+      out_ += value;
+      out_ += '"';
+      separator = ',';
+    }
+    out_ += "} ";
+  }
+
   void name_line() {
     out_ += prefix_;
     out_ += name_;
@@ -204,6 +241,9 @@ class exposition {
   std::string_view prefix_;
   std::string_view name_;
 };
+
+void write_messages(const server_metrics& metrics, exposition& e);
+void write_calls(const server_metrics& metrics, exposition& e);
 
 }  // namespace
 
@@ -242,6 +282,66 @@ void write_prometheus(const server_metrics& metrics, std::string& out, std::stri
   e.sample(metrics.frames_dropped);
   e.family("frames_skipped_total", "counter", "Bad frames passed over by on_error's skip.");
   e.sample(metrics.frames_skipped);
+  write_messages(metrics, e);
+  write_calls(metrics, e);
 }
+
+namespace {
+
+// An envelope's received frames name no type before they are parsed.
+constexpr std::string_view unknown_type = "unknown";
+
+void write_messages(const server_metrics& metrics, exposition& e) {
+  if (metrics.messages.empty()) {
+    return;
+  }
+  const auto per_message = [&](std::string_view name, std::string_view type,
+                               std::string_view help, auto field) {
+    e.family(name, type, help);
+    for (const auto& row : metrics.messages) {
+      e.sample({{"message", row.message.empty() ? unknown_type : row.message}}, row.*field);
+    }
+  };
+  per_message("messages_received_total", "counter", "Frames received, by message type.",
+              &message_metrics::frames_received);
+  per_message("message_bytes_received_total", "counter",
+              "Bytes of whole frames received, by message type.",
+              &message_metrics::bytes_received);
+  per_message("messages_sent_total", "counter", "Frames a send accepted, by message type.",
+              &message_metrics::frames_sent);
+  per_message("message_bytes_sent_total", "counter",
+              "Bytes of whole frames a send accepted, by message type.",
+              &message_metrics::bytes_sent);
+}
+
+void write_calls(const server_metrics& metrics, exposition& e) {
+  if (metrics.calls.empty()) {
+    return;
+  }
+  static constexpr std::string_view outcomes[] = {"ok", "failed", "deferred", "threw", "unsent"};
+  e.family("calls_total", "counter",
+           "Calls the server answered, by rpc and outcome (failed: a status went back).");
+  for (const auto& call : metrics.calls) {
+    for (std::size_t i = 0; i < call.outcomes.size(); ++i) {
+      e.sample({{"rpc", call.rpc}, {"outcome", outcomes[i]}}, call.outcomes[i]);
+    }
+  }
+  e.family("call_handler_seconds", "histogram", "How long rpc handlers ran, by rpc.");
+  for (const auto& call : metrics.calls) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < call.handler_time_buckets.size(); ++i) {
+      cumulative += call.handler_time_buckets[i];
+      char bound[32] = "+Inf";
+      if (i < handler_time_bounds.size()) {
+        *std::to_chars(bound, bound + sizeof bound - 1, handler_time_bounds[i]).ptr = '\0';
+      }
+      e.sample({{"rpc", call.rpc}, {"le", bound}}, cumulative, "_bucket");
+    }
+    e.sample({{"rpc", call.rpc}}, call.handler_seconds, "_sum");
+    e.sample({{"rpc", call.rpc}}, cumulative, "_count");
+  }
+}
+
+}  // namespace
 
 }  // namespace wiregen

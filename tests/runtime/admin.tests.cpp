@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -213,4 +214,50 @@ TEST_CASE("admin: a server destroyed while a request head is half read answers n
   ::send(fd, tail.data(), tail.size(), MSG_NOSIGNAL);
   CHECK(read_all(fd).find("HTTP/1.1") == std::string::npos);
   ::close(fd);
+}
+
+TEST_CASE("admin: a stop's shutdown_delay keeps accepting and serving while /readyz says 503",
+          "[runtime][admin]") {
+  recording_server handler;
+  auto options = with_admin();
+  options.shutdown_delay = 1500ms;
+  bench::server server(handler, options);
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  const auto admin = server.admin_address()->port;
+  REQUIRE(server.ready());
+
+  const auto start = std::chrono::steady_clock::now();
+  std::thread stopper([&] { server.stop(wiregen::stop_mode::graceful_wait, 5s); });
+  REQUIRE(wiregen::test::poll_until([&] { return !server.ready(); }));
+  const auto ready = get(admin, "/readyz");
+  CHECK(status_line(ready) == "HTTP/1.1 503 Service Unavailable");
+  CHECK(body(ready) == "shutting down\n");
+  CHECK(status_line(get(admin, "/healthz")) == "HTTP/1.1 200 OK");
+  // Still running: a connection made now is accepted and served.
+  CHECK(server.state() == wiregen::server_state::running);
+  reply_counter counter;
+  bench::client client(counter);
+  REQUIRE_FALSE(client.connect("127.0.0.1", server.port()));
+  REQUIRE_FALSE(client.send(bench::EchoRequest()));
+  CHECK(counter.wait_received(1));
+  stopper.join();
+  // The delay was waited in full, then the stop drained the connection.
+  CHECK(std::chrono::steady_clock::now() - start >= 1500ms);
+  CHECK(server.state() == wiregen::server_state::stopped);
+  CHECK(handler.wait_closed(1));
+}
+
+TEST_CASE("admin: an immediate stop cuts a shutdown_delay short", "[runtime][admin]") {
+  recording_server handler;
+  auto options = with_admin();
+  options.shutdown_delay = 60s;
+  bench::server server(handler, options);
+  REQUIRE_FALSE(server.listen("127.0.0.1", 0));
+  auto waiting = std::async(std::launch::async,
+                            [&] { return server.stop(wiregen::stop_mode::graceful_wait, 5s); });
+  REQUIRE(wiregen::test::poll_until([&] { return !server.ready(); }));
+  CHECK(waiting.wait_for(100ms) == std::future_status::timeout);  // in its delay
+  server.stop(wiregen::stop_mode::immediate);
+  REQUIRE(waiting.wait_for(10s) == std::future_status::ready);
+  CHECK(server.state() == wiregen::server_state::stopped);
 }

@@ -20,7 +20,8 @@ inline std::shared_ptr<connection> detached_connection(std::shared_ptr<stream_di
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
   stream_socket socket(*context);
   auto made = std::make_shared<connection>(
-      connection::share_home({context, std::move(d), nullptr, nullptr, nullptr, {}, nullptr}),
+      connection::share_home(
+          {context, std::move(d), nullptr, nullptr, nullptr, {}, nullptr, nullptr}),
       std::move(socket));
 #pragma GCC diagnostic pop
   return made;

@@ -25,6 +25,7 @@
 
 #include "wiregen/byte_buffer.hpp"
 #include "wiregen/connection_stats.hpp"
+#include "wiregen/detail/message_meter.hpp"
 #include "wiregen/detail/send_queue.hpp"
 #include "wiregen/detail/stream.hpp"
 #include "wiregen/dispatcher.hpp"
@@ -93,6 +94,9 @@ struct connection_home {
   detail::send_bounds queue_bounds;
   /// Where the connections' records go; null logs nothing.
   std::shared_ptr<detail::log_emitter> log;
+  /// Counts messages and calls per type for metrics, and shows them to the
+  /// options' message_observer; one per I/O thread. Null counts nothing.
+  std::shared_ptr<detail::message_meter> meter;
 };
 
 /// One TCP peer. Reads into a reusable buffer and hands every complete frame
@@ -209,6 +213,9 @@ class connection final : public std::enable_shared_from_this<connection>,
 
   /// A number unique among the connections of one process.
   std::uint64_t id() const noexcept { return id_; }
+  /// Where generated code counts this connection's messages and calls; null
+  /// when nothing counts them.
+  detail::message_meter* meter() const noexcept { return home_->meter.get(); }
   /// The peer's address as "ip:port" (after a PROXY header, the client's);
   /// over a Unix-domain socket "unix:" and the socket file's name (while
   /// open; "unix" after); "unknown" when the socket could not tell.

@@ -13,6 +13,7 @@
 #include "wiregen/error.hpp"
 #include "wiregen/frame_loop.hpp"
 #include "wiregen/handler.hpp"
+#include "wiregen/serve_call.hpp"
 
 namespace wiregen {
 
@@ -46,6 +47,10 @@ class frame_dispatcher : public basic_dispatcher<Session, Handler> {
             input, Protocol::scan_header,
             [&](const typename Protocol::header& header, std::span<const std::uint8_t> frame,
                 std::size_t header_size) {
+              if (auto* meter = conn.meter()) {
+                meter->received(conn.id(), static_cast<std::uint32_t>(header.message_id),
+                                frame.size(), header.meta);
+              }
               return static_cast<Derived&>(*this).dispatch(session, header, frame, header_size);
             },
             [&](frame_error& report) {

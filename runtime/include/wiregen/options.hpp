@@ -18,6 +18,7 @@
 namespace wiregen {
 
 class logger;
+class message_observer;
 
 /// TCP keepalive probes (SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL and
 /// TCP_KEEPCNT): detect a peer that vanished without closing.
@@ -221,6 +222,16 @@ struct server_options {
   /// json_logger, or one's own); null, the default, logs nothing and costs
   /// nothing.
   std::shared_ptr<wiregen::logger> logger;
+  /// Sees every frame in and out and every call answered, for tracing
+  /// (wiregen/message_observer.hpp); null, the default, sees nothing.
+  std::shared_ptr<message_observer> observer;
+  /// How long a graceful stop() that waits keeps accepting and serving
+  /// with /readyz answering 503, before it closes its listeners and drains:
+  /// time for a load balancer's health check to take the instance out, so
+  /// that no new connection is refused during a rolling restart
+  /// (docs/operations.md). A stop from a handler, or one that does not wait,
+  /// skips it; an immediate stop() cuts it short. 0 (the default): none.
+  std::chrono::milliseconds shutdown_delay{0};
 };
 
 /// Redialing with exponential backoff and jitter.
@@ -264,6 +275,9 @@ struct client_options {
   /// Where the client's records go: dials, redials, its connection; null
   /// logs nothing.
   std::shared_ptr<wiregen::logger> logger;
+  /// Sees every frame in and out (wiregen/message_observer.hpp); null, the
+  /// default, sees nothing.
+  std::shared_ptr<message_observer> observer;
 };
 
 /// Settings of a wiregen::datagram_server or datagram_client.

@@ -3,6 +3,7 @@
 #include <asio/ip/tcp.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
@@ -105,6 +106,9 @@ class server {
   /// waits for connections to close, stopped after. Thread-safe.
   run_state state() const noexcept { return state_.load(); }
   bool is_running() const noexcept { return state() == run_state::running; }
+  /// Whether the server wants new connections: running, and not in a
+  /// stop's shutdown_delay. What the admin port's /readyz answers.
+  bool ready() const noexcept { return is_running() && !shutting_down_.load(); }
   /// The server's figures since it was made, closed connections included
   /// (write_prometheus() writes them for a scrape). Thread-safe; it visits
   /// the open connections, so it costs what a scrape may, not a hot path.
@@ -121,6 +125,11 @@ class server {
   /// Returns how many connections had to be forced. Idempotent; safe from
   /// any thread. From a handler (an I/O thread) it cannot wait and acts as
   /// graceful; the destructor joins the threads later.
+  ///
+  /// With server_options::shutdown_delay, a graceful_wait stop from outside
+  /// the server's threads first waits that long, accepting and serving as
+  /// before while ready() is false; an immediate stop() meanwhile, or a
+  /// second stop(), ends the wait.
   std::size_t stop(stop_mode mode = stop_mode::graceful_wait,
                    std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
@@ -143,6 +152,8 @@ class server {
   bool take_accept_token();
   void close_listeners();
   std::size_t drain(std::chrono::milliseconds deadline);
+  // A graceful_wait stop's shutdown_delay; other stops end one in progress.
+  void wait_shutdown_delay(stop_mode mode, bool on_own_thread);
   // Tells the handler of every state up to `reached` not told yet, in
   // order; `was_running` is false for a server stopped before it listened.
   void report_state(server_state reached, std::size_t forced = 0, bool was_running = true);
@@ -176,6 +187,11 @@ class server {
   // A stop() is waiting to drain and reports stopped itself.
   std::atomic<bool> stop_waits_{false};
   std::atomic<std::uint64_t> accepted_{0};
+  // A stop() is in its shutdown_delay, or past it.
+  std::atomic<bool> shutting_down_{false};
+  std::mutex delay_mutex_;
+  std::condition_variable delay_over_;
+  bool delay_cut_short_ = false;  // under delay_mutex_
   // Recursive: a handler may stop() the server from on_server_state.
   std::recursive_mutex report_mutex_;
   server_state reported_ = server_state::idle;  // under report_mutex_

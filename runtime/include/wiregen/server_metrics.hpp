@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -25,6 +26,36 @@ struct reason_count {
   std::uint64_t count = 0;
 };
 
+/// The upper bounds, in seconds, of the handler-time histogram's buckets
+/// (a last one, +Inf, holds the rest): from 10 µs, where a handler that
+/// only answers sits, to 5 s, where one that blocks its loop does.
+inline constexpr std::array<double, 12> handler_time_bounds{
+    0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0};
+
+/// Frames of one message type, both ways.
+struct message_metrics {
+  /// The message's full name (bench.EchoRequest); empty for received
+  /// frames whose type the header does not say (an envelope's).
+  std::string_view message;
+  std::uint64_t frames_received = 0;
+  std::uint64_t bytes_received = 0;
+  /// Accepted by a session's send (queued; frames_sent counts written ones).
+  std::uint64_t frames_sent = 0;
+  std::uint64_t bytes_sent = 0;
+};
+
+/// The calls of one rpc the server answered.
+struct call_metrics {
+  std::string_view rpc;  // Store.Get
+  /// How many ended each way, indexed by call_outcome (ok, failed,
+  /// deferred, threw, unsent).
+  std::array<std::uint64_t, 5> outcomes{};
+  /// How many handlers ran for at most each of handler_time_bounds (not
+  /// cumulative: each call counts in one bucket), then longer.
+  std::array<std::uint64_t, handler_time_bounds.size() + 1> handler_time_buckets{};
+  double handler_seconds = 0;  // the sum of their times
+};
+
 /// A server's figures since it was made, closed connections included: see
 /// server::metrics(). Counts of frames and bytes add the open connections'
 /// so far to the closed ones'.
@@ -44,13 +75,21 @@ struct server_metrics {
   std::uint64_t frames_dropped = 0;
   /// Bad frames passed over by on_error's skip.
   std::uint64_t frames_skipped = 0;
+  /// Per message type of the protocol's table, in table order, then one
+  /// row (with an empty name) for frames of no known type; empty for a
+  /// protocol without a table (lines, raw bytes).
+  std::vector<message_metrics> messages;
+  /// Per rpc of the protocol, in table order.
+  std::vector<call_metrics> calls;
 };
 
 /// Appends `metrics` in Prometheus's text exposition format (version
 /// 0.0.4), each family with its HELP and TYPE, names starting with `prefix`:
 /// wiregen_connections_open, wiregen_connections_accepted_total,
 /// wiregen_connections_refused_total{reason}, wiregen_connections_closed_total{reason},
-/// wiregen_frames_received_total... (docs/operations.md lists them).
+/// wiregen_frames_received_total..., wiregen_messages_received_total{message},
+/// wiregen_calls_total{rpc,outcome}, wiregen_call_handler_seconds{rpc} (a
+/// histogram); docs/operations.md lists them.
 void write_prometheus(const server_metrics& metrics, std::string& out,
                       std::string_view prefix = "wiregen_");
 

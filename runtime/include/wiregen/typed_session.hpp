@@ -129,7 +129,14 @@ class typed_session : public detail::frame_sender {
   template <class Message>
   requires(Role::template sends<Message>) std::error_code
       try_send(const Message& message, const frame_meta& meta = {})
-  const { return try_send_frame(frame_writer<Role, Message>(message, meta)); }
+  const {
+    const frame_writer<Role, Message> frame(message, meta);
+    const auto ec = try_send_frame(frame);
+    if (!ec) {
+      this->count_sent(Role::template id<Message>, frame.size(), meta);
+    }
+    return ec;
+  }
 
   /// The same as try_send: the plain send never blocks.
   template <class Message>
@@ -142,7 +149,12 @@ class typed_session : public detail::frame_sender {
       send_for(const Message& message, std::chrono::milliseconds timeout,
                const frame_meta& meta = {}, std::stop_token cancel = {})
   const {
-    return send_frame_for(frame_writer<Role, Message>(message, meta), timeout, std::move(cancel));
+    const frame_writer<Role, Message> frame(message, meta);
+    const auto ec = send_frame_for(frame, timeout, std::move(cancel));
+    if (!ec) {
+      this->count_sent(Role::template id<Message>, frame.size(), meta);
+    }
+    return ec;
   }
 
   /// Completes with the outcome once the frame is queued; a `timeout` of
@@ -153,8 +165,11 @@ class typed_session : public detail::frame_sender {
                                                           const frame_meta& meta,
                                                           std::chrono::milliseconds timeout,
                                                           Token&& token) const {
-    return async_send_frame(frame_writer<Role, Message>(message, meta), timeout,
-                            std::forward<Token>(token));
+    const frame_writer<Role, Message> frame(message, meta);
+    if (!frame.check()) {
+      this->count_sent(Role::template id<Message>, frame.size(), meta);  // started
+    }
+    return async_send_frame(frame, timeout, std::forward<Token>(token));
   }
 
   template <class Message, class Token>

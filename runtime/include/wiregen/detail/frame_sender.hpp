@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "wiregen/error.hpp"
+#include "wiregen/frame_meta.hpp"
 #include "wiregen/session.hpp"
 
 namespace wiregen::detail {
@@ -81,6 +82,16 @@ class frame_sender : public session {
       return complete_at_once(refused, std::forward<Token>(token));
     }
     return connection()->async_write_frame(frame.to_bytes(), timeout, std::forward<Token>(token));
+  }
+
+  /// Shows a frame a send accepted to the connection's meter (per-type
+  /// counts, the message observer).
+  void count_sent(std::uint32_t message_id, std::size_t size, const frame_meta& meta) const {
+    if (connection()) {
+      if (auto* meter = connection()->meter()) {
+        meter->sent(connection()->id(), message_id, size, meta);
+      }
+    }
   }
 
   template <class Token>

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+#include "wiregen/frame_meta.hpp"
+#include "wiregen/protocol_info.hpp"
+
+namespace wiregen {
+
+/// One frame a connection received or a session sent, as a message_observer
+/// sees it.
+struct frame_event {
+  /// The connection's id (connection::id()).
+  std::uint64_t connection_id = 0;
+  /// The message's row of the protocol's table; null when the frame does
+  /// not say which message it holds before its payload is parsed (a
+  /// received envelope, which names it inside).
+  const message_info* message = nullptr;
+  /// The whole frame: header, payload and trailer.
+  std::size_t size = 0;
+  /// Its request id and flags (0 when the header has no such field).
+  frame_meta meta;
+};
+
+/// How a call a server answered ended.
+enum class call_outcome {
+  /// The handler returned a reply, and it was queued.
+  ok,
+  /// The handler returned a failure: the status went back to the caller.
+  failed,
+  /// The handler said it answers later (call_result::later()).
+  deferred,
+  /// The handler threw; the connection closes with error::handler_failed.
+  threw,
+  /// The reply or status could not be queued (the connection closes).
+  unsent,
+};
+
+/// One call of an rpc a server received, as a message_observer sees it.
+struct call_event {
+  std::uint64_t connection_id = 0;
+  /// The rpc's row of the protocol's table.
+  const rpc_info* rpc = nullptr;
+  /// The request's request id and flags.
+  frame_meta meta;
+  /// Set for on_call_end only.
+  call_outcome outcome = call_outcome::ok;
+  /// on_call_end, a failed call: the status code sent back.
+  std::int64_t status_code = 0;
+  /// on_call_end: how long the handler ran.
+  std::chrono::nanoseconds handler_time{0};
+};
+
+/// Sees every frame in and out of a server's (or client's) connections and
+/// every call its handler answers: where tracing (OpenTelemetry spans, a
+/// log line per call, sampling) attaches. Set it in server_options::observer
+/// or client_options::observer; unset, nothing is measured for it.
+///
+/// Called on the thread of the connection the event belongs to (a send
+/// from another thread: on that thread), synchronously on the message path:
+/// keep it quick, and thread-safe, since one observer serves every
+/// connection. What it throws is caught and dropped.
+class message_observer {
+ public:
+  virtual ~message_observer() = default;
+
+  /// A whole frame arrived, before its handler runs.
+  virtual void on_frame_received(const frame_event& /*frame*/) {}
+  /// A session's send accepted a frame (it is queued: frames_sent in the
+  /// connection's stats counts it once written).
+  virtual void on_frame_sent(const frame_event& /*frame*/) {}
+  /// A request of an rpc is about to go to its handler.
+  virtual void on_call_begin(const call_event& /*call*/) {}
+  /// Its handler returned (or threw) and what it said was sent.
+  virtual void on_call_end(const call_event& /*call*/) {}
+};
+
+}  // namespace wiregen
