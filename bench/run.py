@@ -89,10 +89,10 @@ def open_fds(pid):
 class Server:
     """A server under test on core 0, on a free port, until stop()."""
 
-    def __init__(self, build, name):
+    def __init__(self, build, name, server_args=()):
         self.process = subprocess.Popen(
-            ["taskset", "-c", "0", str(build / SERVERS[name][0]), "--listen", "127.0.0.1:0"],
-            stderr=subprocess.PIPE, text=True)
+            ["taskset", "-c", "0", str(build / SERVERS[name][0]), "--listen", "127.0.0.1:0",
+             *server_args], stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             line = self.process.stderr.readline()
@@ -138,9 +138,9 @@ def load(build, name, port, args, timeout):
     return json.loads(result.stdout)
 
 
-def run_scenario(build, name, scenario, duration):
+def run_scenario(build, name, scenario, duration, server_args=()):
     _, connections, depth, payload = scenario
-    server = Server(build, name)
+    server = Server(build, name, server_args)
     try:
         before = cpu_seconds(server.pid)
         figures = load(build, name, server.port,
@@ -235,6 +235,23 @@ def run_scale(build, total, per_process=17000):
             "bytes_per_connection": sum(growth) * 1024 / max(1, sum(held))}
 
 
+def measure_metrics_cost(build, rounds, duration):
+    """wiregen's server CPU per message with its per-type metrics on (the default) and off
+    (--no-metrics) at 64x16, 64 B: each round runs both, in alternating order, so that the
+    paired ratio cancels the machine's drift. Three rounds at least: the cost sought is a few
+    percent, below one run's noise."""
+    scenario = next(s for s in SCENARIOS if s[0] == "64x16, 64 B")
+    cost = {"on": [], "off": []}
+    for round_index in range(max(3, rounds)):
+        runs = [("on", ()), ("off", ("--no-metrics",))]
+        for label, server_args in runs if round_index % 2 == 0 else reversed(runs):
+            figures = run_scenario(build, "wiregen", scenario, duration, server_args)
+            cost[label].append(figures["server_cpu_us_per_msg"])
+            print(f"metrics {label:>3} round {round_index + 1}: "
+                  f"{figures['server_cpu_us_per_msg']:.3f} us cpu/msg", flush=True)
+    return cost
+
+
 def median_of(rounds, key):
     return statistics.median(r[key] for r in rounds)
 
@@ -251,7 +268,8 @@ def measure(build, rounds, duration, idle, scale):
                 print(f"round {round_index + 1} {scenario[0]:>14} {name:>8}: "
                       f"{figures['msgs_per_s']:>10.0f} msg/s  p50 {figures['p50_us']:>8.1f} us  "
                       f"{figures['server_cpu_us_per_msg']:.3f} us cpu/msg", flush=True)
-    results = {"scenarios": {}, "per_round": {}, "idle": {}}
+    results = {"scenarios": {}, "per_round": {}, "idle": {},
+               "metrics_cost": measure_metrics_cost(build, rounds, duration)}
     keys = ("msgs_per_s", "p50_us", "p99_us", "p999_us", "server_cpu_us_per_msg")
     for scenario in SCENARIOS:
         results["scenarios"][scenario[0]] = {
@@ -325,6 +343,14 @@ def targets(results):
     big = paired_ratio(results, "64x16, 4 KiB", "msgs_per_s", "wiregen", "epoll")
     rows.append(("64x16, 4 KiB: messages per second >= 0.8x the epoll loop", ratio_text(big),
                  big[0] >= 0.8))
+    if "metrics_cost" in results:
+        cost = results["metrics_cost"]
+        ratios = [a / b for a, b in zip(cost["on"], cost["off"])]
+        paired = statistics.median(ratios)
+        rows.append(("64x16, 64 B: server CPU per message with per-type metrics <= 1.03x "
+                     "without (--no-metrics)",
+                     f"{paired:.3f}x (rounds: {', '.join(f'{r:.3f}' for r in ratios)})",
+                     paired <= 1.03))
     idle = results["idle"]["wiregen"]
     rows.append((f"idle: <= 1 KiB of server RSS per connection at {idle['connections']}",
                  f"{idle['bytes_per_connection']:.0f} B", idle["bytes_per_connection"] <= 1024))

@@ -57,7 +57,7 @@ int usage(const char* program) {
                "usage: %s --listen HOST:PORT|unix:PATH|unix:@NAME|systemd ... [--threads N]\n"
                "          [--reuse-port] [--udp] [--tls-cert FILE --tls-key FILE]\n"
                "          [--socket-mode OCTAL] [--log LEVEL [--log-format text|json]]\n"
-               "          [--admin HOST:PORT] [--shutdown-delay MS]\n",
+               "          [--admin HOST:PORT] [--shutdown-delay MS] [--no-metrics]\n",
                program);
   return 2;
 }
@@ -118,6 +118,8 @@ int main(int argc, char** argv) {
     } else if (flag == "--admin" && has_value &&
                !wiregen::parse_socket_address(argv[++i], address) && !address.is_unix()) {
       options.admin = std::move(address);
+    } else if (flag == "--no-metrics") {
+      options.message_metrics = false;  // for measuring what they cost
     } else if (flag == "--shutdown-delay" && has_value) {
       // On SIGTERM: serve on with /readyz at 503 this long, then drain.
       options.shutdown_delay = std::chrono::milliseconds(std::strtoul(argv[++i], nullptr, 10));

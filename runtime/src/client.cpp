@@ -244,16 +244,20 @@ bool client::attach(stream_socket socket, std::function<void(std::error_code)> s
                                   !tls.insecure_skip_verify};
   }
   if (!home_) {
-    home_ = connection::share_home({pool_.first(),
-                                    streams_,
-                                    connection::share_options(options_.connection),
-                                    &observer_,
-                                    nullptr,
-                                    {},
-                                    log_,
-                                    std::make_shared<detail::message_meter>(
-                                        streams_->message_table(), message_sender::server,
-                                        options_.observer)});
+    home_ =
+        connection::share_home({pool_.first(),
+                                streams_,
+                                connection::share_options(options_.connection),
+                                &observer_,
+                                nullptr,
+                                {},
+                                log_,
+                                // Counted only for an observer, so far: a
+                                // client has no metrics() yet.
+                                options_.observer ? std::make_shared<detail::message_meter>(
+                                                        streams_->message_table(),
+                                                        message_sender::server, options_.observer)
+                                                  : nullptr});
   }
   auto conn = std::make_shared<wiregen::connection>(home_, std::move(socket), std::move(setup));
   if (started) {

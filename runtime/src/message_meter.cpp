@@ -82,15 +82,15 @@ void message_meter::add_to(server_metrics& figures) const {
 
 void message_meter::tell_received(std::uint64_t connection_id, std::size_t row, std::size_t size,
                                   const frame_meta& meta) noexcept {
-  const frame_event event{connection_id, row < ids_.size() ? &table_->messages[row] : nullptr,
-                          size, meta};
+  const frame_event event{connection_id, row < ids_.size() ? &table_->messages[row] : nullptr, size,
+                          meta};
   tell([&] { observer_->on_frame_received(event); });
 }
 
 void message_meter::tell_sent(std::uint64_t connection_id, std::size_t row, std::size_t size,
                               const frame_meta& meta) noexcept {
-  const frame_event event{connection_id, row < ids_.size() ? &table_->messages[row] : nullptr,
-                          size, meta};
+  const frame_event event{connection_id, row < ids_.size() ? &table_->messages[row] : nullptr, size,
+                          meta};
   tell([&] { observer_->on_frame_sent(event); });
 }
 

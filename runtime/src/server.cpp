@@ -64,8 +64,10 @@ server::server(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<accep
   for (const auto& context : pool_.contexts()) {
     // One meter per I/O thread: the message path counts in lines only its
     // own thread writes.
-    auto meter = std::make_shared<detail::message_meter>(
-        streams_->message_table(), message_sender::client, options_.observer);
+    auto meter = options_.message_metrics || options_.observer
+                     ? std::make_shared<detail::message_meter>(
+                           streams_->message_table(), message_sender::client, options_.observer)
+                     : nullptr;
     homes_.push_back(connection::share_home(
         {context, streams_, shared_options, &connections_, budget, {}, log_, std::move(meter)}));
   }
@@ -123,7 +125,9 @@ server_metrics server::metrics() const {
   figures.accepted = accepted_.load(std::memory_order_relaxed);
   connections_.fill(figures);
   for (const auto& home : homes_) {
-    home->meter->add_to(figures);
+    if (home->meter && options_.message_metrics) {
+      home->meter->add_to(figures);
+    }
   }
   return figures;
 }

@@ -166,7 +166,6 @@ void append_decimal(std::string& out, double value) {
   out.append(digits, end);
 }
 
-
 class exposition {
  public:
   exposition(std::string& out, std::string_view prefix) : out_(out), prefix_(prefix) {}
@@ -295,8 +294,8 @@ void write_messages(const server_metrics& metrics, exposition& e) {
   if (metrics.messages.empty()) {
     return;
   }
-  const auto per_message = [&](std::string_view name, std::string_view type,
-                               std::string_view help, auto field) {
+  const auto per_message = [&](std::string_view name, std::string_view type, std::string_view help,
+                               auto field) {
     e.family(name, type, help);
     for (const auto& row : metrics.messages) {
       e.sample({{"message", row.message.empty() ? unknown_type : row.message}}, row.*field);
@@ -305,8 +304,7 @@ void write_messages(const server_metrics& metrics, exposition& e) {
   per_message("messages_received_total", "counter", "Frames received, by message type.",
               &message_metrics::frames_received);
   per_message("message_bytes_received_total", "counter",
-              "Bytes of whole frames received, by message type.",
-              &message_metrics::bytes_received);
+              "Bytes of whole frames received, by message type.", &message_metrics::bytes_received);
   per_message("messages_sent_total", "counter", "Frames a send accepted, by message type.",
               &message_metrics::frames_sent);
   per_message("message_bytes_sent_total", "counter",

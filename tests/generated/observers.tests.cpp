@@ -209,9 +209,10 @@ TEST_CASE("observers: the client sees its requests go out and the replies and pu
                                           "out kv.PutRequest #1"});
 }
 
-TEST_CASE("observers: a handler that throws or answers later ends its call so; the connection "
-          "closes after a throw",
-          "[generated][observers]") {
+TEST_CASE(
+    "observers: a handler that throws or answers later ends its call so; the connection "
+    "closes after a throw",
+    "[generated][observers]") {
   observed_kv kv;
   auto later = kv.client.Get(get("later"), 5s, asio::use_future);
   REQUIRE(kv.on_server->events.wait([&] { return kv.on_server->ends == 1; }));
@@ -249,9 +250,10 @@ TEST_CASE("observers: an observer that throws is ignored and the traffic goes on
   }
 }
 
-TEST_CASE("metrics: frames and bytes per message type and calls per rpc by outcome, with the "
-          "handler-time histogram",
-          "[generated][metrics]") {
+TEST_CASE(
+    "metrics: frames and bytes per message type and calls per rpc by outcome, with the "
+    "handler-time histogram",
+    "[generated][metrics]") {
   observed_kv kv;
   kv.three_calls();
   const auto m = kv.server.metrics();
@@ -307,4 +309,28 @@ TEST_CASE("metrics: frames and bytes per message type and calls per rpc by outco
   const int status = ::pclose(check);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("metrics: with message_metrics off nothing is counted per type; an observer still sees",
+          "[generated][metrics]") {
+  kv_server handler;
+  auto seen = std::make_shared<recording_observer>();
+  auto options = wiregen::test::with_threads(1);
+  options.message_metrics = false;
+  kv::server quiet(handler, options);
+  options.observer = seen;
+  kv::server observed(handler, options);
+  kv_client client_handler;
+  for (auto* server : {&quiet, &observed}) {
+    REQUIRE_FALSE(server->listen("127.0.0.1", 0));
+    kv::client client(client_handler);
+    REQUIRE_FALSE(client.connect("127.0.0.1", server->port()));
+    CHECK(client.Get(get("colour"), 5s, asio::use_future).get().ok());
+    const auto m = server->metrics();
+    CHECK(m.frames_received == 1);  // the totals stay
+    CHECK(m.messages.empty());
+    CHECK(m.calls.empty());
+  }
+  REQUIRE(seen->events.wait([&] { return seen->ends == 1; }));
+  CHECK(seen->take().front() == "in kv.GetRequest #1");
 }

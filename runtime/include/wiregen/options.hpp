@@ -222,6 +222,12 @@ struct server_options {
   /// json_logger, or one's own); null, the default, logs nothing and costs
   /// nothing.
   std::shared_ptr<wiregen::logger> logger;
+  /// Count frames and bytes per message type and calls per rpc, by
+  /// outcome and handler time (server::metrics().messages and .calls). Off,
+  /// and with no observer, the message path touches no counter at all: the
+  /// last per-message cost a server can shed (docs/performance.md measures
+  /// it).
+  bool message_metrics = true;
   /// Sees every frame in and out and every call answered, for tracing
   /// (wiregen/message_observer.hpp); null, the default, sees nothing.
   std::shared_ptr<message_observer> observer;

@@ -49,10 +49,9 @@ std::error_code serve_call(const Session& session, std::size_t rpc, const frame_
   auto outcome = result.is_later() ? call_outcome::deferred
                  : result.ok()     ? call_outcome::ok
                                    : call_outcome::failed;
-  const std::int64_t status_code =
-      outcome != call_outcome::failed      ? 0
-      : result.error() == error::remote_error ? result.status_code()
-                                              : result.error().value();
+  const std::int64_t status_code = outcome != call_outcome::failed         ? 0
+                                   : result.error() == error::remote_error ? result.status_code()
+                                                                           : result.error().value();
   const auto ec = answer_call<Status>(session, std::move(result), request);
   if (ec) {
     outcome = call_outcome::unsent;
