@@ -66,9 +66,21 @@ client::client(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<dial_
       dials_(std::move(dials)),
       options_(std::move(options)),
       log_(detail::log_emitter::make(options_.logger)),
+      meter_(options_.message_metrics || options_.observer
+                 ? std::make_shared<detail::message_meter>(
+                       streams_->message_table(), message_sender::server, options_.observer)
+                 : nullptr),
       pool_(1),
       random_(std::random_device{}()) {
   options_.retry.attempts = std::max(1u, options_.retry.attempts);
+}
+
+client_metrics client::metrics() const {
+  client_metrics figures;
+  if (meter_ && options_.message_metrics) {
+    meter_->add_to(figures.messages, figures.calls);
+  }
+  return figures;
 }
 
 client::~client() {
@@ -244,20 +256,14 @@ bool client::attach(stream_socket socket, std::function<void(std::error_code)> s
                                   !tls.insecure_skip_verify};
   }
   if (!home_) {
-    home_ =
-        connection::share_home({pool_.first(),
-                                streams_,
-                                connection::share_options(options_.connection),
-                                &observer_,
-                                nullptr,
-                                {},
-                                log_,
-                                // Counted only for an observer, so far: a
-                                // client has no metrics() yet.
-                                options_.observer ? std::make_shared<detail::message_meter>(
-                                                        streams_->message_table(),
-                                                        message_sender::server, options_.observer)
-                                                  : nullptr});
+    home_ = connection::share_home({pool_.first(),
+                                    streams_,
+                                    connection::share_options(options_.connection),
+                                    &observer_,
+                                    nullptr,
+                                    {},
+                                    log_,
+                                    meter_});
   }
   auto conn = std::make_shared<wiregen::connection>(home_, std::move(socket), std::move(setup));
   if (started) {

@@ -43,41 +43,52 @@ message_meter::message_meter(const protocol_info* table, message_sender peer,
   }
 }
 
-void message_meter::add_to(server_metrics& figures) const {
+void message_meter::add_to(std::vector<message_metrics>& messages,
+                           std::vector<call_metrics>& calls) const {
   if (table_ == nullptr) {
     return;  // nothing per type to tell
   }
   const auto read = [](const std::atomic<std::uint64_t>& counter) {
     return counter.load(std::memory_order_relaxed);
   };
-  if (figures.messages.empty()) {
-    figures.messages.resize(messages_.size());
+  if (messages.empty()) {
+    messages.resize(messages_.size());
     for (std::size_t row = 0; row < ids_.size(); ++row) {
-      figures.messages[row].message = table_->messages[row].full_name;
+      messages[row].message = table_->messages[row].full_name;
     }
-    figures.calls.resize(calls_.size());
+    calls.resize(calls_.size());
     for (std::size_t rpc = 0; rpc < calls_.size(); ++rpc) {
-      figures.calls[rpc].rpc = table_->rpcs[rpc].name;
+      calls[rpc].rpc = table_->rpcs[rpc].name;
     }
   }
-  for (std::size_t row = 0; row < messages_.size() && row < figures.messages.size(); ++row) {
-    auto& into = figures.messages[row];
+  for (std::size_t row = 0; row < messages_.size() && row < messages.size(); ++row) {
+    auto& into = messages[row];
     into.frames_received += read(messages_[row].frames_received);
     into.bytes_received += read(messages_[row].bytes_received);
     into.frames_sent += read(messages_[row].frames_sent);
     into.bytes_sent += read(messages_[row].bytes_sent);
   }
-  for (std::size_t rpc = 0; rpc < calls_.size() && rpc < figures.calls.size(); ++rpc) {
-    auto& into = figures.calls[rpc];
+  for (std::size_t rpc = 0; rpc < calls_.size() && rpc < calls.size(); ++rpc) {
+    auto& into = calls[rpc];
     const auto& counts = calls_[rpc];
     for (std::size_t i = 0; i < into.outcomes.size(); ++i) {
       into.outcomes[i] += read(counts.outcomes[i]);
     }
-    for (std::size_t i = 0; i < into.handler_time_buckets.size(); ++i) {
-      into.handler_time_buckets[i] += read(counts.buckets[i]);
+    for (std::size_t i = 0; i < into.time_buckets.size(); ++i) {
+      into.time_buckets[i] += read(counts.buckets[i]);
     }
-    into.handler_seconds += static_cast<double>(read(counts.handler_nanoseconds)) / 1e9;
+    into.seconds += static_cast<double>(read(counts.nanoseconds)) / 1e9;
   }
+}
+
+std::size_t message_meter::rpc_of_request(std::uint32_t id) const noexcept {
+  const auto row = row_of(id);
+  for (std::size_t rpc = 0; rpc < calls_.size(); ++rpc) {
+    if (row < ids_.size() && table_->rpcs[rpc].request == table_->messages[row].full_name) {
+      return rpc;
+    }
+  }
+  return calls_.size();
 }
 
 void message_meter::tell_received(std::uint64_t connection_id, std::size_t row, std::size_t size,
@@ -94,40 +105,32 @@ void message_meter::tell_sent(std::uint64_t connection_id, std::size_t row, std:
   tell([&] { observer_->on_frame_sent(event); });
 }
 
-void message_meter::call_begins(std::uint64_t connection_id, std::size_t rpc,
-                                const frame_meta& meta) noexcept {
+void message_meter::call_begins(std::size_t rpc, call_event call) noexcept {
   if (observer_ && rpc < calls_.size()) {
-    call_event event;
-    event.connection_id = connection_id;
-    event.rpc = &table_->rpcs[rpc];
-    event.meta = meta;
-    tell([&] { observer_->on_call_begin(event); });
+    call.rpc = &table_->rpcs[rpc];
+    tell([&] { observer_->on_call_begin(call); });
   }
 }
 
-void message_meter::call_ends(std::uint64_t connection_id, std::size_t rpc, const frame_meta& meta,
-                              call_outcome outcome, std::int64_t status_code,
-                              std::chrono::nanoseconds handler_time) noexcept {
+void message_meter::call_ends(std::size_t rpc, call_event call,
+                              std::chrono::nanoseconds time) noexcept {
   if (rpc >= calls_.size()) {
     return;
   }
+  // Atomic adds: a client's calls may end on a caller's thread (a send
+  // that failed) as well as on the loop's.
   auto& counts = calls_[rpc];
-  bump(counts.outcomes[static_cast<std::size_t>(outcome)], 1);
-  const double seconds = std::chrono::duration<double>(handler_time).count();
+  counts.outcomes[static_cast<std::size_t>(call.outcome)].fetch_add(1, std::memory_order_relaxed);
+  const double seconds = std::chrono::duration<double>(time).count();
   const auto bucket = static_cast<std::size_t>(
       std::lower_bound(handler_time_bounds.begin(), handler_time_bounds.end(), seconds) -
       handler_time_bounds.begin());
-  bump(counts.buckets[bucket], 1);
-  bump(counts.handler_nanoseconds, static_cast<std::uint64_t>(handler_time.count()));
+  counts.buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+  counts.nanoseconds.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, time.count())),
+                               std::memory_order_relaxed);
   if (observer_) {
-    call_event event;
-    event.connection_id = connection_id;
-    event.rpc = &table_->rpcs[rpc];
-    event.meta = meta;
-    event.outcome = outcome;
-    event.status_code = status_code;
-    event.handler_time = handler_time;
-    tell([&] { observer_->on_call_end(event); });
+    call.rpc = &table_->rpcs[rpc];
+    tell([&] { observer_->on_call_end(call); });
   }
 }
 

@@ -126,7 +126,7 @@ server_metrics server::metrics() const {
   connections_.fill(figures);
   for (const auto& home : homes_) {
     if (home->meter && options_.message_metrics) {
-      home->meter->add_to(figures);
+      home->meter->add_to(figures.messages, figures.calls);
     }
   }
   return figures;

@@ -241,8 +241,9 @@ class exposition {
   std::string_view name_;
 };
 
-void write_messages(const server_metrics& metrics, exposition& e);
-void write_calls(const server_metrics& metrics, exposition& e);
+void write_messages(const std::vector<message_metrics>& messages, exposition& e);
+void write_calls(const std::vector<call_metrics>& calls, exposition& e, std::string_view time_name,
+                 std::string_view time_help);
 
 }  // namespace
 
@@ -281,8 +282,15 @@ void write_prometheus(const server_metrics& metrics, std::string& out, std::stri
   e.sample(metrics.frames_dropped);
   e.family("frames_skipped_total", "counter", "Bad frames passed over by on_error's skip.");
   e.sample(metrics.frames_skipped);
-  write_messages(metrics, e);
-  write_calls(metrics, e);
+  write_messages(metrics.messages, e);
+  write_calls(metrics.calls, e, "call_handler_seconds", "How long rpc handlers ran, by rpc.");
+}
+
+void write_prometheus(const client_metrics& metrics, std::string& out, std::string_view prefix) {
+  exposition e(out, prefix);
+  write_messages(metrics.messages, e);
+  write_calls(metrics.calls, e, "call_latency_seconds",
+              "From a call's request sent to its end, by rpc.");
 }
 
 namespace {
@@ -290,14 +298,14 @@ namespace {
 // An envelope's received frames name no type before they are parsed.
 constexpr std::string_view unknown_type = "unknown";
 
-void write_messages(const server_metrics& metrics, exposition& e) {
-  if (metrics.messages.empty()) {
+void write_messages(const std::vector<message_metrics>& messages, exposition& e) {
+  if (messages.empty()) {
     return;
   }
   const auto per_message = [&](std::string_view name, std::string_view type, std::string_view help,
                                auto field) {
     e.family(name, type, help);
-    for (const auto& row : metrics.messages) {
+    for (const auto& row : messages) {
       e.sample({{"message", row.message.empty() ? unknown_type : row.message}}, row.*field);
     }
   };
@@ -312,30 +320,32 @@ void write_messages(const server_metrics& metrics, exposition& e) {
               &message_metrics::bytes_sent);
 }
 
-void write_calls(const server_metrics& metrics, exposition& e) {
-  if (metrics.calls.empty()) {
+void write_calls(const std::vector<call_metrics>& calls, exposition& e, std::string_view time_name,
+                 std::string_view time_help) {
+  if (calls.empty()) {
     return;
   }
-  static constexpr std::string_view outcomes[] = {"ok", "failed", "deferred", "threw", "unsent"};
+  static constexpr std::string_view outcomes[] = {"ok",    "failed", "deferred",
+                                                  "threw", "unsent", "error"};
   e.family("calls_total", "counter",
-           "Calls the server answered, by rpc and outcome (failed: a status went back).");
-  for (const auto& call : metrics.calls) {
+           "Calls by rpc and outcome (failed: a status came back; error: no answer).");
+  for (const auto& call : calls) {
     for (std::size_t i = 0; i < call.outcomes.size(); ++i) {
       e.sample({{"rpc", call.rpc}, {"outcome", outcomes[i]}}, call.outcomes[i]);
     }
   }
-  e.family("call_handler_seconds", "histogram", "How long rpc handlers ran, by rpc.");
-  for (const auto& call : metrics.calls) {
+  e.family(time_name, "histogram", time_help);
+  for (const auto& call : calls) {
     std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < call.handler_time_buckets.size(); ++i) {
-      cumulative += call.handler_time_buckets[i];
+    for (std::size_t i = 0; i < call.time_buckets.size(); ++i) {
+      cumulative += call.time_buckets[i];
       char bound[32] = "+Inf";
       if (i < handler_time_bounds.size()) {
         *std::to_chars(bound, bound + sizeof bound - 1, handler_time_bounds[i]).ptr = '\0';
       }
       e.sample({{"rpc", call.rpc}, {"le", bound}}, cumulative, "_bucket");
     }
-    e.sample({{"rpc", call.rpc}}, call.handler_seconds, "_sum");
+    e.sample({{"rpc", call.rpc}}, call.seconds, "_sum");
     e.sample({{"rpc", call.rpc}}, cumulative, "_count");
   }
 }

@@ -74,7 +74,8 @@ class recording_observer final : public wiregen::message_observer {
     });
   }
   void on_call_end(const wiregen::call_event& call) override {
-    static constexpr const char* outcomes[] = {"ok", "failed", "deferred", "threw", "unsent"};
+    static constexpr const char* outcomes[] = {"ok",    "failed", "deferred",
+                                               "threw", "unsent", "error"};
     events.update([&] {
       std::string line = "end " + std::string(call.rpc->name) + " #" +
                          std::to_string(call.meta.request_id) + " " +
@@ -82,8 +83,12 @@ class recording_observer final : public wiregen::message_observer {
       if (call.outcome == wiregen::call_outcome::failed) {
         line += " " + std::to_string(call.status_code);
       }
+      if (call.outcome == wiregen::call_outcome::error) {
+        line += " " + std::string(wiregen::error_name(call.error));
+      }
       lines.push_back(line);
       handler_times.push_back(call.handler_time);
+      latencies.push_back(call.latency);
       ++ends;
     });
   }
@@ -95,6 +100,7 @@ class recording_observer final : public wiregen::message_observer {
   wiregen::test::waiter events;
   std::vector<std::string> lines;
   std::vector<std::chrono::nanoseconds> handler_times;
+  std::vector<std::chrono::nanoseconds> latencies;
   std::vector<std::size_t> sizes;
   int ends = 0;
 
@@ -153,9 +159,10 @@ struct observed_kv {
   kv::client client;
 };
 
-std::map<std::string, wiregen::message_metrics> by_message(const wiregen::server_metrics& m) {
+std::map<std::string, wiregen::message_metrics> by_message(
+    const std::vector<wiregen::message_metrics>& messages) {
   std::map<std::string, wiregen::message_metrics> found;
-  for (const auto& row : m.messages) {
+  for (const auto& row : messages) {
     found.emplace(row.message, row);
   }
   return found;
@@ -194,19 +201,88 @@ TEST_CASE("observers: the server sees every frame and call with its type, reques
   });
 }
 
-TEST_CASE("observers: the client sees its requests go out and the replies and push come in",
-          "[generated][observers]") {
+TEST_CASE(
+    "observers: the client sees its calls begin and end with their latency, and every "
+    "frame",
+    "[generated][observers]") {
   observed_kv kv;
   kv.three_calls();
-  REQUIRE(kv.on_client->events.wait([&] { return kv.on_client->lines.size() == 7; }));
+  REQUIRE(kv.on_client->events.wait([&] { return kv.on_client->ends == 3; }));
+  REQUIRE(kv.on_client->events.wait([&] { return kv.on_client->lines.size() == 13; }));
+  // In the order they happened: a call begins before its request goes out
+  // and ends once its reply (or status) came in; the push beside the put
+  // is a frame of its own.
   auto lines = kv.on_client->take();
-  // The push and the put's reply may arrive in either order relative to the
-  // client's own send bookkeeping; each is there once.
-  std::sort(lines.begin(), lines.end());
-  CHECK(lines == std::vector<std::string>{"in kv.Changed #0", "in kv.GetReply #2",
-                                          "in kv.PutReply #1", "in kv.Status #3",
-                                          "out kv.GetRequest #2", "out kv.GetRequest #3",
-                                          "out kv.PutRequest #1"});
+  const auto at = [&](const std::string& line) {
+    return std::find(lines.begin(), lines.end(), line) - lines.begin();
+  };
+  for (const auto& [begin, out, in, end] : std::vector<std::array<std::string, 4>>{
+           {"begin Store.Put #1", "out kv.PutRequest #1", "in kv.PutReply #1",
+            "end Store.Put #1 ok"},
+           {"begin Store.Get #2", "out kv.GetRequest #2", "in kv.GetReply #2",
+            "end Store.Get #2 ok"},
+           {"begin Store.Get #3", "out kv.GetRequest #3", "in kv.Status #3",
+            "end Store.Get #3 failed 404"}}) {
+    INFO(begin);
+    CHECK(at(begin) < at(out));
+    CHECK(at(out) < at(in));
+    CHECK(at(in) < at(end));
+    CHECK(at(end) < static_cast<long>(lines.size()));
+  }
+  CHECK(at("in kv.Changed #0") < static_cast<long>(lines.size()));
+  kv.on_client->events.read([&] {
+    for (const auto latency : kv.on_client->latencies) {
+      CHECK(latency > 0ns);
+      CHECK(latency < 5s);
+    }
+  });
+}
+
+TEST_CASE(
+    "metrics: a client counts its calls by outcome, with deadlines and closes as errors, "
+    "and their latency",
+    "[generated][metrics]") {
+  observed_kv kv;
+  kv.three_calls();
+  // Never answered: the deadline ends it.
+  CHECK(kv.client.Get(get("later"), 50ms, asio::use_future).get().error() ==
+        wiregen::error::deadline_exceeded);
+  REQUIRE(kv.on_client->events.wait([&] { return kv.on_client->ends == 4; }));
+  CHECK(kv.on_client->take().back() == "end Store.Get #4 error deadline_exceeded");
+  const auto m = kv.client.metrics();
+  REQUIRE(m.calls.size() == 2);
+  CHECK(m.calls[0].rpc == "Store.Get");
+  CHECK(m.calls[0].outcomes == std::array<std::uint64_t, 6>{1, 1, 0, 0, 0, 1});
+  CHECK(m.calls[1].outcomes == std::array<std::uint64_t, 6>{1, 0, 0, 0, 0, 0});
+  std::uint64_t timed = 0;
+  for (const auto n : m.calls[0].time_buckets) {
+    timed += n;
+  }
+  CHECK(timed == 3);
+  CHECK(m.calls[0].seconds >= 0.05);  // the expired call waited its deadline
+  const auto rows = by_message(m.messages);
+  CHECK(rows.at("kv.GetRequest").frames_sent == 3);
+  CHECK(rows.at("kv.GetReply").frames_received == 1);
+  CHECK(rows.at("kv.Status").frames_received == 1);
+  CHECK(rows.at("kv.Changed").frames_received == 1);
+
+  std::string text;
+  wiregen::write_prometheus(m, text);
+  INFO(text);
+  for (const auto* line : {
+           "wiregen_client_messages_sent_total{message=\"kv.GetRequest\"} 3\n",
+           "wiregen_client_calls_total{rpc=\"Store.Get\",outcome=\"error\"} 1\n",
+           "# TYPE wiregen_client_call_latency_seconds histogram\n",
+           "wiregen_client_call_latency_seconds_count{rpc=\"Store.Get\"} 3\n",
+       }) {
+    CHECK(text.find(line) != std::string::npos);
+  }
+  FILE* check = ::popen("promtool check metrics >/dev/null 2>&1", "w");
+  REQUIRE(check != nullptr);
+  std::fwrite(text.data(), 1, text.size(), check);
+  const int status = ::pclose(check);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE(
@@ -257,7 +333,7 @@ TEST_CASE(
   observed_kv kv;
   kv.three_calls();
   const auto m = kv.server.metrics();
-  const auto rows = by_message(m);
+  const auto rows = by_message(m.messages);
   REQUIRE(rows.size() == 6 + 1);  // the table, then frames of no known type
   CHECK(rows.at("kv.PutRequest").frames_received == 1);
   CHECK(rows.at("kv.GetRequest").frames_received == 2);
@@ -276,16 +352,16 @@ TEST_CASE(
   REQUIRE(m.calls.size() == 2);
   const auto& get_calls = m.calls[0];
   CHECK(get_calls.rpc == "Store.Get");
-  CHECK(get_calls.outcomes == std::array<std::uint64_t, 5>{1, 1, 0, 0, 0});
+  CHECK(get_calls.outcomes == std::array<std::uint64_t, 6>{1, 1, 0, 0, 0, 0});
   CHECK(m.calls[1].rpc == "Store.Put");
-  CHECK(m.calls[1].outcomes == std::array<std::uint64_t, 5>{1, 0, 0, 0, 0});
+  CHECK(m.calls[1].outcomes == std::array<std::uint64_t, 6>{1, 0, 0, 0, 0, 0});
   std::uint64_t timed = 0;
-  for (const auto n : get_calls.handler_time_buckets) {
+  for (const auto n : get_calls.time_buckets) {
     timed += n;
   }
   CHECK(timed == 2);
-  CHECK(get_calls.handler_seconds > 0);
-  CHECK(get_calls.handler_seconds < 10);
+  CHECK(get_calls.seconds > 0);
+  CHECK(get_calls.seconds < 10);
 
   std::string text;
   wiregen::write_prometheus(m, text);

@@ -18,12 +18,15 @@
 #include <set>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 
 #include "wiregen/call_result.hpp"
+#include "wiregen/detail/message_meter.hpp"
 #include "wiregen/error.hpp"
 #include "wiregen/frame_meta.hpp"
+#include "wiregen/message_observer.hpp"
 #include "wiregen/stop_mode.hpp"
 
 namespace wiregen {
@@ -145,6 +148,47 @@ class call_table : public std::enable_shared_from_this<call_table> {
   std::unordered_map<std::uint64_t, std::set<std::uint64_t>> by_connection_;
 };
 
+namespace detail {
+
+/// A client call as its connection's meter counts it and the message
+/// observer sees it: begins when the request goes out, ends with what came
+/// back, its latency measured between.
+class call_watch {
+ public:
+  call_watch(std::shared_ptr<message_meter> meter, std::size_t rpc, std::uint64_t connection_id)
+      : meter_(std::move(meter)), rpc_(rpc), start_(std::chrono::steady_clock::now()) {
+    call_.connection_id = connection_id;
+  }
+
+  void begin(const frame_meta& meta) {
+    call_.meta = meta;
+    start_ = std::chrono::steady_clock::now();
+    meter_->call_begins(rpc_, call_);
+  }
+
+  void end(std::error_code ec, const call_table::arrival* reply, std::uint64_t reply_id) {
+    auto call = call_;
+    call.outcome = call_outcome::ok;
+    if (reply && reply->is_status) {
+      call.outcome = call_outcome::failed;
+      call.status_code = reply->status_code;
+    } else if (!reply || reply->message_id != reply_id) {
+      call.outcome = call_outcome::error;
+      call.error = reply ? std::error_code(error::unexpected_message) : ec;
+    }
+    call.latency = std::chrono::steady_clock::now() - start_;
+    meter_->call_ends(rpc_, call, call.latency);
+  }
+
+ private:
+  std::shared_ptr<message_meter> meter_;
+  std::size_t rpc_;
+  std::chrono::steady_clock::time_point start_;
+  call_event call_;
+};
+
+}  // namespace detail
+
 /// Starts a call: sends `request` through `session` and completes `token`
 /// (a callback, asio::use_awaitable, asio::use_future...) with a
 /// call_result<Reply> once the reply with id `reply_id` (or the spec's
@@ -168,13 +212,23 @@ auto async_call(call_table& calls, Session session, const Request& request, std:
           });
           return;
         }
+        std::shared_ptr<detail::call_watch> watch;
+        if (const auto& meter = conn->shared_meter()) {
+          const auto rpc = meter->rpc_of_request(Session::role::template id<std::decay_t<Request>>);
+          if (rpc < meter->calls().size()) {
+            watch = std::make_shared<detail::call_watch>(meter, rpc, conn->id());
+          }
+        }
         auto executor = asio::get_associated_executor(handler, conn->context().get_executor());
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         // The caller's executor must not run out of work while the call waits.
         auto work = std::make_shared<asio::executor_work_guard<decltype(executor)>>(executor);
-        auto done = [shared, executor, work, reply_id, calls = calls.get(),
+        auto done = [shared, executor, work, reply_id, watch, calls = calls.get(),
                      weak = std::weak_ptr(conn)](std::error_code ec,
                                                  const call_table::arrival* reply) {
+          if (watch) {
+            watch->end(ec, reply, reply_id);
+          }
           if (calls->correlation_lost(ec)) {
             if (const auto lost = weak.lock()) {
               lost->stop(stop_mode::immediate);  // its other calls end connection_closed
@@ -198,6 +252,9 @@ auto async_call(call_table& calls, Session session, const Request& request, std:
                      [&](std::uint64_t request_id) {
                        frame_meta meta;
                        meta.request_id = request_id;
+                       if (watch) {
+                         watch->begin(meta);
+                       }
                        return session.send(request, meta);
                      });
       },

@@ -22,6 +22,7 @@
 #include "wiregen/dispatcher.hpp"
 #include "wiregen/io_pool.hpp"
 #include "wiregen/options.hpp"
+#include "wiregen/server_metrics.hpp"
 #include "wiregen/stop_mode.hpp"
 #include "wiregen/stream_socket.hpp"
 
@@ -88,6 +89,12 @@ class client {
   /// Bytes waiting in the disconnected backlog. Thread-safe.
   std::size_t backlog_bytes() const;
 
+  /// The client's figures since it was made, over all its connections:
+  /// frames and bytes per message type, calls per rpc by outcome with a
+  /// latency histogram (write_prometheus() writes them). Empty with
+  /// client_options::message_metrics off. Thread-safe.
+  client_metrics metrics() const;
+
   /// Stops redialing and stops the connection as `mode` says; the backlog
   /// is dropped. Safe before connect(), twice, and from handlers (where
   /// graceful_wait cannot wait). The client cannot connect again after.
@@ -130,6 +137,9 @@ class client {
   close_observer observer_{*this};
   client_options options_;
   std::shared_ptr<detail::log_emitter> log_;  // null without options_.logger
+  // Counts per message type and rpc; null with neither message_metrics nor
+  // an observer. Made before any connection, read by metrics().
+  std::shared_ptr<detail::message_meter> meter_;
   io_pool pool_;
   // Each dial chain (connect() or a reconnect), listed so that stop() can
   // cut its backoff and its attempt short.

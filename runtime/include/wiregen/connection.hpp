@@ -216,6 +216,9 @@ class connection final : public std::enable_shared_from_this<connection>,
   /// Where generated code counts this connection's messages and calls; null
   /// when nothing counts them.
   detail::message_meter* meter() const noexcept { return home_->meter.get(); }
+  const std::shared_ptr<detail::message_meter>& shared_meter() const noexcept {
+    return home_->meter;
+  }
   /// The peer's address as "ip:port" (after a PROXY header, the client's);
   /// over a Unix-domain socket "unix:" and the socket file's name (while
   /// open; "unix" after); "unknown" when the socket could not tell.

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <system_error>
 
 #include "wiregen/frame_meta.hpp"
 #include "wiregen/protocol_info.hpp"
@@ -24,7 +25,8 @@ struct frame_event {
   frame_meta meta;
 };
 
-/// How a call a server answered ended.
+/// How a call ended: on a server, how its handler answered; on a client,
+/// what came back (ok, failed) or why nothing did (error).
 enum class call_outcome {
   /// The handler returned a reply, and it was queued.
   ok,
@@ -36,9 +38,13 @@ enum class call_outcome {
   threw,
   /// The reply or status could not be queued (the connection closes).
   unsent,
+  /// A client's call got no answer: call_event::error says why
+  /// (deadline_exceeded, connection_closed, a failed send).
+  error,
 };
 
-/// One call of an rpc a server received, as a message_observer sees it.
+/// One call of an rpc, as a message_observer sees it: one a server's
+/// handler answered, or one a client made.
 struct call_event {
   std::uint64_t connection_id = 0;
   /// The rpc's row of the protocol's table.
@@ -49,8 +55,12 @@ struct call_event {
   call_outcome outcome = call_outcome::ok;
   /// on_call_end, a failed call: the status code sent back.
   std::int64_t status_code = 0;
-  /// on_call_end: how long the handler ran.
+  /// on_call_end on a server: how long the handler ran.
   std::chrono::nanoseconds handler_time{0};
+  /// on_call_end on a client: from the request's send to the call's end.
+  std::chrono::nanoseconds latency{0};
+  /// on_call_end on a client, outcome error: why there was no answer.
+  std::error_code error;
 };
 
 /// Sees every frame in and out of a server's (or client's) connections and
@@ -71,9 +81,11 @@ class message_observer {
   /// A session's send accepted a frame (it is queued: frames_sent in the
   /// connection's stats counts it once written).
   virtual void on_frame_sent(const frame_event& /*frame*/) {}
-  /// A request of an rpc is about to go to its handler.
+  /// A server: a request of an rpc is about to go to its handler. A
+  /// client: a call's request is about to be sent.
   virtual void on_call_begin(const call_event& /*call*/) {}
-  /// Its handler returned (or threw) and what it said was sent.
+  /// A server: the handler returned (or threw) and what it said was sent.
+  /// A client: the reply or status arrived, or the call failed.
   virtual void on_call_end(const call_event& /*call*/) {}
 };
 

@@ -281,8 +281,11 @@ struct client_options {
   /// Where the client's records go: dials, redials, its connection; null
   /// logs nothing.
   std::shared_ptr<wiregen::logger> logger;
-  /// Sees every frame in and out (wiregen/message_observer.hpp); null, the
-  /// default, sees nothing.
+  /// Count frames and bytes per message type and calls per rpc, by
+  /// outcome and latency (client::metrics()).
+  bool message_metrics = true;
+  /// Sees every frame in and out and every call made, with its latency
+  /// (wiregen/message_observer.hpp); null, the default, sees nothing.
   std::shared_ptr<message_observer> observer;
 };
 

@@ -35,28 +35,33 @@ std::error_code serve_call(const Session& session, std::size_t rpc, const frame_
     return answer_call<Status>(session, std::move(result), request);
   }
   using clock = std::chrono::steady_clock;
-  const auto connection_id = session.id();
-  meter->call_begins(connection_id, rpc, request);
+  call_event call;
+  call.connection_id = session.id();
+  call.meta = request;
+  meter->call_begins(rpc, call);
   const auto start = clock::now();
   try {
     result = handler();
   } catch (...) {
     const auto ec = handler_threw();
-    meter->call_ends(connection_id, rpc, request, call_outcome::threw, 0, clock::now() - start);
+    call.outcome = call_outcome::threw;
+    call.handler_time = clock::now() - start;
+    meter->call_ends(rpc, call, call.handler_time);
     return ec;
   }
-  const auto handler_time = clock::now() - start;
-  auto outcome = result.is_later() ? call_outcome::deferred
+  call.handler_time = clock::now() - start;
+  call.outcome = result.is_later() ? call_outcome::deferred
                  : result.ok()     ? call_outcome::ok
                                    : call_outcome::failed;
-  const std::int64_t status_code = outcome != call_outcome::failed         ? 0
-                                   : result.error() == error::remote_error ? result.status_code()
-                                                                           : result.error().value();
+  if (call.outcome == call_outcome::failed) {
+    call.status_code =
+        result.error() == error::remote_error ? result.status_code() : result.error().value();
+  }
   const auto ec = answer_call<Status>(session, std::move(result), request);
   if (ec) {
-    outcome = call_outcome::unsent;
+    call.outcome = call_outcome::unsent;
   }
-  meter->call_ends(connection_id, rpc, request, outcome, status_code, handler_time);
+  meter->call_ends(rpc, call, call.handler_time);
   return ec;
 }
 

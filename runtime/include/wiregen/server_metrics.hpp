@@ -44,16 +44,18 @@ struct message_metrics {
   std::uint64_t bytes_sent = 0;
 };
 
-/// The calls of one rpc the server answered.
+/// The calls of one rpc: a server's handlers answered them, or a client
+/// made them.
 struct call_metrics {
   std::string_view rpc;  // Store.Get
   /// How many ended each way, indexed by call_outcome (ok, failed,
-  /// deferred, threw, unsent).
-  std::array<std::uint64_t, 5> outcomes{};
-  /// How many handlers ran for at most each of handler_time_bounds (not
-  /// cumulative: each call counts in one bucket), then longer.
-  std::array<std::uint64_t, handler_time_bounds.size() + 1> handler_time_buckets{};
-  double handler_seconds = 0;  // the sum of their times
+  /// deferred, threw, unsent, error).
+  std::array<std::uint64_t, 6> outcomes{};
+  /// How many took at most each of handler_time_bounds (not cumulative:
+  /// each call counts in one bucket), then longer: on a server the
+  /// handler's time, on a client the call's latency.
+  std::array<std::uint64_t, handler_time_bounds.size() + 1> time_buckets{};
+  double seconds = 0;  // the sum of their times
 };
 
 /// A server's figures since it was made, closed connections included: see
@@ -83,6 +85,16 @@ struct server_metrics {
   std::vector<call_metrics> calls;
 };
 
+/// A client's figures since it was made, over all its connections: see
+/// client::metrics().
+struct client_metrics {
+  /// As server_metrics::messages: per message type, then frames of no
+  /// known type.
+  std::vector<message_metrics> messages;
+  /// Per rpc: the calls made, by outcome and latency.
+  std::vector<call_metrics> calls;
+};
+
 /// Appends `metrics` in Prometheus's text exposition format (version
 /// 0.0.4), each family with its HELP and TYPE, names starting with `prefix`:
 /// wiregen_connections_open, wiregen_connections_accepted_total,
@@ -92,5 +104,11 @@ struct server_metrics {
 /// histogram); docs/operations.md lists them.
 void write_prometheus(const server_metrics& metrics, std::string& out,
                       std::string_view prefix = "wiregen_");
+
+/// The same for a client: wiregen_client_messages_received_total{message},
+/// wiregen_client_calls_total{rpc,outcome}, wiregen_client_call_latency_seconds{rpc}
+/// (a histogram) and the rest, names starting with `prefix`.
+void write_prometheus(const client_metrics& metrics, std::string& out,
+                      std::string_view prefix = "wiregen_client_");
 
 }  // namespace wiregen

@@ -38,9 +38,9 @@ class message_meter {
     std::atomic<std::uint64_t> bytes_sent{0};
   };
   struct call_counts {
-    std::array<std::atomic<std::uint64_t>, 5> outcomes{};  // by call_outcome
+    std::array<std::atomic<std::uint64_t>, 6> outcomes{};  // by call_outcome
     std::array<std::atomic<std::uint64_t>, handler_time_bounds.size() + 1> buckets{};
-    std::atomic<std::uint64_t> handler_nanoseconds{0};
+    std::atomic<std::uint64_t> nanoseconds{0};
   };
 
   const protocol_info* table() const noexcept { return table_; }
@@ -50,9 +50,12 @@ class message_meter {
   /// One per rpc of the table.
   const std::vector<call_counts>& calls() const noexcept { return calls_; }
 
-  /// Adds what this meter counted to `figures`' messages and calls (made
-  /// on the first call). Any thread.
-  void add_to(server_metrics& figures) const;
+  /// Adds what this meter counted to `messages` and `calls` (server_metrics'
+  /// or client_metrics'; made on the first call). Any thread.
+  void add_to(std::vector<message_metrics>& messages, std::vector<call_metrics>& calls) const;
+
+  /// The rpc whose request is message `id`, or calls().size() for none.
+  std::size_t rpc_of_request(std::uint32_t id) const noexcept;
 
   /// On the connection's thread, before the frame's handler runs.
   void received(std::uint64_t connection_id, std::uint32_t id, std::size_t size,
@@ -78,12 +81,11 @@ class message_meter {
     }
   }
 
-  /// On the connection's thread: rpc `rpc` of the table is about to run.
-  void call_begins(std::uint64_t connection_id, std::size_t rpc, const frame_meta& meta) noexcept;
-  /// Its handler ran for `handler_time` and the call ended as `outcome`.
-  void call_ends(std::uint64_t connection_id, std::size_t rpc, const frame_meta& meta,
-                 call_outcome outcome, std::int64_t status_code,
-                 std::chrono::nanoseconds handler_time) noexcept;
+  /// A call of rpc `rpc` of the table begins (`call`'s rpc is set here).
+  void call_begins(std::size_t rpc, call_event call) noexcept;
+  /// It ended as `call` says, taking `time` (a server's handler time, a
+  /// client's latency), which goes into the histogram. Any thread.
+  void call_ends(std::size_t rpc, call_event call, std::chrono::nanoseconds time) noexcept;
 
  private:
   static void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by) noexcept {
