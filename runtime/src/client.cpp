@@ -75,6 +75,13 @@ client::client(std::shared_ptr<stream_dispatcher> streams, std::shared_ptr<dial_
   options_.retry.attempts = std::max(1u, options_.retry.attempts);
 }
 
+void client::count_sent(std::uint32_t message_id, std::size_t size, const frame_meta& meta) const {
+  if (meter_) {
+    const auto current = connection();
+    meter_->sent(current ? current->id() : 0, message_id, size, meta);
+  }
+}
+
 client_metrics client::metrics() const {
   client_metrics figures;
   if (meter_ && options_.message_metrics) {

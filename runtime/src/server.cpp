@@ -354,17 +354,10 @@ std::size_t server::stop(stop_mode mode, std::chrono::milliseconds deadline) {
 }
 
 void server::wait_shutdown_delay(stop_mode mode, bool on_own_thread) {
-  if (mode != stop_mode::graceful_wait || on_own_thread) {
-    if (mode == stop_mode::immediate) {
-      std::lock_guard lock(delay_mutex_);
-      delay_cut_short_ = true;
-      delay_over_.notify_all();
-    }
-    return;
-  }
-  if (options_.shutdown_delay.count() <= 0 || state_.load() != run_state::running ||
-      shutting_down_.exchange(true)) {
-    // None asked for, nothing to delay, or a second stop(): it ends the wait.
+  if (mode != stop_mode::graceful_wait || on_own_thread || options_.shutdown_delay.count() <= 0 ||
+      state_.load() != run_state::running || shutting_down_.exchange(true)) {
+    // A stop that does not delay (another mode, none asked for, nothing to
+    // delay, or a second stop()) ends a delay in progress.
     std::lock_guard lock(delay_mutex_);
     delay_cut_short_ = true;
     delay_over_.notify_all();
@@ -372,7 +365,8 @@ void server::wait_shutdown_delay(stop_mode mode, bool on_own_thread) {
   }
   // Serving on while /readyz says 503, until the balancer stops sending.
   std::unique_lock lock(delay_mutex_);
-  delay_over_.wait_for(lock, options_.shutdown_delay, [this] { return delay_cut_short_; });
+  delay_over_.wait_for(lock, detail::clamp_wait(options_.shutdown_delay),
+                       [this] { return delay_cut_short_; });
 }
 
 std::size_t server::drain(std::chrono::milliseconds deadline) {

@@ -35,22 +35,11 @@ import sys
 import tempfile
 import time
 
+from bench_wire import varint
 from procfs import open_fds, rss_kib
 
 READY = re.compile(r"listening on \S+:(\d+)")
 MIB = 1024 * 1024
-
-
-def varint(value):
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
 
 
 def request(seq, payload_size):

@@ -16,10 +16,11 @@ import json
 import select
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time
+
+from bench_wire import frame
 
 DEADLINE = 20  # seconds for the whole check
 
@@ -47,10 +48,6 @@ def read_records(proc, until, deadline):
             else:
                 other.append(text)
     return records, other
-
-
-def frame(kind, body):
-    return struct.pack(">IH", len(body) + 2, kind) + body
 
 
 def main():

@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -24,17 +23,9 @@ import time
 import urllib.parse
 import urllib.request
 
+from bench_wire import frame, free_port
+
 REQUESTS = 37
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def frame(kind, body):
-    return struct.pack(">IH", len(body) + 2, kind) + body
 
 
 def query(port, promql):

@@ -32,6 +32,8 @@ import time
 import urllib.error
 import urllib.request
 
+from bench_wire import frame, free_port, varint
+
 DEADLINE = 90  # seconds for the whole check
 SHUTDOWN_DELAY_MS = 1000  # echo_server --shutdown-delay: > inter x fall + a connection's life
 CLIENT_THREADS = 4
@@ -68,25 +70,6 @@ backend echo
 
 class Failure(Exception):
     """The check failed; the message says why."""
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def frame(kind, body):
-    return struct.pack(">IH", len(body) + 2, kind) + body
-
-
-def varint(value):
-    out = bytearray()
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 def await_state(what, check, deadline):

@@ -13,15 +13,12 @@ import argparse
 import re
 import signal
 import socket
-import struct
 import subprocess
 import sys
 
+from bench_wire import frame
+
 LINE = re.compile(r"^\[[0-9-]+ [0-9:.]+\] \[wiregen\] \[(\w+)\] (\w+)(.*)$")
-
-
-def frame(kind, body):
-    return struct.pack(">IH", len(body) + 2, kind) + body
 
 
 def main():

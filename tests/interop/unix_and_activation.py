@@ -25,6 +25,7 @@ import tempfile
 import time
 
 from bench_client import FrameBuffer, TYPE_REPLY, TYPE_REQUEST, decode_echo, encode_echo, frame
+from bench_wire import free_port
 
 
 def fail(message):
@@ -108,12 +109,6 @@ def run_socat(server):
         if os.path.exists(path):
             fail("the socket file outlived the server")
         print("socat: socket file removed on stop")
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def echo_once(port, seq):

@@ -227,7 +227,7 @@ TEST_CASE("admin: a stop's shutdown_delay keeps accepting and serving while /rea
   REQUIRE(server.ready());
 
   const auto start = std::chrono::steady_clock::now();
-  std::thread stopper([&] { server.stop(wiregen::stop_mode::graceful_wait, 5s); });
+  std::jthread stopper([&] { server.stop(wiregen::stop_mode::graceful_wait, 5s); });
   REQUIRE(wiregen::test::poll_until([&] { return !server.ready(); }));
   const auto ready = get(admin, "/readyz");
   CHECK(status_line(ready) == "HTTP/1.1 503 Service Unavailable");
@@ -255,6 +255,11 @@ TEST_CASE("admin: an immediate stop cuts a shutdown_delay short", "[runtime][adm
   REQUIRE_FALSE(server.listen("127.0.0.1", 0));
   auto waiting = std::async(std::launch::async,
                             [&] { return server.stop(wiregen::stop_mode::graceful_wait, 5s); });
+  // A failed check must not leave the future's destructor waiting 60 s.
+  struct stop_on_exit {
+    bench::server& server;
+    ~stop_on_exit() { server.stop(wiregen::stop_mode::immediate); }
+  } cut_short{server};
   REQUIRE(wiregen::test::poll_until([&] { return !server.ready(); }));
   CHECK(waiting.wait_for(100ms) == std::future_status::timeout);  // in its delay
   server.stop(wiregen::stop_mode::immediate);

@@ -9,6 +9,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -151,40 +152,75 @@ class call_table : public std::enable_shared_from_this<call_table> {
 namespace detail {
 
 /// A client call as its connection's meter counts it and the message
-/// observer sees it: begins when the request goes out, ends with what came
-/// back, its latency measured between.
+/// observer sees it: it begins as the request goes out (with its request
+/// id) and ends with what came back, its latency measured between. The call
+/// is in the table before its request is sent, so its end (a close, a
+/// deadline, on the connection's thread) may come before the caller has
+/// told its begin: then the end waits for it, and the observer always sees
+/// begin first.
 class call_watch {
  public:
   call_watch(std::shared_ptr<message_meter> meter, std::size_t rpc, std::uint64_t connection_id)
       : meter_(std::move(meter)), rpc_(rpc), start_(std::chrono::steady_clock::now()) {
-    call_.connection_id = connection_id;
+    begun_.connection_id = connection_id;
+    ended_.connection_id = connection_id;
   }
 
+  /// The caller's thread, as the request goes out.
   void begin(const frame_meta& meta) {
-    call_.meta = meta;
-    start_ = std::chrono::steady_clock::now();
-    meter_->call_begins(rpc_, call_);
+    begun_.meta = meta;
+    began_ = true;
+    meter_->call_begins(rpc_, begun_);
+    auto expected = state::fresh;
+    if (!state_.compare_exchange_strong(expected, state::begun, std::memory_order_acq_rel)) {
+      tell_end();  // it ended meanwhile and left its end to be told here
+    }
   }
 
-  void end(std::error_code ec, const call_table::arrival* reply, std::uint64_t reply_id) {
-    auto call = call_;
-    call.outcome = call_outcome::ok;
-    if (reply && reply->is_status) {
-      call.outcome = call_outcome::failed;
-      call.status_code = reply->status_code;
-    } else if (!reply || reply->message_id != reply_id) {
-      call.outcome = call_outcome::error;
-      call.error = reply ? std::error_code(error::unexpected_message) : ec;
+  /// The caller's thread, once the table has the call or refused it: a
+  /// call that ended before its request went out (too_many_calls) is told
+  /// now.
+  void settle() {
+    if (!began_ && state_.load(std::memory_order_acquire) == state::ended) {
+      meter_->call_begins(rpc_, begun_);
+      tell_end();
     }
-    call.latency = std::chrono::steady_clock::now() - start_;
-    meter_->call_ends(rpc_, call, call.latency);
+  }
+
+  /// Any thread, once.
+  void end(std::error_code ec, const call_table::arrival* reply, std::uint64_t reply_id) {
+    ended_.outcome = call_outcome::ok;
+    if (reply && reply->is_status) {
+      ended_.outcome = call_outcome::failed;
+      ended_.status_code = reply->status_code;
+    } else if (!reply || reply->message_id != reply_id) {
+      ended_.outcome = call_outcome::error;
+      ended_.error = reply ? std::error_code(error::unexpected_message) : ec;
+    }
+    ended_.latency = std::chrono::steady_clock::now() - start_;
+    auto expected = state::fresh;
+    if (state_.compare_exchange_strong(expected, state::ended, std::memory_order_acq_rel)) {
+      return;  // not begun yet: begin() or settle() tells it
+    }
+    tell_end();
   }
 
  private:
+  enum class state { fresh, begun, ended };
+
+  void tell_end() {
+    auto call = ended_;
+    call.meta = begun_.meta;
+    meter_->call_ends(rpc_, call, call.latency);
+  }
+
   std::shared_ptr<message_meter> meter_;
   std::size_t rpc_;
   std::chrono::steady_clock::time_point start_;
-  call_event call_;
+  call_event begun_;    // the caller's thread writes it before the state leaves fresh
+  call_event ended_;    // end() writes it before its compare-exchange
+  bool began_ = false;  // the caller's thread only
+  std::atomic<state> state_{state::fresh};
 };
 
 }  // namespace detail
@@ -257,6 +293,9 @@ auto async_call(call_table& calls, Session session, const Request& request, std:
                        }
                        return session.send(request, meta);
                      });
+        if (watch) {
+          watch->settle();
+        }
       },
       token);
 }

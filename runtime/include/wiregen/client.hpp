@@ -20,6 +20,7 @@
 #include "wiregen/byte_buffer.hpp"
 #include "wiregen/connection.hpp"
 #include "wiregen/dispatcher.hpp"
+#include "wiregen/frame_meta.hpp"
 #include "wiregen/io_pool.hpp"
 #include "wiregen/options.hpp"
 #include "wiregen/server_metrics.hpp"
@@ -100,6 +101,11 @@ class client {
   /// graceful_wait cannot wait). The client cannot connect again after.
   void stop(stop_mode mode = stop_mode::graceful_wait,
             std::chrono::milliseconds deadline = std::chrono::milliseconds(0));
+
+ protected:
+  /// Shows a frame send_frame accepted (queued, or kept in the backlog: then
+  /// with connection id 0) to the client's meter.
+  void count_sent(std::uint32_t message_id, std::size_t size, const frame_meta& meta) const;
 
  private:
   using dial_done = std::function<void(std::error_code, stream_socket)>;

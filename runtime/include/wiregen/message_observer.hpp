@@ -68,10 +68,12 @@ struct call_event {
 /// log line per call, sampling) attaches. Set it in server_options::observer
 /// or client_options::observer; unset, nothing is measured for it.
 ///
-/// Called on the thread of the connection the event belongs to (a send
-/// from another thread: on that thread), synchronously on the message path:
-/// keep it quick, and thread-safe, since one observer serves every
-/// connection. What it throws is caught and dropped.
+/// Called synchronously on the thread where the event happens: the
+/// connection's for frames received and a server's calls, the sending
+/// thread for frames sent and a client's call begin (docs/operations.md).
+/// Keep it quick, and thread-safe, since one observer serves every
+/// connection; do not make calls on the same client from a client's
+/// on_call_begin or on_frame_sent. What it throws is caught and dropped.
 class message_observer {
  public:
   virtual ~message_observer() = default;

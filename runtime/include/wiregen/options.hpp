@@ -236,7 +236,7 @@ struct server_options {
   /// time for a load balancer's health check to take the instance out, so
   /// that no new connection is refused during a rolling restart
   /// (docs/operations.md). A stop from a handler, or one that does not wait,
-  /// skips it; an immediate stop() cuts it short. 0 (the default): none.
+  /// skips it, and any other stop() cuts it short. 0 (the default): none.
   std::chrono::milliseconds shutdown_delay{0};
 };
 

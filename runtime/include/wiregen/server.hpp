@@ -3,9 +3,9 @@
 #include <asio/ip/tcp.hpp>
 
 #include <atomic>
-#include <condition_variable>
 #include <chrono>
 #include <concepts>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -128,8 +128,8 @@ class server {
   ///
   /// With server_options::shutdown_delay, a graceful_wait stop from outside
   /// the server's threads first waits that long, accepting and serving as
-  /// before while ready() is false; an immediate stop() meanwhile, or a
-  /// second stop(), ends the wait.
+  /// before while ready() is false; any other stop() meanwhile (immediate,
+  /// graceful, a second graceful_wait) ends the wait.
   std::size_t stop(stop_mode mode = stop_mode::graceful_wait,
                    std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
@@ -152,7 +152,7 @@ class server {
   bool take_accept_token();
   void close_listeners();
   std::size_t drain(std::chrono::milliseconds deadline);
-  // A graceful_wait stop's shutdown_delay; other stops end one in progress.
+  // A graceful_wait stop's shutdown_delay; any other stop ends one in progress.
   void wait_shutdown_delay(stop_mode mode, bool on_own_thread);
   // Tells the handler of every state up to `reached` not told yet, in
   // order; `was_running` is false for a server stopped before it listened.

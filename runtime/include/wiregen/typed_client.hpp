@@ -29,7 +29,12 @@ class typed_client : public client {
   template <class Message>
   requires(role::template sends<Message>) std::error_code
       send(const Message& message, const frame_meta& meta = {}) {
-    return send_frame(frame_writer<role, Message>(message, meta));
+    const frame_writer<role, Message> frame(message, meta);
+    const auto ec = send_frame(frame);
+    if (!ec) {
+      count_sent(role::template id<Message>, frame.size(), meta);
+    }
+    return ec;
   }
 };
 

@@ -19,8 +19,9 @@ namespace wiregen::detail {
 /// and where their frames and calls are shown to a message_observer. A
 /// server has one per I/O thread (in each connection_home), so the message
 /// path writes only cache lines its own thread owns; metrics() adds them
-/// up. Received frames and calls are counted by the thread alone (a plain
-/// load and store); sends may come from any thread (an atomic add).
+/// up. Received frames are counted by the thread alone (a plain load and
+/// store); sends may come from any thread, and a client's call may end on
+/// a caller's thread (an atomic add).
 class message_meter {
  public:
   /// `table` may be null (lines, raw bytes: nothing per type). `peer` is
