@@ -187,7 +187,9 @@ def start_sharing(build, port):
     """A wiregen echo_server on core 0 joining (or, with port 0, opening) a SO_REUSEPORT port."""
     process = subprocess.Popen(
         ["taskset", "-c", "0", str(build / SERVERS["wiregen"][0]), "--listen",
-         f"127.0.0.1:{port}", "--threads", "1", "--reuse-port"],
+         f"127.0.0.1:{port}", "--threads", "1", "--reuse-port",
+         # The holders connect for longer than the 30 s first-frame deadline and never send.
+         "--first-frame-timeout", "0"],
         stderr=subprocess.PIPE, text=True)
     match = READY.search(process.stderr.readline())
     if not match:

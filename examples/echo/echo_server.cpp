@@ -57,7 +57,8 @@ int usage(const char* program) {
                "usage: %s --listen HOST:PORT|unix:PATH|unix:@NAME|systemd ... [--threads N]\n"
                "          [--reuse-port] [--udp] [--tls-cert FILE --tls-key FILE]\n"
                "          [--socket-mode OCTAL] [--log LEVEL [--log-format text|json]]\n"
-               "          [--admin HOST:PORT] [--shutdown-delay MS] [--no-metrics]\n",
+               "          [--admin HOST:PORT] [--shutdown-delay MS] [--no-metrics]\n"
+               "          [--first-frame-timeout MS]\n",
                program);
   return 2;
 }
@@ -118,6 +119,10 @@ int main(int argc, char** argv) {
     } else if (flag == "--admin" && has_value &&
                !wiregen::parse_socket_address(argv[++i], address) && !address.is_unix()) {
       options.admin = std::move(address);
+    } else if (flag == "--first-frame-timeout" && has_value) {
+      // 0 lets a peer connect and wait before its first frame (30 s by default).
+      options.connection.first_frame_timeout =
+          std::chrono::milliseconds(std::strtoul(argv[++i], nullptr, 10));
     } else if (flag == "--no-metrics") {
       options.message_metrics = false;  // for measuring what they cost
     } else if (flag == "--shutdown-delay" && has_value) {
