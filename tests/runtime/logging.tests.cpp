@@ -107,7 +107,9 @@ wiregen::server_options logged_server(const std::shared_ptr<recording_logger>& l
 }
 
 bool echoes_once(bench::client& client, reply_counter& counter) {
-  return !client.send(bench::EchoRequest()) && counter.wait_received(counter.count() + 1);
+  // Counted before sending: the reply may be in before send() returns.
+  const auto expected = counter.count() + 1;
+  return !client.send(bench::EchoRequest()) && counter.wait_received(expected);
 }
 
 }  // namespace
