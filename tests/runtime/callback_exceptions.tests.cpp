@@ -270,6 +270,8 @@ TEST_CASE(
     REQUIRE(handler.events.wait([&] { return handler.refusals.size() == 1; }));
     first.stop();
     REQUIRE(handler.wait_closed(1));
+    // on_closed runs before the server stops counting the connection.
+    REQUIRE(wiregen::test::poll_until([&] { return server.connection_count() == 0; }));
     CHECK(still_echoes(server));
   }
   SECTION("on_server_state") {

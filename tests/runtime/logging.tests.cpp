@@ -191,6 +191,9 @@ TEST_CASE("logging: refusals, bad frames and handler exceptions say why, at warn
   peer.write(std::string("\x00\x00\x00\x02\x00\x09", 6));
   CHECK(peer.read_until_closed() == asio::error::eof);
   REQUIRE(log->wait_for("connection_closed"));
+  // The close is logged before the server stops counting the connection,
+  // and the next one must not be refused as one too many.
+  REQUIRE(wiregen::test::poll_until([&] { return server.connection_count() == 0; }));
   const auto bad = log->of("frame_error");
   REQUIRE(bad.size() == 1);
   CHECK(bad[0].level == log_level::warning);
@@ -218,6 +221,7 @@ TEST_CASE("logging: refusals, bad frames and handler exceptions say why, at warn
     CHECK(failed[0].fields.at("id") == "1");
     REQUIRE(log->wait_for("connection_closed", 2));
   }
+  REQUIRE(wiregen::test::poll_until([&] { return server.connection_count() == 0; }));
 
   // One connection at most: the second is refused, with the reason.
   reply_counter first_counter;
